@@ -1,0 +1,1 @@
+"""Assisted diagnosis: weighted-similarity case matching and recommendations."""

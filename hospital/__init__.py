@@ -1,0 +1,1 @@
+"""Hospital: owns patient records, trains locally, sends only encrypted updates."""

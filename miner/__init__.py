@@ -1,0 +1,1 @@
+"""Miner: verifies encrypted updates, records them on chain, aggregates and decrypts totals."""

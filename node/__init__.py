@@ -1,0 +1,1 @@
+"""What every fedchain participant runs: config, identity, chain client, crypto, CLI."""

@@ -1,0 +1,1 @@
+"""The `fedchain` command line."""
