@@ -1,0 +1,126 @@
+"""The case record of patent claim 3, as validated domain models (no storage, no I/O).
+
+A case holds pathological features (symptoms, lab and vital values) and an outcome
+(diagnosis, complications, treatments). Vectorisation turns the features into V1 and
+the outcome into V2. Storage, importers and the vectoriser all speak these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Origin(StrEnum):
+    """Where a case came from; only imported and doctor-validated cases train the model."""
+
+    IMPORTED = "imported"
+    DOCTOR_VALIDATED = "doctor_validated"
+    PENDING = "pending"
+
+
+class Onset(StrEnum):
+    """How a symptom began (the patent's onset condition)."""
+
+    SUDDEN = "sudden"
+    GRADUAL = "gradual"
+    EXERTIONAL = "exertional"
+    AT_REST = "at_rest"
+    POSTPRANDIAL = "postprandial"
+    NOCTURNAL = "nocturnal"
+    UNKNOWN = "unknown"
+
+
+class Route(StrEnum):
+    """Route of administration of a drug."""
+
+    ORAL = "oral"
+    INTRAVENOUS = "intravenous"
+    INTRAMUSCULAR = "intramuscular"
+    SUBCUTANEOUS = "subcutaneous"
+    TOPICAL = "topical"
+    INHALED = "inhaled"
+    SUBLINGUAL = "sublingual"
+    RECTAL = "rectal"
+    OTHER = "other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Symptom(_Strict):
+    """One symptom: name, how long, how it began, how severe (0-10)."""
+
+    name: str = Field(min_length=1, description="consortium symptom term, e.g. 'chest_pain'")
+    duration_days: float | None = Field(default=None, ge=0, le=36500)
+    onset: Onset = Onset.UNKNOWN
+    severity: float | None = Field(
+        default=None, ge=0, le=10, description="0-10 scale; ordinal grades map onto it"
+    )
+
+
+class LabValue(_Strict):
+    """A lab or vital measurement with its unit and the normal range it is read against."""
+
+    name: str = Field(min_length=1, description="consortium lab term, e.g. 'temperature'")
+    value: float
+    unit: str = ""
+    normal_low: float | None = None
+    normal_high: float | None = None
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> LabValue:
+        if (
+            self.normal_low is not None
+            and self.normal_high is not None
+            and self.normal_low > self.normal_high
+        ):
+            raise ValueError("normal_low must not exceed normal_high")
+        return self
+
+
+class Disease(_Strict):
+    """A diagnosed disease: ICD-10 code and name."""
+
+    icd10: str = Field(min_length=1, description="ICD-10 code, e.g. 'I20.9'")
+    name: str = Field(min_length=1)
+
+    @field_validator("icd10")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+
+class Diagnosis(_Strict):
+    """The outcome's diagnosis half: the disease and its complications."""
+
+    disease: Disease
+    complications: tuple[str, ...] = ()
+
+
+class Treatment(_Strict):
+    """One drug in a treatment plan: drug, route, dose with unit, frequency, duration."""
+
+    drug: str = Field(min_length=1)
+    route: Route = Route.ORAL
+    dose: float | None = Field(default=None, ge=0)
+    dose_unit: str = ""
+    frequency_per_day: float | None = Field(default=None, ge=0, le=48)
+    duration_days: float | None = Field(default=None, ge=0, le=36500)
+
+
+class CaseRecord(_Strict):
+    """One sample of the EMR library: features (V1 side) and outcome (V2 side)."""
+
+    case_id: str | None = Field(default=None, description="local id; assigned by the store")
+    patient_id: str = Field(min_length=1, description="pseudonymous patient id")
+    date: dt.date | None = None
+    symptoms: tuple[Symptom, ...] = ()
+    labs: tuple[LabValue, ...] = ()
+    diagnosis: Diagnosis | None = None
+    treatments: tuple[Treatment, ...] = ()
+    origin: Origin = Origin.IMPORTED
+    image: bytes | None = Field(default=None, description="optional image (e.g. 32x32 PNG)")
