@@ -1,0 +1,59 @@
+import pytest
+from eth_account import Account
+
+from node.requestauth import (
+    HEADER_SIGNATURE,
+    AuthError,
+    ReplayGuard,
+    sign_request,
+    verify_request,
+)
+
+HOSPITAL = Account.from_key("0x" + "11" * 32)
+OTHER = Account.from_key("0x" + "22" * 32)
+
+
+def test_signed_request_verifies_to_its_sender() -> None:
+    headers = sign_request(HOSPITAL, "post", "/updates", b"{}", now=1000)
+    signer = verify_request(headers, "POST", "/updates", b"{}", guard=ReplayGuard(), now=1001)
+    assert signer == HOSPITAL.address
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("GET", "/updates", b"{}"), ("POST", "/blobs", b"{}"), ("POST", "/updates", b'{"n":1}')],
+)
+def test_changing_method_path_or_body_breaks_the_signature(method, path, body) -> None:
+    headers = sign_request(HOSPITAL, "POST", "/updates", b"{}", now=1000)
+    with pytest.raises(AuthError, match="not the claimed"):
+        verify_request(headers, method, path, body, guard=ReplayGuard(), now=1000)
+
+
+def test_replayed_request_is_refused() -> None:
+    guard = ReplayGuard()
+    headers = sign_request(HOSPITAL, "POST", "/updates", b"x", now=1000)
+    verify_request(headers, "POST", "/updates", b"x", guard=guard, now=1000)
+    with pytest.raises(AuthError, match="replay"):
+        verify_request(headers, "POST", "/updates", b"x", guard=guard, now=1001)
+
+
+def test_stale_request_is_refused() -> None:
+    headers = sign_request(HOSPITAL, "POST", "/updates", b"x", now=1000)
+    with pytest.raises(AuthError, match="window"):
+        verify_request(headers, "POST", "/updates", b"x", guard=ReplayGuard(), now=2000)
+
+
+def test_claiming_another_address_is_refused() -> None:
+    headers = sign_request(HOSPITAL, "POST", "/updates", b"x", now=1000)
+    headers["x-fedchain-address"] = OTHER.address
+    with pytest.raises(AuthError, match="not the claimed"):
+        verify_request(headers, "POST", "/updates", b"x", guard=ReplayGuard(), now=1000)
+
+
+def test_unsigned_or_garbled_request_names_what_is_missing() -> None:
+    with pytest.raises(AuthError, match="missing header"):
+        verify_request({}, "POST", "/updates", b"", guard=ReplayGuard(), now=0)
+    headers = sign_request(HOSPITAL, "POST", "/u", b"", now=5)
+    headers[HEADER_SIGNATURE] = "0x" + "00" * 65
+    with pytest.raises(AuthError):
+        verify_request(headers, "POST", "/u", b"", guard=ReplayGuard(), now=5)
