@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_account.signers.local import LocalAccount
 
 from node.config import Settings
@@ -24,13 +25,20 @@ def is_devnet_chain(chain_id: int) -> bool:
     return chain_id in DEVNET_CHAIN_IDS
 
 
+@lru_cache(maxsize=1)
+def _devnet_seed() -> bytes:
+    # the PBKDF2 stretch is the slow part: do it once, not once per account
+    return bytes(seed_from_mnemonic(DEVNET_MNEMONIC, ""))
+
+
 @lru_cache(maxsize=64)
 def devnet_account(index: int) -> LocalAccount:
     """The ``index``-th account of the devnet mnemonic (m/44'/60'/0'/0/index)."""
     if index < 0:
         raise ConfigError(f"devnet account index {index} is negative", fix="use 0 or more")
-    Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(DEVNET_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    key = key_from_seed(_devnet_seed(), f"m/44'/60'/0'/0/{index}")
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
 def devnet_accounts(count: int) -> list[LocalAccount]:
@@ -59,11 +67,16 @@ def require_safe_key(account: LocalAccount, chain_id: int) -> LocalAccount:
     return account
 
 
-def save_keystore(account: LocalAccount, path: Path, password: str) -> Path:
-    """Encrypt the account's key into a keystore file (never overwrites one)."""
+def save_keystore(
+    account: LocalAccount, path: Path, password: str, *, scrypt_n: int | None = None
+) -> Path:
+    """Encrypt the account's key into a keystore file (never overwrites one).
+
+    ``scrypt_n`` lowers the work factor (tests only; the default is eth-account's).
+    """
     if path.exists():
         raise ConfigError(f"keystore {path} already exists", fix="choose another path")
-    keyfile = Account.encrypt(account.key, password)
+    keyfile = Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(keyfile))

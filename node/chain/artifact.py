@@ -37,14 +37,15 @@ class ContractArtifact(BaseModel):
         for entry in self.abi:
             if entry.get("type") != "error":
                 continue
-            types = ",".join(_abi_type(i) for i in entry["inputs"])
+            types = ",".join(abi_type(i) for i in entry["inputs"])
             out[function_signature_to_4byte_selector(f"{entry['name']}({types})")] = entry
         return out
 
 
-def _abi_type(item: dict[str, Any]) -> str:
+def abi_type(item: dict[str, Any]) -> str:
+    """The canonical ABI type string of an input (tuples spelled out)."""
     if item["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
+        inner = ",".join(abi_type(c) for c in item["components"])
         return f"({inner}){item['type'][5:]}"
     return str(item["type"])
 

@@ -6,12 +6,14 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
+from node.chain.artifact import abi_type as _abi_type
 from node.errors import ChainError
 
 
@@ -47,13 +49,6 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _abi_type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
-        return f"({inner}){item['type'][5:]}"
-    return str(item["type"])
-
-
 def decode_revert(data: str | bytes, errors: dict[bytes, dict[str, Any]], action: str) -> ChainError:
     """Build the ChainError for revert ``data`` using the ABI's custom errors."""
     raw = HexBytes(data)
@@ -63,6 +58,9 @@ def decode_revert(data: str | bytes, errors: dict[bytes, dict[str, Any]], action
     types = [_abi_type(i) for i in entry["inputs"]]
     values = abi_decode(types, bytes(raw[4:])) if types else ()
     names = [i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])]
+    values = tuple(
+        to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=True)
+    )
     return ContractReverted(entry["name"], dict(zip(names, values, strict=True)), action=action)
 
 
