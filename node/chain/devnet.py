@@ -146,7 +146,7 @@ class Devnet:
             return running
         binary = anvil_binary(self.node_bin)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port = self.port or free_port()
+        port = self.port or self._last_port() or free_port()
         args = [
             str(binary),
             "--host", "127.0.0.1",
@@ -177,7 +177,23 @@ class Devnet:
         tmp = self.pid_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(info.model_dump()))
         tmp.replace(self.pid_file)
+        (self.state_dir / "anvil.port").write_text(str(port))
         return info
+
+    def _last_port(self) -> int | None:
+        """The port of the previous run when it is free: a restart keeps its RPC URL."""
+        path = self.state_dir / "anvil.port"
+        if not path.exists():
+            return None
+        port = int(path.read_text())
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # anvil binds with SO_REUSEADDR too, so TIME_WAIT from its last run is no obstacle
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return None
+        return port
 
     def _wait_ready(self, info: DevnetInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ from node.identity import devnet_account
 def test_restart_from_the_state_file_keeps_blocks_and_contract_storage(tmp_path):
     chain = Devnet(tmp_path / "devnet")
     info = chain.start()
+    first_url = info.rpc_url
     try:
         w3 = connect(info.rpc_url)
         ledger, deployment = deploy_ledger(w3, devnet_account(0))
@@ -32,6 +33,7 @@ def test_restart_from_the_state_file_keeps_blocks_and_contract_storage(tmp_path)
     info = chain.start()
     try:
         w3 = connect(info.rpc_url)
+        assert info.rpc_url == first_url  # the port is reused when free
         assert w3.eth.block_number == block
         again = LedgerClient(w3, deployment.address, devnet_account(0))
         assert again.member(devnet_account(1).address).role == Role.HOSPITAL
