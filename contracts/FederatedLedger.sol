@@ -62,6 +62,8 @@ contract FederatedLedger {
         uint16 proposedBy; // bitmap of pair indexes whose hospital already proposed
         uint16 attestations; // bitmap of miners that attested the aggregate
         uint8 packer; // pair index of the miner that committed the aggregate
+        uint8 quorum; // snapshot at openRound: fixed for the round's life (and saves a read)
+        uint8 miners; // active miners at openRound
         uint40 deadline;
         uint40 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
         uint40 committedAt;
@@ -286,7 +288,8 @@ contract FederatedLedger {
         emit PairRemoved(hospital, miner, h.index);
     }
 
-    /// @notice Set the quorum of miners (0 restores the default ceil(2m/3)).
+    /// @notice Set the quorum of miners (0 restores the default ceil(2m/3)); rounds opened
+    /// from now on use it (an open round keeps the quorum it was opened with).
     function setQuorum(uint8 quorum_) external onlyAdmin {
         if (quorum_ > MAX_PAIRS) revert InvalidQuorum(quorum_);
         quorumOverride = quorum_;
@@ -351,6 +354,8 @@ contract FederatedLedger {
         r.status = ROUND_OPEN;
         r.minUpdates = minUpdates;
         r.deadline = uint40(deadline);
+        r.quorum = quorum();
+        r.miners = activeMiners;
         RoundHashes storage rh = roundHashes[round];
         rh.prevModelHash = prevModelHash;
         rh.modelSpecHash = modelSpecHash;
@@ -388,28 +393,25 @@ contract FederatedLedger {
         updates[updateId] = Update(hospital, uint48(sampleCount), bit, 0, UPDATE_PENDING);
         // The proposal is the proposer's approval (no separate UpdateApproved event).
         emit UpdateProposed(round, updateId, hospital, msg.sender, blobHash, sampleCount, signature);
-        if (quorum() <= 1) _accept(r, round, updateId, hospital);
+        if (rm.quorum <= 1) _accept(r, round, updateId, hospital);
     }
 
     /// @notice Approve several updates in one transaction.
     function approveUpdates(uint256[] calldata updateIds) external {
-        (uint8 index, uint8 q) = _minerAndQuorum();
-        uint16 bit = uint16(1) << index;
+        uint16 bit = uint16(1) << _activeMinerIndex();
         for (uint256 i = 0; i < updateIds.length; ++i) {
-            _approve(updateIds[i], bit, q);
+            _approve(updateIds[i], bit);
         }
     }
 
     function approveUpdate(uint256 updateId) external {
-        (uint8 index, uint8 q) = _minerAndQuorum();
-        _approve(updateId, uint16(1) << index, q);
+        _approve(updateId, uint16(1) << _activeMinerIndex());
     }
 
     /// @notice Reject an update with a reason; once acceptance is out of reach it is refused.
     function rejectUpdate(uint256 updateId, string calldata reason) external {
-        (uint8 index, uint8 q) = _minerAndQuorum();
-        uint16 bit = uint16(1) << index;
-        (, uint64 round) = _openRoundOf(updateId);
+        uint16 bit = uint16(1) << _activeMinerIndex();
+        (Round storage r, uint64 round) = _openRoundOf(updateId);
         Update storage u = updates[updateId];
         Update memory um = u;
         if (um.status == UPDATE_NONE) revert UnknownUpdate(updateId);
@@ -418,7 +420,7 @@ contract FederatedLedger {
         uint16 rejections = um.rejections | bit;
         u.rejections = rejections;
         emit UpdateRejected(updateId, msg.sender, reason);
-        if (uint256(_popcount(rejections)) + q > activeMiners) {
+        if (uint256(_popcount(rejections)) + r.quorum > r.miners) {
             u.status = UPDATE_REJECTED;
             emit UpdateRefused(round, updateId, um.hospital);
         }
@@ -475,7 +477,7 @@ contract FederatedLedger {
         Round storage r = rounds[round];
         Round memory rm = r;
         if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
-        uint8 q = quorum();
+        uint8 q = rm.quorum;
         uint8 attested = _popcount(rm.attestations);
         if (attested < q) revert NoQuorum(round, attested, q);
         if (index != rm.packer && block.timestamp < uint256(rm.committedAt) + proposerTimeout) {
@@ -566,11 +568,6 @@ contract FederatedLedger {
     }
 
     // ================================================================ internals
-    function _minerAndQuorum() internal view returns (uint8 index, uint8 q) {
-        index = _activeMinerIndex();
-        q = quorum();
-    }
-
     function _activeMinerIndex() internal view returns (uint8) {
         Member memory m = members[msg.sender];
         if (m.role != ROLE_MINER || !m.active) revert NotMiner(msg.sender);
@@ -584,7 +581,7 @@ contract FederatedLedger {
         if (status != ROUND_OPEN) revert RoundNotOpen(round, status);
     }
 
-    function _approve(uint256 updateId, uint16 bit, uint8 q) internal {
+    function _approve(uint256 updateId, uint16 bit) internal {
         (Round storage r, uint64 round) = _openRoundOf(updateId);
         Update storage u = updates[updateId];
         Update memory um = u;
@@ -595,7 +592,7 @@ contract FederatedLedger {
         u.approvals = approvals;
         uint8 count = _popcount(approvals);
         emit UpdateApproved(updateId, msg.sender, count);
-        if (um.status == UPDATE_PENDING && count >= q) {
+        if (um.status == UPDATE_PENDING && count >= r.quorum) {
             _accept(r, round, updateId, um.hospital);
         }
     }

@@ -258,7 +258,8 @@ class LedgerClient:
         return RoundInfo(
             round=round_id, status=RoundStatus(r[0]), min_updates=r[1], proposed=r[2],
             accepted=r[3], proposed_by=bitmap_indexes(r[4]), attestations=bitmap_indexes(r[5]),
-            packer=r[6], deadline=r[7], ready_at=r[8], committed_at=r[9],
+            packer=r[6], quorum=r[7], miners=r[8], deadline=r[9], ready_at=r[10],
+            committed_at=r[11],
             prev_model_hash=h[0], model_spec_hash=h[1], aggregate_hash=h[2],
         )  # fmt: skip
 

@@ -75,6 +75,8 @@ class RoundInfo(_Frozen):
     proposed_by: list[int]
     attestations: list[int]
     packer: int
+    quorum: int
+    miners: int
     deadline: int
     ready_at: int
     committed_at: int
