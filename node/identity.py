@@ -100,7 +100,7 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
 
 
 def load_identity(settings: Settings, chain_id: int) -> LocalAccount:
-    """This node's account from the settings: a keystore, or a devnet index on a devnet."""
+    """Load this node's account from the settings: a keystore, or a devnet index on a devnet."""
     if settings.keystore is not None:
         if settings.key_password is None:
             raise ConfigError(
@@ -113,5 +113,6 @@ def load_identity(settings: Settings, chain_id: int) -> LocalAccount:
         return require_safe_key(devnet_account(settings.devnet_account), chain_id)
     raise ConfigError(
         "no identity configured",
-        fix="set FEDCHAIN_KEYSTORE (+ FEDCHAIN_KEY_PASSWORD), or FEDCHAIN_DEVNET_ACCOUNT on a devnet",
+        fix="set FEDCHAIN_KEYSTORE (+ FEDCHAIN_KEY_PASSWORD), "
+        "or FEDCHAIN_DEVNET_ACCOUNT on a devnet",
     )

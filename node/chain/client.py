@@ -50,7 +50,8 @@ class LedgerClient:
         self.artifact = artifact or load_artifact()
         self.w3 = w3
         self.account = account
-        self.contract = w3.eth.contract(address=Web3.to_checksum_address(address), abi=self.artifact.abi)
+        checksum = Web3.to_checksum_address(address)
+        self.contract = w3.eth.contract(address=checksum, abi=self.artifact.abi)
         self.decoder = EventDecoder(self.contract)
         self.sender = TxSender(
             w3,
@@ -62,6 +63,7 @@ class LedgerClient:
 
     @property
     def address(self) -> str:
+        """The ledger's checksummed address."""
         return str(self.contract.address)
 
     def as_account(self, account: LocalAccount) -> LedgerClient:
@@ -79,7 +81,7 @@ class LedgerClient:
     def _send(self, fn: ContractFunction, action: str) -> TxResult:
         receipt = self.sender.transact(fn, action)
         return TxResult(
-            tx_hash=receipt["transactionHash"],
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             block_number=receipt["blockNumber"],
             gas_used=receipt["gasUsed"],
             events=self.decoder.decode_all(list(receipt["logs"])),
@@ -132,13 +134,15 @@ class LedgerClient:
         return self._send(fn, f"openRound({round_id})")
 
     # ------------------------------------------------------------ hospitals
-    def record_alignment(self, run: int, shared_set_hash: bytes | str, shared_size: int) -> TxResult:
+    def record_alignment(
+        self, run: int, shared_set_hash: bytes | str, shared_size: int
+    ) -> TxResult:
         """Record this hospital's sample-alignment outcome (hospital)."""
         fn = self._f.recordAlignment(run, _b32(shared_set_hash), shared_size)
         return self._send(fn, "recordAlignment")
 
     def sign_update(self, round_id: int, blob_hash: bytes | str, sample_count: int) -> bytes:
-        """This account's (a hospital's) EIP-712 signature over an update for this ledger."""
+        """Sign an update as this account (a hospital), EIP-712 bound to this ledger."""
         return sign_update(
             self.account,
             chain_id=self.sender.chain_id,
@@ -205,21 +209,27 @@ class LedgerClient:
 
     # ------------------------------------------------------------ views
     def admin(self) -> str:
+        """The admin's address."""
         return str(self._call(self._f.admin(), "admin"))
 
     def quorum(self) -> int:
+        """The quorum new rounds get (override or ceil(2m/3))."""
         return int(self._call(self._f.quorum(), "quorum"))
 
     def pair_count(self) -> int:
+        """Pairs ever registered (removed ones included)."""
         return int(self._call(self._f.pairCount(), "pairCount"))
 
     def active_miners(self) -> int:
+        """Miners of active pairs."""
         return int(self._call(self._f.activeMiners(), "activeMiners"))
 
     def proposer_timeout(self) -> int:
+        """Seconds each miner in the rotation has before the next may act."""
         return int(self._call(self._f.proposerTimeout(), "proposerTimeout"))
 
     def current_round(self) -> int:
+        """The latest opened round (0 before the first)."""
         return int(self._call(self._f.currentRound(), "currentRound"))
 
     def model_hash(self) -> str:
@@ -227,6 +237,7 @@ class LedgerClient:
         return "0x" + bytes(self._call(self._f.modelHash(), "modelHash")).hex()
 
     def rates(self) -> Rates:
+        """The credit rates."""
         return Rates(
             hospital_rate=self._call(self._f.hospitalRate(), "hospitalRate"),
             verifier_rate=self._call(self._f.verifierRate(), "verifierRate"),
@@ -242,6 +253,7 @@ class LedgerClient:
         )  # fmt: skip
 
     def miner_at(self, index: int) -> str:
+        """The miner of pair ``index``."""
         return str(self._call(self._f.minerAtIndex(index), "minerAtIndex"))
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -288,18 +300,23 @@ class LedgerClient:
 
     # ERC-20 read interface
     def name(self) -> str:
+        """ERC-20 name."""
         return str(self._call(self._f.name(), "name"))
 
     def symbol(self) -> str:
+        """ERC-20 symbol."""
         return str(self._call(self._f.symbol(), "symbol"))
 
     def decimals(self) -> int:
+        """ERC-20 decimals (0: credits are whole units)."""
         return int(self._call(self._f.decimals(), "decimals"))
 
     def total_supply(self) -> int:
+        """All credits minted so far."""
         return int(self._call(self._f.totalSupply(), "totalSupply"))
 
     def balance_of(self, address: str) -> int:
+        """An account's credits."""
         return int(self._call(self._f.balanceOf(address), "balanceOf"))
 
     def transfer(self, to: str, amount: int) -> TxResult:
@@ -315,7 +332,11 @@ class LedgerClient:
     ) -> list[LedgerEvent]:
         """Every ledger event in the block range, in chain order (optionally only ``names``)."""
         logs = self.w3.eth.get_logs(
-            {"address": self.contract.address, "fromBlock": from_block, "toBlock": to_block}
+            {
+                "address": self.contract.address,
+                "fromBlock": from_block,
+                "toBlock": to_block,  # type: ignore[typeddict-item]
+            }
         )
         decoded = self.decoder.decode_all(list(logs))
         return [e for e in decoded if names is None or e.event in names]

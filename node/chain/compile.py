@@ -89,7 +89,7 @@ def compile_contract(
         )
     except solcx.exceptions.SolcError as exc:
         raise ChainError(
-            f"solc failed on {path}: {_first_error(exc.stdout_data) or exc.message}",
+            f"solc failed on {path}: {_first_error(exc.stdout_data or '') or exc.message}",
             fix="fix the Solidity source",
         ) from exc
     compiled = out["contracts"][source_name][name]

@@ -63,7 +63,7 @@ def ledger_from_network(
 
 
 def ledger_from_settings(settings: Settings | None = None) -> LedgerClient:
-    """This node's ledger client: network file + identity (keystore or devnet index)."""
+    """Build this node's ledger client from network file + identity (keystore or devnet index)."""
     settings = settings or Settings()
     network = NetworkFile.load(settings.resolved_network_file)
     account = load_identity(settings, network.chain_id)

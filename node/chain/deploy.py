@@ -61,6 +61,7 @@ class DeploymentsFile(BaseModel):
             ) from None
 
     def record(self, deployment: Deployment) -> None:
+        """Remember ``deployment`` as the latest of its contract on its chain."""
         self.chains.setdefault(deployment.chain_id, {})[deployment.contract_name] = deployment
 
 

@@ -114,14 +114,17 @@ class Devnet:
 
     @property
     def pid_file(self) -> Path:
+        """The running anvil's DevnetInfo (absent when stopped)."""
         return self.state_dir / "anvil.pid.json"
 
     @property
     def state_file(self) -> Path:
+        """The --state file: loaded at start, dumped on stop."""
         return self.state_dir / "state.json"
 
     @property
     def log_file(self) -> Path:
+        """The log of anvil's stdout and stderr."""
         return self.state_dir / "anvil.log"
 
     def status(self) -> DevnetInfo | None:

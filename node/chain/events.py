@@ -31,36 +31,48 @@ class LedgerEvent(BaseModel):
 
 
 class AdminChanged(LedgerEvent):
+    """The admin role moved (from address(0) at deployment)."""
+
     previous_admin: str
     new_admin: str
 
 
 class PairRegistered(LedgerEvent):
+    """A hospital and its miner were registered under pair ``index``."""
+
     hospital: str
     miner: str
     index: int
 
 
 class PairRemoved(PairRegistered):
-    pass
+    """A pair was deactivated."""
 
 
 class QuorumChanged(LedgerEvent):
+    """The quorum override changed (0 = default ceil(2m/3))."""
+
     quorum_override: int
     effective_quorum: int
 
 
 class RatesChanged(LedgerEvent):
+    """The credit rates changed."""
+
     hospital_rate: int
     verifier_rate: int
     packer_rate: int
 
 
 class ProposerTimeoutChanged(LedgerEvent):
+    """The rotation timeout changed."""
+
     proposer_timeout: int
 
 
 class AlignmentRecorded(LedgerEvent):
+    """A hospital recorded a sample-alignment run."""
+
     hospital: str
     run: int
     shared_set_hash: Hex
@@ -68,6 +80,8 @@ class AlignmentRecorded(LedgerEvent):
 
 
 class RoundOpened(LedgerEvent):
+    """The admin opened a round."""
+
     round: int
     prev_model_hash: Hex
     deadline: int
@@ -76,6 +90,8 @@ class RoundOpened(LedgerEvent):
 
 
 class UpdateProposed(LedgerEvent):
+    """A miner proposed its hospital's signed update (counts as its approval)."""
+
     round: int
     update_id: int
     hospital: str
@@ -86,33 +102,43 @@ class UpdateProposed(LedgerEvent):
 
 
 class UpdateApproved(LedgerEvent):
+    """A miner approved an update; ``approvals`` counts the proposal too."""
+
     update_id: int
     miner: str
     approvals: int
 
 
 class UpdateRejected(LedgerEvent):
+    """A miner voted against an update, with its reason."""
+
     update_id: int
     miner: str
     reason: str
 
 
 class UpdateAccepted(LedgerEvent):
+    """An update reached the quorum."""
+
     round: int
     update_id: int
     hospital: str
 
 
 class UpdateRefused(UpdateAccepted):
-    pass
+    """An update can no longer reach the quorum."""
 
 
 class RoundReady(LedgerEvent):
+    """The round reached its minimum of accepted updates."""
+
     round: int
     ready_at: int
 
 
 class AggregateCommitted(LedgerEvent):
+    """The packer committed the aggregate hash (counts as its attestation)."""
+
     round: int
     packer: str
     aggregate_hash: Hex
@@ -120,18 +146,24 @@ class AggregateCommitted(LedgerEvent):
 
 
 class AggregateAttested(LedgerEvent):
+    """A miner attested the committed aggregate."""
+
     round: int
     miner: str
     attestations: int
 
 
 class PartialDecryptionSubmitted(LedgerEvent):
+    """A miner published its partial decryption (blob by hash)."""
+
     round: int
     miner: str
     blob_hash: Hex
 
 
 class RoundSealed(LedgerEvent):
+    """The round was sealed with the new model hash; credits were minted."""
+
     round: int
     new_model_hash: Hex
     packer: str
@@ -140,12 +172,16 @@ class RoundSealed(LedgerEvent):
 
 
 class RoundRejected(LedgerEvent):
+    """The round was recorded as rejected."""
+
     round: int
     by: str
     reason: str
 
 
 class Transfer(LedgerEvent):
+    """ERC-20 Transfer: credits minted from address(0) at a seal."""
+
     from_: str
     to: str
     value: int
@@ -179,7 +215,8 @@ class EventDecoder:
 
         for entry in contract.abi:
             if entry.get("type") == "event":
-                self._by_topic[bytes(event_abi_to_log_topic(entry))] = entry["name"]  # type: ignore[arg-type]
+                topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+                self._by_topic[topic] = str(entry.get("name"))
 
     def decode(self, log: Any) -> LedgerEvent | None:
         """One log to its model (None for a log this ABI does not declare)."""

@@ -13,12 +13,16 @@ SEQ_BITS = 16
 
 
 class Role(IntEnum):
+    """A member's role on the ledger."""
+
     NONE = 0
     HOSPITAL = 1
     MINER = 2
 
 
 class RoundStatus(IntEnum):
+    """Where a round is in its life."""
+
     NONE = 0
     OPEN = 1
     COMMITTED = 2
@@ -27,6 +31,8 @@ class RoundStatus(IntEnum):
 
 
 class UpdateStatus(IntEnum):
+    """Where an update is: pending votes, accepted at quorum, or refused."""
+
     NONE = 0
     PENDING = 1
     ACCEPTED = 2

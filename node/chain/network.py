@@ -85,8 +85,11 @@ def init_network(
     deployments_file: Path | None = None,
     fund_wei: int = 10**19,
 ) -> NetworkFile:
-    """Deploy a ledger, register ``pairs`` (funding empty accounts from the admin) and
-    describe the result. Devnet keys are refused on a chain that is not a devnet."""
+    """Deploy a ledger, register ``pairs`` and describe the result.
+
+    Empty pair accounts are funded from the admin. Devnet keys are refused on a chain
+    that is not a devnet.
+    """
     if not 1 <= len(pairs) <= 16:
         raise ValidationFailed(
             f"{len(pairs)} pairs requested; the ledger holds 1 to 16",

@@ -11,7 +11,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from node.chain.artifact import abi_type as _abi_type
 from node.errors import ChainError
@@ -49,7 +49,9 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def decode_revert(data: str | bytes, errors: dict[bytes, dict[str, Any]], action: str) -> ChainError:
+def decode_revert(
+    data: str | bytes, errors: dict[bytes, dict[str, Any]], action: str
+) -> ChainError:
     """Build the ChainError for revert ``data`` using the ABI's custom errors."""
     raw = HexBytes(data)
     entry = errors.get(bytes(raw[:4]))
@@ -86,6 +88,7 @@ class TxSender:
 
     @property
     def chain_id(self) -> int:
+        """The chain id, asked once."""
         if self._chain_id is None:
             self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
@@ -102,9 +105,12 @@ class TxSender:
         if self._nonce is None:
             self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
         try:
-            tx = fn.build_transaction(
-                {"from": self.account.address, "nonce": self._nonce, "chainId": self.chain_id}
-            )
+            params: TxParams = {
+                "from": self.account.address,
+                "nonce": Nonce(self._nonce),
+                "chainId": self.chain_id,
+            }
+            tx = fn.build_transaction(params)
         except (ContractCustomError, ContractLogicError) as exc:
             raise self._translate(exc, action) from exc
         return self.send_built(tx, action)

@@ -22,7 +22,9 @@ def _devnet(chain_id: int | None) -> Devnet:
 
 @app.command()
 def up(
-    chain_id: Annotated[int | None, typer.Option(help="chain id (default FEDCHAIN_CHAIN_ID)")] = None,
+    chain_id: Annotated[
+        int | None, typer.Option(help="chain id (default FEDCHAIN_CHAIN_ID)")
+    ] = None,
 ) -> None:
     """Start anvil on a free loopback port (state kept in <data_dir>/devnet)."""
     info = _devnet(chain_id).start()
@@ -47,7 +49,9 @@ def status() -> None:
     from node.chain.connect import connect
 
     block = connect(info.rpc_url).eth.block_number
-    Console().print(f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} block {block}")
+    Console().print(
+        f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} block {block}"
+    )
 
 
 @app.command("compile")

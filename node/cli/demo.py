@@ -13,7 +13,6 @@ from node.cli.network import network_table, run_init
 from node.config import load_settings
 
 
-
 def demo(
     hospitals: Annotated[int, typer.Option(min=1, max=16, help="hospital/miner pairs")] = 3,
     keep_running: Annotated[bool, typer.Option(help="leave the devnet up afterwards")] = False,

@@ -1,4 +1,4 @@
-"""`fedchain network init`: deploy the ledger, register hospital/miner pairs, write the network file."""
+"""`fedchain network init`: deploy the ledger, register pairs, write the network file."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def run_init(settings: Settings, hospitals: int) -> NetworkFile:
         raise ConfigError(
             f"`network init` registers the devnet's mnemonic accounts; chain {chain_id} is "
             "not a devnet and those public keys are refused there",
-            fix="run it on a devnet (chain id 31337/1337); keystore consortia are not supported yet",
+            fix="run it on a devnet (chain id 31337/1337); "
+            "keystore consortia are not supported yet",
         )
     admin = devnet_account(settings.devnet_account or 0)
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
