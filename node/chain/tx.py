@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -11,10 +12,13 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-from web3.types import Nonce, TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from node.chain.artifact import abi_type as _abi_type
 from node.errors import ChainError
+
+#: Seconds a fee quote is reused.
+FEE_TTL = 5.0
 
 
 class ContractReverted(ChainError):
@@ -85,6 +89,7 @@ class TxSender:
         self.timeout = timeout
         self._nonce: int | None = None
         self._chain_id: int | None = None
+        self._fee_cache: tuple[float, dict[str, Wei]] | None = None
 
     @property
     def chain_id(self) -> int:
@@ -109,11 +114,26 @@ class TxSender:
                 "from": self.account.address,
                 "nonce": Nonce(self._nonce),
                 "chainId": self.chain_id,
+                **self._fees(),  # type: ignore[typeddict-item]
             }
             tx = fn.build_transaction(params)
         except (ContractCustomError, ContractLogicError) as exc:
             raise self._translate(exc, action) from exc
         return self.send_built(tx, action)
+
+    def _fees(self) -> dict[str, Wei]:
+        """EIP-1559 fees (2 x base fee + tip), cached for FEE_TTL seconds.
+
+        Asking the node for the tip and the latest block on every transaction costs two
+        round trips; fees change slowly, and a refused transaction drops the cache.
+        """
+        now = time.monotonic()
+        if self._fee_cache is None or now - self._fee_cache[0] > FEE_TTL:
+            tip = self.w3.eth.max_priority_fee
+            base = self.w3.eth.get_block("latest").get("baseFeePerGas") or 0
+            fees = {"maxPriorityFeePerGas": tip, "maxFeePerGas": Wei(2 * base + tip)}
+            self._fee_cache = (now, fees)
+        return self._fee_cache[1]
 
     def send_built(self, tx: dict[str, Any] | Any, action: str) -> TxReceipt:
         """Sign and send an already built transaction and wait for its receipt."""
@@ -122,6 +142,7 @@ class TxSender:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Web3RPCError as exc:
             self._nonce = None  # resync from the node next time
+            self._fee_cache = None
             raise ChainError(f"{action}: the node refused the transaction: {exc}") from exc
         self._nonce = int(tx["nonce"]) + 1
         receipt = self.w3.eth.wait_for_transaction_receipt(

@@ -11,7 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from node.chain.client import LedgerClient
-from node.chain.connect import connect
+from node.chain.connect import connect, ledger_from_settings
+from node.chain.models import Role
 from node.chain.network import NetworkFile
 from node.cli.chain import app as chain_app
 from node.cli.demo import demo
@@ -38,6 +39,10 @@ def test_chain_up_network_init_status_down(tmp_path, monkeypatch):
         deployments = json.loads((tmp_path / "fc" / "deployments.json").read_text())
         assert deployments["chains"]["31337"]["FederatedLedger"]["address"] == \
             network.ledger_address
+        monkeypatch.setenv("FEDCHAIN_DEVNET_ACCOUNT", "2")  # pair 0's miner
+        miner = ledger_from_settings()
+        assert miner.account.address == network.pairs[0].miner
+        assert miner.member(miner.account.address).role == Role.MINER
         status = runner.invoke(chain_app, ["status"])
         assert status.exit_code == 0 and "block" in status.output
     finally:
