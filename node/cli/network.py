@@ -23,19 +23,29 @@ def _group() -> None:
 
 
 def network_table(network: NetworkFile) -> Table:
-    """The network as a rich table: one row per pair, the ledger's settings in the title."""
-    table = Table(
-        title=(
-            f"ledger {network.ledger_address} on chain {network.chain_id} · quorum "
-            f"{network.quorum} of {len(network.pairs)} miners · rates: {network.hospital_rate}"
-            f"/sample, {network.verifier_rate}/approval, {network.packer_rate}/packed round"
-        )
-    )
-    table.add_column("pair")
-    table.add_column("hospital", no_wrap=True, min_width=42)
-    table.add_column("its miner", no_wrap=True, min_width=42)
+    """The consortium as a rich table: the ledger's settings, then each pair's two accounts.
+
+    One address per row so that full addresses fit in an 80-column terminal.
+    """
+    table = Table(title="fedchain consortium", show_lines=False)
+    table.add_column("pair", justify="right")
+    table.add_column("role")
+    table.add_column("address / value", no_wrap=True, min_width=42)
+    settings = [
+        ("chain id", str(network.chain_id)),
+        ("ledger contract", network.ledger_address),
+        ("admin", network.admin),
+        ("quorum", f"{network.quorum} of {len(network.pairs)} miners"),
+        ("rates", f"{network.hospital_rate}/sample, {network.verifier_rate}/approval, "
+                  f"{network.packer_rate}/packed round"),
+        ("proposer timeout", f"{network.proposer_timeout} s"),
+    ]  # fmt: skip
+    for name, value in settings:
+        table.add_row("", name, value)
+    table.add_section()
     for pair in network.pairs:
-        table.add_row(str(pair.index), pair.hospital, pair.miner)
+        table.add_row(str(pair.index), "hospital", pair.hospital)
+        table.add_row("", "its miner", pair.miner, end_section=True)
     return table
 
 

@@ -70,7 +70,7 @@ def test_demo_registers_three_pairs_and_stops_the_devnet(tmp_path, monkeypatch):
     assert len(network.pairs) == 3
     for pair in network.pairs:
         assert pair.hospital in result.output and pair.miner in result.output
-    assert "quorum 2 of 3" in result.output and network.ledger_address in result.output
+    assert "2 of 3 miners" in result.output and network.ledger_address in result.output
     assert "devnet stopped" in result.output
     assert not (tmp_path / "fc" / "demo" / "devnet" / "anvil.pid.json").exists()
 
