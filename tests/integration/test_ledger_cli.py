@@ -7,16 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from node.chain.client import LedgerClient
 from node.chain.connect import connect, ledger_from_settings
+from node.chain.devnet import Devnet
 from node.chain.models import Role
-from node.chain.network import NetworkFile
+from node.chain.network import NetworkFile, devnet_pair_accounts, init_network
 from node.cli.chain import app as chain_app
 from node.cli.demo import demo
 from node.cli.network import app as network_app
+from node.errors import ConfigError
 from node.identity import devnet_account
 
 runner = CliRunner()
@@ -80,3 +83,31 @@ def test_installed_script_lists_the_chain_commands():
     out = subprocess.run([str(script), "chain", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "up" in out and "down" in out and "status" in out
+
+
+def test_network_init_on_any_rpc_url(devnet, tmp_path, monkeypatch):
+    monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
+    monkeypatch.setenv("FEDCHAIN_RPC_URL", devnet.rpc_url)
+    result = runner.invoke(network_app, ["init", "--hospitals", "2"])
+    assert result.exit_code == 0, result.output
+    network = NetworkFile.load(tmp_path / "fc" / "network.json")
+    assert network.rpc_url == devnet.rpc_url and network.quorum == 2
+
+
+def test_network_init_refuses_devnet_keys_on_a_non_devnet_chain(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
+    monkeypatch.setenv("FEDCHAIN_CHAIN_ID", "5")
+    monkeypatch.delenv("FEDCHAIN_RPC_URL", raising=False)
+    try:
+        assert runner.invoke(chain_app, ["up"]).exit_code == 0
+        result = runner.invoke(network_app, ["init"])
+        assert result.exit_code != 0
+        assert "not a devnet" in str(result.exception)
+        assert not (tmp_path / "fc" / "network.json").exists()
+        status = Devnet(tmp_path / "fc" / "devnet", chain_id=5).status()
+        with pytest.raises(ConfigError):  # the library refuses too, before deploying anything
+            init_network(connect(status.rpc_url), devnet_account(0),
+                         [devnet_pair_accounts(0)], rpc_url=status.rpc_url)
+        assert connect(status.rpc_url).eth.block_number == 0
+    finally:
+        runner.invoke(chain_app, ["down"])
