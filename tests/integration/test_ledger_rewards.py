@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from node.chain.models import UpdateStatus
+from node.chain.rewards import credits_from_events
 
 AGG = b"\x0a" * 32
 
@@ -75,23 +76,31 @@ def test_rejected_round_credits_nobody(world):
     assert world.admin.total_supply() == 0
 
 
-def test_auditor_rebuilds_contributions_from_events_alone(world):
-    world.open_round(1)
-    world.accept_all(1, [5, 6, 7, 8])
+def test_auditor_rebuilds_every_rounds_credits_from_events_alone(make_world):
+    world = make_world(4, rates=(3, 7, 40))
+    world.open_round(1, min_updates=2)
+    ids = [world.propose(k, 1, 10 * (k + 1)) for k in range(4)]
+    world.miners[1].approve_updates([ids[0], ids[3]])
+    world.miners[2].approve_updates([ids[0], ids[3]])
+    world.miners[0].reject_update(ids[1], "bad")
+    world.miners[2].reject_update(ids[1], "bad")
     _commit_and_seal(world, 1, b"\x0b" * 32)
+    world.admin.set_rates(1, 2, 3)
+    world.open_round(2, prev=b"\x0b" * 32)
+    world.accept_all(2, [5, 6, 7, 8])
+    _commit_and_seal(world, 2, b"\x0c" * 32)
+
     events = world.admin.events()
-    proposed = {e.update_id: e for e in events if e.event == "UpdateProposed"}
-    accepted = [e.update_id for e in events if e.event == "UpdateAccepted"]
-    rates = [e for e in events if e.event == "RatesChanged"][-1]
-    balances = Counter()
+    rebuilt = credits_from_events(events)
+    minted: dict[int, dict[str, int]] = {}
+    sealed_blocks = {e.block_number: e.round for e in events if e.event == "RoundSealed"}
     for e in events:
         if e.event == "Transfer":
-            balances[e.to] += e.value
-    for uid in accepted:
-        p = proposed[uid]
-        assert balances[p.hospital] == p.sample_count * rates.hospital_rate
-    for e in events:
-        if e.event == "UpdateProposed":
-            assert len(bytes.fromhex(e.signature[2:])) == 65
-    for address, value in balances.items():
+            minted.setdefault(sealed_blocks[e.block_number], {})[e.to] = e.value
+    assert rebuilt == minted
+    totals = Counter()
+    for per_round in rebuilt.values():
+        totals.update(per_round)
+    for address, value in totals.items():
         assert world.admin.balance_of(address) == value
+    assert world.admin.total_supply() == sum(totals.values())
