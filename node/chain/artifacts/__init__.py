@@ -1,0 +1,1 @@
+"""Committed compiled contracts (ABI + bytecode JSON), loaded at run time without solc."""

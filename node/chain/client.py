@@ -1,0 +1,342 @@
+"""Typed client of the FederatedLedger contract: one method per contract function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+
+from node.chain.artifact import ContractArtifact, load_artifact
+from node.chain.events import EventDecoder, LedgerEvent
+from node.chain.models import (
+    Member,
+    Rates,
+    Role,
+    RoundInfo,
+    RoundStatus,
+    TxResult,
+    UpdateInfo,
+    UpdateStatus,
+    bitmap_indexes,
+    round_of,
+)
+from node.chain.signing import sign_update
+from node.chain.tx import TxSender
+from node.errors import ChainError
+
+
+def _b32(value: bytes | str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(raw)}")
+    return raw
+
+
+class LedgerClient:
+    """A FederatedLedger at ``address`` seen by ``account`` (who signs what it sends)."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        account: LocalAccount,
+        *,
+        artifact: ContractArtifact | None = None,
+        poll_interval: float = 0.005,
+        timeout: float = 60.0,
+    ) -> None:
+        self.artifact = artifact or load_artifact()
+        self.w3 = w3
+        self.account = account
+        checksum = Web3.to_checksum_address(address)
+        self.contract = w3.eth.contract(address=checksum, abi=self.artifact.abi)
+        self.decoder = EventDecoder(self.contract)
+        self.sender = TxSender(
+            w3,
+            account,
+            errors=self.artifact.error_selectors(),
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
+
+    @property
+    def address(self) -> str:
+        """The ledger's checksummed address."""
+        return str(self.contract.address)
+
+    def as_account(self, account: LocalAccount) -> LedgerClient:
+        """The same ledger seen by another account."""
+        return LedgerClient(
+            self.w3,
+            self.address,
+            account,
+            artifact=self.artifact,
+            poll_interval=self.sender.poll_interval,
+            timeout=self.sender.timeout,
+        )
+
+    # ------------------------------------------------------------ plumbing
+    def _send(self, fn: ContractFunction, action: str) -> TxResult:
+        receipt = self.sender.transact(fn, action)
+        return TxResult(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=receipt["blockNumber"],
+            gas_used=receipt["gasUsed"],
+            events=self.decoder.decode_all(list(receipt["logs"])),
+        )
+
+    def _call(self, fn: ContractFunction, action: str) -> Any:
+        return self.sender.call(fn, action)
+
+    @property
+    def _f(self) -> Any:
+        return self.contract.functions
+
+    # ------------------------------------------------------------ administration
+    def transfer_admin(self, new_admin: str) -> TxResult:
+        """Hand the admin role to ``new_admin``."""
+        return self._send(self._f.transferAdmin(new_admin), "transferAdmin")
+
+    def register_pair(self, hospital: str, miner: str) -> TxResult:
+        """Register a hospital and its paired miner (admin)."""
+        return self._send(self._f.registerPair(hospital, miner), "registerPair")
+
+    def remove_pair(self, hospital: str) -> TxResult:
+        """Deactivate a hospital and its miner (admin)."""
+        return self._send(self._f.removePair(hospital), "removePair")
+
+    def set_quorum(self, quorum: int) -> TxResult:
+        """Set the miner quorum; 0 restores ceil(2m/3) (admin)."""
+        return self._send(self._f.setQuorum(quorum), "setQuorum")
+
+    def set_rates(self, hospital_rate: int, verifier_rate: int, packer_rate: int) -> TxResult:
+        """Set the credit rates (admin)."""
+        return self._send(self._f.setRates(hospital_rate, verifier_rate, packer_rate), "setRates")
+
+    def set_proposer_timeout(self, seconds: int) -> TxResult:
+        """Set how long each miner in the rotation has before the next may pack (admin)."""
+        return self._send(self._f.setProposerTimeout(seconds), "setProposerTimeout")
+
+    def open_round(
+        self,
+        round_id: int,
+        prev_model_hash: bytes | str,
+        deadline: int,
+        min_updates: int,
+        model_spec_hash: bytes | str,
+    ) -> TxResult:
+        """Open ``round_id`` (admin); ``deadline`` is a unix time for proposals."""
+        fn = self._f.openRound(
+            round_id, _b32(prev_model_hash), deadline, min_updates, _b32(model_spec_hash)
+        )
+        return self._send(fn, f"openRound({round_id})")
+
+    # ------------------------------------------------------------ hospitals
+    def record_alignment(
+        self, run: int, shared_set_hash: bytes | str, shared_size: int
+    ) -> TxResult:
+        """Record this hospital's sample-alignment outcome (hospital)."""
+        fn = self._f.recordAlignment(run, _b32(shared_set_hash), shared_size)
+        return self._send(fn, "recordAlignment")
+
+    def sign_update(self, round_id: int, blob_hash: bytes | str, sample_count: int) -> bytes:
+        """Sign an update as this account (a hospital), EIP-712 bound to this ledger."""
+        return sign_update(
+            self.account,
+            chain_id=self.sender.chain_id,
+            ledger=self.address,
+            round_id=round_id,
+            blob_hash=_b32(blob_hash),
+            sample_count=sample_count,
+        )
+
+    # ------------------------------------------------------------ miners
+    def propose_update(
+        self,
+        hospital: str,
+        round_id: int,
+        blob_hash: bytes | str,
+        sample_count: int,
+        signature: bytes,
+    ) -> tuple[int, TxResult]:
+        """Propose the paired hospital's signed update; returns (update id, result)."""
+        fn = self._f.proposeUpdate(hospital, round_id, _b32(blob_hash), sample_count, signature)
+        result = self._send(fn, f"proposeUpdate(round {round_id})")
+        proposed = result.of("UpdateProposed")
+        if not proposed:
+            raise ChainError("proposeUpdate emitted no UpdateProposed event")
+        return int(proposed[0].update_id), result  # type: ignore[attr-defined]
+
+    def approve_update(self, update_id: int) -> TxResult:
+        """Approve one update (another miner)."""
+        return self._send(self._f.approveUpdate(update_id), f"approveUpdate({update_id})")
+
+    def approve_updates(self, update_ids: list[int]) -> TxResult:
+        """Approve several updates in one transaction."""
+        return self._send(self._f.approveUpdates(list(update_ids)), "approveUpdates")
+
+    def reject_update(self, update_id: int, reason: str) -> TxResult:
+        """Reject an update, saying why."""
+        return self._send(self._f.rejectUpdate(update_id, reason), f"rejectUpdate({update_id})")
+
+    def commit_aggregate(
+        self, round_id: int, aggregate_hash: bytes | str, accepted_updates: int
+    ) -> TxResult:
+        """Commit the round's aggregate hash (the round's proposer in rotation)."""
+        fn = self._f.commitAggregate(round_id, _b32(aggregate_hash), accepted_updates)
+        return self._send(fn, f"commitAggregate({round_id})")
+
+    def attest_aggregate(self, round_id: int, aggregate_hash: bytes | str) -> TxResult:
+        """Attest the committed aggregate hash after recomputing it."""
+        fn = self._f.attestAggregate(round_id, _b32(aggregate_hash))
+        return self._send(fn, f"attestAggregate({round_id})")
+
+    def submit_partial_decryption(self, round_id: int, blob_hash: bytes | str) -> TxResult:
+        """Record that this miner published its partial decryption (blob by hash)."""
+        fn = self._f.submitPartialDecryption(round_id, _b32(blob_hash))
+        return self._send(fn, f"submitPartialDecryption({round_id})")
+
+    def seal_round(self, round_id: int, new_model_hash: bytes | str) -> TxResult:
+        """Seal the round with the new global model hash; mints the credits."""
+        fn = self._f.sealRound(round_id, _b32(new_model_hash))
+        return self._send(fn, f"sealRound({round_id})")
+
+    def reject_round(self, round_id: int, reason: str) -> TxResult:
+        """Record the round as rejected (admin, packer, or proposer when it is due)."""
+        return self._send(self._f.rejectRound(round_id, reason), f"rejectRound({round_id})")
+
+    # ------------------------------------------------------------ views
+    def admin(self) -> str:
+        """The admin's address."""
+        return str(self._call(self._f.admin(), "admin"))
+
+    def quorum(self) -> int:
+        """The quorum new rounds get (override or ceil(2m/3))."""
+        return int(self._call(self._f.quorum(), "quorum"))
+
+    def pair_count(self) -> int:
+        """Pairs ever registered (removed ones included)."""
+        return int(self._call(self._f.pairCount(), "pairCount"))
+
+    def active_miners(self) -> int:
+        """Miners of active pairs."""
+        return int(self._call(self._f.activeMiners(), "activeMiners"))
+
+    def proposer_timeout(self) -> int:
+        """Seconds each miner in the rotation has before the next may act."""
+        return int(self._call(self._f.proposerTimeout(), "proposerTimeout"))
+
+    def current_round(self) -> int:
+        """The latest opened round (0 before the first)."""
+        return int(self._call(self._f.currentRound(), "currentRound"))
+
+    def model_hash(self) -> str:
+        """The latest sealed global model hash (0x00.. before the first seal)."""
+        return "0x" + bytes(self._call(self._f.modelHash(), "modelHash")).hex()
+
+    def rates(self) -> Rates:
+        """The credit rates."""
+        return Rates(
+            hospital_rate=self._call(self._f.hospitalRate(), "hospitalRate"),
+            verifier_rate=self._call(self._f.verifierRate(), "verifierRate"),
+            packer_rate=self._call(self._f.packerRate(), "packerRate"),
+        )
+
+    def member(self, address: str) -> Member:
+        """An account's registration (role NONE when unknown)."""
+        m = self._call(self._f.getMember(address), "getMember")
+        return Member(
+            address=address, paired=m[0], role=Role(m[1]), index=m[2], active=m[3],
+            aligned=m[4], shared_size=m[5],
+        )  # fmt: skip
+
+    def miner_at(self, index: int) -> str:
+        """The miner of pair ``index``."""
+        return str(self._call(self._f.minerAtIndex(index), "minerAtIndex"))
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(hospital, miner) of every registered pair, by index (inactive ones included)."""
+        out = []
+        for i in range(self.pair_count()):
+            miner = self.miner_at(i)
+            out.append((self.member(miner).paired, miner))
+        return out
+
+    def round(self, round_id: int) -> RoundInfo:
+        """A round's stored state."""
+        r, h = self._call(self._f.getRound(round_id), f"getRound({round_id})")
+        return RoundInfo(
+            round=round_id, status=RoundStatus(r[0]), min_updates=r[1], proposed=r[2],
+            accepted=r[3], proposed_by=bitmap_indexes(r[4]), attestations=bitmap_indexes(r[5]),
+            packer=r[6], quorum=r[7], miners=r[8], deadline=r[9], ready_at=r[10],
+            committed_at=r[11],
+            prev_model_hash=h[0], model_spec_hash=h[1], aggregate_hash=h[2],
+        )  # fmt: skip
+
+    def update(self, update_id: int) -> UpdateInfo:
+        """An update's stored state."""
+        u = self._call(self._f.getUpdate(update_id), f"getUpdate({update_id})")
+        return UpdateInfo(
+            update_id=update_id, round=round_of(update_id), hospital=u[0], sample_count=u[1],
+            approvals=bitmap_indexes(u[2]), rejections=bitmap_indexes(u[3]),
+            status=UpdateStatus(u[4]),
+        )  # fmt: skip
+
+    def proposer_at(self, round_id: int, attempt: int = 0) -> str:
+        """The miner designated to pack ``round_id`` at ``attempt`` (0 = first choice)."""
+        return str(self._call(self._f.proposerAt(round_id, attempt), "proposerAt"))
+
+    def may_pack(self, round_id: int, miner: str | None = None) -> bool:
+        """Whether ``miner`` (default: this account) may commit the round now."""
+        who = miner or self.account.address
+        return bool(self._call(self._f.mayPack(round_id, who), "mayPack"))
+
+    def update_digest(self, round_id: int, blob_hash: bytes | str, sample_count: int) -> bytes:
+        """The EIP-712 digest the contract verifies for an update."""
+        fn = self._f.updateDigest(round_id, _b32(blob_hash), sample_count)
+        return bytes(self._call(fn, "updateDigest"))
+
+    # ERC-20 read interface
+    def name(self) -> str:
+        """ERC-20 name."""
+        return str(self._call(self._f.name(), "name"))
+
+    def symbol(self) -> str:
+        """ERC-20 symbol."""
+        return str(self._call(self._f.symbol(), "symbol"))
+
+    def decimals(self) -> int:
+        """ERC-20 decimals (0: credits are whole units)."""
+        return int(self._call(self._f.decimals(), "decimals"))
+
+    def total_supply(self) -> int:
+        """All credits minted so far."""
+        return int(self._call(self._f.totalSupply(), "totalSupply"))
+
+    def balance_of(self, address: str) -> int:
+        """An account's credits."""
+        return int(self._call(self._f.balanceOf(address), "balanceOf"))
+
+    def transfer(self, to: str, amount: int) -> TxResult:
+        """Always reverts with NonTransferable: credits record contribution."""
+        return self._send(self._f.transfer(to, amount), "transfer")
+
+    # ------------------------------------------------------------ history
+    def events(
+        self,
+        from_block: int = 0,
+        to_block: int | str = "latest",
+        names: set[str] | None = None,
+    ) -> list[LedgerEvent]:
+        """Every ledger event in the block range, in chain order (optionally only ``names``)."""
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.contract.address,
+                "fromBlock": from_block,
+                "toBlock": to_block,  # type: ignore[typeddict-item]
+            }
+        )
+        decoded = self.decoder.decode_all(list(logs))
+        return [e for e in decoded if names is None or e.event in names]

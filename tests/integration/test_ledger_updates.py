@@ -1,0 +1,176 @@
+"""Proposing, approving and rejecting hospital updates on a real anvil."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from eth_account import Account
+
+from node.chain.models import UpdateStatus, update_id
+from node.chain.signing import sign_update, update_digest
+from node.chain.tx import ContractReverted
+from node.identity import devnet_account
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _reverts(name, call, *args):
+    with pytest.raises(ContractReverted) as err:
+        call(*args)
+    assert err.value.error_name == name, err.value
+    return err.value
+
+
+def test_paired_miner_proposes_a_signed_update_that_counts_as_its_approval(world):
+    world.open_round(1)
+    blob = os.urandom(32)
+    signature = world.hospitals[1].sign_update(1, blob, 250)
+    uid, result = world.miners[1].propose_update(world.hospitals[1].account.address, 1, blob,
+                                                 250, signature)
+    assert uid == update_id(1, 0)
+    event = result.of("UpdateProposed")[0]
+    assert (event.round, event.hospital, event.miner, event.blob_hash, event.sample_count,
+            event.signature) == (1, world.hospitals[1].account.address,
+                                 world.miners[1].account.address, "0x" + blob.hex(), 250,
+                                 "0x" + signature.hex())
+    stored = world.admin.update(uid)
+    assert (stored.status, stored.approvals, stored.sample_count) == (UpdateStatus.PENDING, [1],
+                                                                      250)
+    assert world.admin.round(1).proposed_by == [1]
+
+
+def test_python_digest_matches_the_contracts(world):
+    blob = os.urandom(32)
+    ours = update_digest(chain_id=31337, ledger=world.admin.address, round_id=5, blob_hash=blob,
+                         sample_count=9)
+    assert ours == world.admin.update_digest(5, blob, 9)
+
+
+def test_only_the_paired_miner_may_propose(world):
+    world.open_round(1)
+    blob = os.urandom(32)
+    hospital = world.hospitals[0].account.address
+    signature = world.hospitals[0].sign_update(1, blob, 10)
+    _reverts("NotPairedMiner", world.miners[1].propose_update, hospital, 1, blob, 10, signature)
+    _reverts("NotMiner", world.hospitals[0].propose_update, hospital, 1, blob, 10, signature)
+    _reverts("NotMiner", world.outsider.propose_update, hospital, 1, blob, 10, signature)
+
+
+def test_bad_signatures_are_refused(world):
+    world.open_round(1)
+    blob = os.urandom(32)
+    hospital = world.hospitals[0].account.address
+    miner = world.miners[0]
+    by_other = world.hospitals[1].sign_update(1, blob, 10)
+    _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, by_other)
+    other_count = world.hospitals[0].sign_update(1, blob, 11)
+    _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, other_count)
+    other_chain = sign_update(world.hospitals[0].account, chain_id=1, ledger=world.admin.address,
+                              round_id=1, blob_hash=blob, sample_count=10)
+    _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, other_chain)
+    good = world.hospitals[0].sign_update(1, blob, 10)
+    r, s, v = good[:32], int.from_bytes(good[32:64], "big"), good[64]
+    high_s = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # same signer, malleated
+    _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10, high_s)
+    _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10,
+             good[:64] + bytes([v - 27]))
+    _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10, good[:64])
+    miner.propose_update(hospital, 1, blob, 10, good)
+
+
+def test_replayed_update_is_rejected_in_its_round_and_the_next(world):
+    world.open_round(1, min_updates=1)
+    blob = os.urandom(32)
+    hospital = world.hospitals[0].account.address
+    signature = world.hospitals[0].sign_update(1, blob, 10)
+    uid, _ = world.miners[0].propose_update(hospital, 1, blob, 10, signature)
+    _reverts("AlreadyProposed", world.miners[0].propose_update, hospital, 1, blob, 10, signature)
+    world.miners[1].approve_update(uid)
+    world.miners[2].approve_update(uid)
+    packer = world.packer_for(1)
+    packer.commit_aggregate(1, b"\x05" * 32, 1)
+    for m in world.miners:
+        if m is not packer and m.account.address != world.miners[3].account.address:
+            m.attest_aggregate(1, b"\x05" * 32)
+    packer.seal_round(1, b"\x06" * 32)
+    world.open_round(2, prev=b"\x06" * 32)
+    _reverts("BadSignature", world.miners[0].propose_update, hospital, 2, blob, 10, signature)
+
+
+def test_proposals_need_an_open_round_before_its_deadline(world):
+    blob = os.urandom(32)
+    hospital = world.hospitals[0].account.address
+    signature = world.hospitals[0].sign_update(1, blob, 10)
+    _reverts("RoundNotOpen", world.miners[0].propose_update, hospital, 1, blob, 10, signature)
+    world.open_round(1, deadline_in=100)
+    sig2 = world.hospitals[0].sign_update(2, blob, 10)
+    _reverts("RoundNotOpen", world.miners[0].propose_update, hospital, 2, blob, 10, sig2)
+    world.advance(200)
+    _reverts("DeadlinePassed", world.miners[0].propose_update, hospital, 1, blob, 10, signature)
+
+
+def test_update_is_accepted_at_quorum_with_batched_approvals(world):
+    world.open_round(1, min_updates=2)
+    first, second = world.propose(0), world.propose(1)
+    result = world.miners[2].approve_updates([first, second])
+    assert [e.approvals for e in result.of("UpdateApproved")] == [2, 2]
+    assert not result.of("UpdateAccepted")
+    result = world.miners[3].approve_updates([first, second])
+    accepted = result.of("UpdateAccepted")
+    assert [(e.update_id, e.hospital) for e in accepted] == [
+        (first, world.hospitals[0].account.address), (second, world.hospitals[1].account.address)]
+    assert result.of("RoundReady")
+    assert world.admin.update(first).status == UpdateStatus.ACCEPTED
+    assert world.admin.update(first).approvals == [0, 2, 3]
+    round_info = world.admin.round(1)
+    assert (round_info.accepted, round_info.ready_at > 0) == (2, True)
+
+
+def test_double_approval_and_approving_own_proposal_are_refused(world):
+    world.open_round(1)
+    uid = world.propose(0)
+    world.miners[1].approve_update(uid)
+    _reverts("AlreadyVoted", world.miners[1].approve_update, uid)
+    _reverts("AlreadyVoted", world.miners[0].approve_update, uid)
+    _reverts("AlreadyVoted", world.miners[1].reject_update, uid, "changed my mind")
+    _reverts("UnknownUpdate", world.miners[1].approve_update, update_id(1, 7))
+    _reverts("NotMiner", world.hospitals[1].approve_update, uid)
+
+
+def test_rejections_refuse_an_update_once_quorum_is_out_of_reach(world):
+    world.open_round(1)
+    uid = world.propose(0)
+    first = world.miners[1].reject_update(uid, "ciphertext count 3, expected 4")
+    assert first.of("UpdateRejected")[0].reason == "ciphertext count 3, expected 4"
+    assert not first.of("UpdateRefused")
+    second = world.miners[2].reject_update(uid, "bad blob hash")
+    assert second.of("UpdateRefused")[0].update_id == uid
+    assert world.admin.update(uid).status == UpdateStatus.REJECTED
+    _reverts("UpdateClosed", world.miners[3].approve_update, uid)
+
+
+def test_alignment_caps_the_sample_count(world):
+    result = world.hospitals[0].record_alignment(3, b"\x09" * 32, 120)
+    event = result.events[0]
+    assert (event.hospital, event.run, event.shared_set_hash, event.shared_size) == (
+        world.hospitals[0].account.address, 3, "0x" + "09" * 32, 120)
+    member = world.admin.member(world.hospitals[0].account.address)
+    assert (member.aligned, member.shared_size) == (True, 120)
+    world.open_round(1)
+    err = _reverts("SampleCountTooLarge", world.propose, 0, 1, 121)
+    assert err.error_args == {"sampleCount": 121, "limit": 120}
+    world.propose(0, 1, 120)
+    _reverts("NotHospital", world.miners[0].record_alignment, 1, b"\x09" * 32, 5)
+
+
+def test_signature_from_a_fresh_key_is_not_the_hospitals(world):
+    world.open_round(1)
+    stranger = Account.create()
+    blob = os.urandom(32)
+    signature = sign_update(stranger, chain_id=31337, ledger=world.admin.address, round_id=1,
+                            blob_hash=blob, sample_count=10)
+    err = _reverts("BadSignature", world.miners[0].propose_update,
+                   world.hospitals[0].account.address, 1, blob, 10, signature)
+    assert err.error_args["recovered"] == stranger.address
+    assert devnet_account(1).address == world.hospitals[0].account.address
