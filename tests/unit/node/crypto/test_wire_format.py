@@ -63,8 +63,8 @@ def test_every_kind_round_trips_byte_for_byte(two_of_three, blobs) -> None:
     assert encode_partial(partial, pk) == blobs["partial"]
     assert update.context == b"round 7" and update.weight == 1 and update.n_values == 500
     aggregate = read_aggregate(blobs["aggregate"], pk)
-    assert [c.weight for c in aggregate.contributions] == [1, 3]
-    assert aggregate.contributions[0].update_id == blob_id(blobs["update"])
+    assert sorted(c.weight for c in aggregate.contributions) == [1, 3]
+    assert blob_id(blobs["update"]) in {c.update_id for c in aggregate.contributions}
 
 
 def test_blob_id_is_sha256_of_the_bytes(blobs) -> None:
