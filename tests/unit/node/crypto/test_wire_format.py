@@ -164,3 +164,14 @@ def test_header_layout_is_magic_version_kind_length(blobs) -> None:
     magic, version, kind, length = struct.unpack(">4sBBQ", blobs["partial"][:14])
 
     assert (magic, version, kind, length) == (MAGIC, VERSION, 5, len(blobs["partial"]) - 14)
+
+
+def test_public_key_with_an_implausible_modulus_or_threshold_is_refused(two_of_three) -> None:
+    pk = two_of_three.public_key
+    even = type(pk)(pk.n + 1, pk.threshold, pk.miners, pk.v, pk.verification_keys)
+    greedy = type(pk)(pk.n, 4, pk.miners, pk.v, pk.verification_keys)
+
+    with pytest.raises(MalformedBlob, match="n: not a plausible modulus"):
+        decode_public_key(encode_public_key(even))
+    with pytest.raises(MalformedBlob, match="inconsistent t=4, m=3"):
+        decode_public_key(encode_public_key(greedy))
