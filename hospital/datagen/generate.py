@@ -95,7 +95,7 @@ def make_case(d: DiseaseKnowledge, patient_id: str, rng: np.random.Generator) ->
         onset = p.onset if rng.random() < 0.85 else Onset(rng.choice(["sudden", "gradual", "unknown"]))
         duration = p.duration_median_days * math.exp(rng.normal(0, p.duration_log_sd))
         severity = float(np.clip(rng.normal(p.severity_mean, p.severity_sd), 0, 10))
-        symptoms.append(Symptom(name=p.term, onset=onset, duration_days=round(duration, 1),
+        symptoms.append(Symptom(name=p.term, onset=onset, duration_days=max(0.1, round(duration, 1)),
                                 severity=round(severity * 2) / 2))
     if not symptoms:
         p = max(d.symptoms, key=lambda s: s.probability)
