@@ -58,8 +58,9 @@ def hospital_sizes(total: int, hospitals: int) -> list[int]:
     return sizes
 
 
-def case_mix(diseases: tuple[DiseaseKnowledge, ...], index: int,
-             rng: np.random.Generator) -> np.ndarray:
+def case_mix(
+    diseases: tuple[DiseaseKnowledge, ...], index: int, rng: np.random.Generator
+) -> np.ndarray:
     """Disease probabilities of hospital ``index``: general for 0, specialised for the rest."""
     base = np.array([d.weight for d in diseases], dtype=float)
     if index > 0:
@@ -82,8 +83,9 @@ def _lab(name: str, rng: np.random.Generator, shift: tuple[float, float] | None)
     if name == "spo2":
         value = min(100.0, value)
     digits = 2 if abs(value) < 10 else 1
-    return LabValue(name=name, value=round(value, digits), unit=unit, normal_low=low,
-                    normal_high=high)
+    return LabValue(
+        name=name, value=round(value, digits), unit=unit, normal_low=low, normal_high=high
+    )
 
 
 def make_case(d: DiseaseKnowledge, patient_id: str, rng: np.random.Generator) -> CaseRecord:
@@ -92,42 +94,70 @@ def make_case(d: DiseaseKnowledge, patient_id: str, rng: np.random.Generator) ->
     for p in d.symptoms:
         if rng.random() >= p.probability:
             continue
-        onset = p.onset if rng.random() < 0.85 else Onset(rng.choice(["sudden", "gradual", "unknown"]))
+        onset = (
+            p.onset if rng.random() < 0.85 else Onset(rng.choice(["sudden", "gradual", "unknown"]))
+        )
         duration = p.duration_median_days * math.exp(rng.normal(0, p.duration_log_sd))
         severity = float(np.clip(rng.normal(p.severity_mean, p.severity_sd), 0, 10))
-        symptoms.append(Symptom(name=p.term, onset=onset, duration_days=max(0.1, round(duration, 1)),
-                                severity=round(severity * 2) / 2))
+        symptoms.append(
+            Symptom(
+                name=p.term,
+                onset=onset,
+                duration_days=max(0.1, round(duration, 1)),
+                severity=round(severity * 2) / 2,
+            )
+        )
     if not symptoms:
         p = max(d.symptoms, key=lambda s: s.probability)
-        symptoms.append(Symptom(name=p.term, onset=p.onset,
-                                duration_days=p.duration_median_days, severity=p.severity_mean))
+        symptoms.append(
+            Symptom(
+                name=p.term,
+                onset=p.onset,
+                duration_days=p.duration_median_days,
+                severity=p.severity_mean,
+            )
+        )
     shifts = {lab.term: (lab.mean, lab.sd) for lab in d.labs}
     age = float(np.clip(rng.normal(d.age_mean, d.age_sd), 1, 95))
-    labs = [LabValue(name="age", value=round(age), unit="years"),
-            LabValue(name="sex_male", value=float(rng.random() < 0.5), unit="flag")]
+    labs = [
+        LabValue(name="age", value=round(age), unit="years"),
+        LabValue(name="sex_male", value=float(rng.random() < 0.5), unit="flag"),
+    ]
     names = list(VITALS) + [n for n in BLOOD_ROUTINE if rng.random() < 0.6]
     names += [n for n in shifts if n not in names]
     labs += [_lab(n, rng, shifts.get(n)) for n in names]
     complications = tuple(c for c, prob in d.complications if rng.random() < prob)
     chosen = [t for t in d.drugs if rng.random() < t.probability] or [
-        max(d.drugs, key=lambda t: t.probability)]
+        max(d.drugs, key=lambda t: t.probability)
+    ]
     treatments = tuple(
-        Treatment(drug=t.drug, route=t.route, dose=t.dose, dose_unit=t.dose_unit,
-                  frequency_per_day=t.frequency_per_day,
-                  duration_days=t.duration_days if t.duration_days >= 90
-                  else float(max(1, round(t.duration_days * rng.uniform(0.7, 1.3)))))
+        Treatment(
+            drug=t.drug,
+            route=t.route,
+            dose=t.dose,
+            dose_unit=t.dose_unit,
+            frequency_per_day=t.frequency_per_day,
+            duration_days=t.duration_days
+            if t.duration_days >= 90
+            else float(max(1, round(t.duration_days * rng.uniform(0.7, 1.3)))),
+        )
         for t in chosen
     )
     return CaseRecord(
         patient_id=patient_id,
         date=START_DATE + dt.timedelta(days=int(rng.integers(0, 3 * 365))),
-        symptoms=tuple(symptoms), labs=tuple(labs), treatments=treatments,
-        diagnosis=Diagnosis(disease=Disease(icd10=d.icd10, name=d.name),
-                            complications=complications),
+        symptoms=tuple(symptoms),
+        labs=tuple(labs),
+        treatments=treatments,
+        diagnosis=Diagnosis(
+            disease=Disease(icd10=d.icd10, name=d.name), complications=complications
+        ),
     )
 
 
-def generate_hospitals(hospitals: int = 3, cases: int = 3000, seed: int = 7) -> list[HospitalLibrary]:
+def generate_hospitals(
+    hospitals: int = 3, cases: int = 3000, seed: int = 7
+) -> list[HospitalLibrary]:
     """Generate ``hospitals`` libraries totalling ``cases`` cases (same seed, same output)."""
     if hospitals < 1 or cases < hospitals:
         raise ValueError("need at least one hospital and one case per hospital")
@@ -145,7 +175,10 @@ def generate_hospitals(hospitals: int = 3, cases: int = 3000, seed: int = 7) -> 
         for number, (pick, person) in enumerate(zip(picks, people, strict=True), start=1):
             pseudonym = pseudonyms.setdefault(int(person), f"{name}-p{len(pseudonyms) + 1:06d}")
             case = make_case(diseases[int(pick)], pseudonym, rng)
-            library.append(GeneratedCase(case=case, national_id=f"NID{int(person):09d}",
-                                         ref=f"case {number:07d}"))
+            library.append(
+                GeneratedCase(
+                    case=case, national_id=f"NID{int(person):09d}", ref=f"case {number:07d}"
+                )
+            )
         out.append(HospitalLibrary(name=name, cases=library))
     return out

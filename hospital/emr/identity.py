@@ -27,7 +27,9 @@ def national_id_token(national_id: str, salt: bytes) -> str:
         )
     normalised = "".join(national_id.split()).replace("-", "").upper()
     if not normalised:
-        raise ValidationFailed("empty national id", field="national_id", fix="give the id or omit it")
+        raise ValidationFailed(
+            "empty national id", field="national_id", fix="give the id or omit it"
+        )
     return hmac.new(salt, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

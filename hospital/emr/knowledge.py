@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,28 +69,42 @@ class KnowledgeTable(_Frozen):
     diseases: tuple[DiseaseKnowledge, ...]
 
 
-def _disease(raw: dict[str, object]) -> DiseaseKnowledge:
+def _disease(raw: dict[str, Any]) -> DiseaseKnowledge:
     symptoms = [
         SymptomPattern(
-            term=s[0], probability=s[1], onset=s[2], duration_median_days=s[3][0],
-            duration_log_sd=s[3][1], severity_mean=s[4][0], severity_sd=s[4][1],
+            term=s[0],
+            probability=s[1],
+            onset=s[2],
+            duration_median_days=s[3][0],
+            duration_log_sd=s[3][1],
+            severity_mean=s[4][0],
+            severity_sd=s[4][1],
         )
-        for s in raw["symptoms"]  # type: ignore[attr-defined]
+        for s in raw["symptoms"]
     ]
-    labs = [LabShift(term=k, mean=v[0], sd=v[1]) for k, v in raw["labs"].items()]  # type: ignore[attr-defined]
+    labs = [LabShift(term=k, mean=v[0], sd=v[1]) for k, v in raw["labs"].items()]
     drugs = [
         DrugPattern(
-            drug=d[0], route=d[1], dose=d[2], dose_unit=d[3], frequency_per_day=d[4],
-            duration_days=d[5], probability=d[6],
+            drug=d[0],
+            route=d[1],
+            dose=d[2],
+            dose_unit=d[3],
+            frequency_per_day=d[4],
+            duration_days=d[5],
+            probability=d[6],
         )
-        for d in raw["drugs"]  # type: ignore[attr-defined]
+        for d in raw["drugs"]
     ]
     age = raw["age"]
     return DiseaseKnowledge(
-        icd10=str(raw["icd10"]), name=str(raw["name"]), weight=float(raw["weight"]),  # type: ignore[arg-type]
-        age_mean=age[0], age_sd=age[1],  # type: ignore[index]
-        symptoms=tuple(symptoms), labs=tuple(labs),
-        complications=tuple((c[0], c[1]) for c in raw["complications"]),  # type: ignore[attr-defined]
+        icd10=str(raw["icd10"]),
+        name=str(raw["name"]),
+        weight=float(raw["weight"]),
+        age_mean=age[0],
+        age_sd=age[1],
+        symptoms=tuple(symptoms),
+        labs=tuple(labs),
+        complications=tuple((c[0], c[1]) for c in raw["complications"]),
         drugs=tuple(drugs),
     )
 

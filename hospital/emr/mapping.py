@@ -56,7 +56,9 @@ def map_case(case: CaseRecord, vocab: VocabularyMap) -> CaseRecord:
     symptoms = tuple(
         s.model_copy(update={"name": _lookup(vocab.symptoms, s.name)}) for s in case.symptoms
     )
-    labs = tuple(lab.model_copy(update={"name": _lookup(vocab.labs, lab.name)}) for lab in case.labs)
+    labs = tuple(
+        lab.model_copy(update={"name": _lookup(vocab.labs, lab.name)}) for lab in case.labs
+    )
     treatments = tuple(
         t.model_copy(update={"drug": _lookup(vocab.drugs, t.drug)}) for t in case.treatments
     )
@@ -64,11 +66,18 @@ def map_case(case: CaseRecord, vocab: VocabularyMap) -> CaseRecord:
     if diagnosis is not None:
         code = vocab.diseases.get(diagnosis.disease.icd10, diagnosis.disease.icd10)
         diagnosis = Diagnosis(
-            disease=Disease(icd10=code, name=diagnosis.disease.name, snomed=diagnosis.disease.snomed),
+            disease=Disease(
+                icd10=code, name=diagnosis.disease.name, snomed=diagnosis.disease.snomed
+            ),
             complications=tuple(_lookup(vocab.complications, c) for c in diagnosis.complications),
         )
     return case.model_copy(
-        update={"symptoms": symptoms, "labs": labs, "treatments": treatments, "diagnosis": diagnosis}
+        update={
+            "symptoms": symptoms,
+            "labs": labs,
+            "treatments": treatments,
+            "diagnosis": diagnosis,
+        }
     )
 
 
@@ -79,16 +88,23 @@ def unknown_terms(case: CaseRecord, schema: ConsortiumSchema) -> list[UnknownTer
     drugs = {d.name for d in schema.drugs}
     complications = set(schema.complications)
     found: list[UnknownTerm] = []
-    found += [UnknownTerm(kind=TermKind.SYMPTOM, term=s.name) for s in case.symptoms
-              if s.name not in symptoms]
+    found += [
+        UnknownTerm(kind=TermKind.SYMPTOM, term=s.name)
+        for s in case.symptoms
+        if s.name not in symptoms
+    ]
     found += [UnknownTerm(kind=TermKind.LAB, term=v.name) for v in case.labs if v.name not in labs]
     if case.diagnosis is not None:
         if schema.disease_by_code(case.diagnosis.disease.icd10) is None:
             found.append(UnknownTerm(kind=TermKind.DISEASE, term=case.diagnosis.disease.icd10))
-        found += [UnknownTerm(kind=TermKind.COMPLICATION, term=c)
-                  for c in case.diagnosis.complications if c not in complications]
-    found += [UnknownTerm(kind=TermKind.DRUG, term=t.drug) for t in case.treatments
-              if t.drug not in drugs]
+        found += [
+            UnknownTerm(kind=TermKind.COMPLICATION, term=c)
+            for c in case.diagnosis.complications
+            if c not in complications
+        ]
+    found += [
+        UnknownTerm(kind=TermKind.DRUG, term=t.drug) for t in case.treatments if t.drug not in drugs
+    ]
     return found
 
 
@@ -99,4 +115,3 @@ def count_unknown(cases: Iterable[CaseRecord], schema: ConsortiumSchema) -> dict
         for term in unknown_terms(case, schema):
             counts[term] = counts.get(term, 0) + 1
     return counts
-

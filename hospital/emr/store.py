@@ -76,7 +76,9 @@ class CaseStore(abc.ABC):
         """The case with this id (raises NotFound)."""
 
     @abc.abstractmethod
-    def iter_cases(self, *, origin: Origin | None = None, batch: int = 1000) -> Iterator[CaseRecord]:
+    def iter_cases(
+        self, *, origin: Origin | None = None, batch: int = 1000
+    ) -> Iterator[CaseRecord]:
         """Every case (or those of one origin), in a stable order, loaded in batches."""
 
     @abc.abstractmethod
@@ -215,9 +217,13 @@ class SqlCaseStore(CaseStore):
             raise NotFound(f"no case {case_id!r} in this store", fix="list cases with export")
         return found[0]
 
-    def iter_cases(self, *, origin: Origin | None = None, batch: int = 1000) -> Iterator[CaseRecord]:
+    def iter_cases(
+        self, *, origin: Origin | None = None, batch: int = 1000
+    ) -> Iterator[CaseRecord]:
         """Every case (or those of one origin), ordered by source and row, in batches."""
-        query = select(CaseRow.case_id).order_by(CaseRow.source, CaseRow.source_ref, CaseRow.case_id)
+        query = select(CaseRow.case_id).order_by(
+            CaseRow.source, CaseRow.source_ref, CaseRow.case_id
+        )
         if origin is not None:
             query = query.where(CaseRow.origin == origin.value)
         with self.engine.connect() as conn:
@@ -248,13 +254,17 @@ class SqlCaseStore(CaseStore):
             PatientRow.national_token.is_not(None)
         )
         with self.engine.connect() as conn:
-            return {p: t for p, t in conn.execute(query)}
+            return {p: t for p, t in conn.execute(query) if t is not None}
 
     def stats(self) -> StoreStats:
         """Summary counts."""
         with self.engine.connect() as conn:
-            by_origin = dict(conn.execute(select(CaseRow.origin, func.count()).group_by(CaseRow.origin)).all())
-            by_source = dict(conn.execute(select(CaseRow.source, func.count()).group_by(CaseRow.source)).all())
+            by_origin = dict(
+                conn.execute(select(CaseRow.origin, func.count()).group_by(CaseRow.origin)).all()
+            )
+            by_source = dict(
+                conn.execute(select(CaseRow.source, func.count()).group_by(CaseRow.source)).all()
+            )
             top = conn.execute(
                 select(CaseRow.disease_icd10, func.min(CaseRow.disease_name), func.count())
                 .where(CaseRow.disease_icd10.is_not(None))
@@ -263,12 +273,20 @@ class SqlCaseStore(CaseStore):
                 .limit(10)
             ).all()
             patients = conn.scalar(select(func.count()).select_from(PatientRow)) or 0
-            tokens = conn.scalar(
-                select(func.count()).select_from(PatientRow).where(PatientRow.national_token.is_not(None))
-            ) or 0
+            tokens = (
+                conn.scalar(
+                    select(func.count())
+                    .select_from(PatientRow)
+                    .where(PatientRow.national_token.is_not(None))
+                )
+                or 0
+            )
         return StoreStats(
-            cases=sum(by_origin.values()), patients=patients, patients_with_token=tokens,
-            by_origin=by_origin, by_source=by_source,
+            cases=sum(by_origin.values()),
+            patients=patients,
+            patients_with_token=tokens,
+            by_origin=by_origin,
+            by_source=by_source,
             top_diseases=[(str(c), str(n), int(k)) for c, n, k in top],
         )
 

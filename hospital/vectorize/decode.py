@@ -24,8 +24,11 @@ class Outcome(BaseModel):
 
     def describe(self) -> str:
         """One human-readable paragraph."""
-        lines = [f"Diagnosis: {self.disease} ({self.icd10}), score {self.confidence:.2f}"
-                 if self.icd10 else "Diagnosis: none"]
+        lines = [
+            f"Diagnosis: {self.disease} ({self.icd10}), score {self.confidence:.2f}"
+            if self.icd10
+            else "Diagnosis: none"
+        ]
         if self.complications:
             lines.append("Complications: " + ", ".join(self.complications))
         for t in self.treatments:
@@ -51,20 +54,36 @@ def v2_to_outcome(v: NDArray[np.floating], layout: V2Layout, *, threshold: float
     for drug, (start, term) in layout.drugs.items():
         if v[start] < threshold:
             continue
-        routes = v[start + len(DRUG_PARTS): start + len(DRUG_PARTS) + len(layout.routes)]
+        routes = v[start + len(DRUG_PARTS) : start + len(DRUG_PARTS) + len(layout.routes)]
         route = Route(layout.routes[int(routes.argmax())]) if routes.max() > 0 else term.route
-        treatments.append(Treatment(
-            drug=drug, route=route,
-            dose=round(float(v[start + 1]) * term.reference_dose, 4) if v[start + 1] > 0 else None,
-            dose_unit=term.dose_unit,
-            frequency_per_day=round(float(v[start + 2]) * FREQ_SCALE, 4) if v[start + 2] > 0 else None,
-            duration_days=round(math.expm1(float(v[start + 3]) * LOG_DAYS), 3) if v[start + 3] > 0 else None,
-        ))
-    return Outcome(icd10=icd10, disease=name, confidence=confidence,
-                   complications=complications, treatments=tuple(treatments))
+        treatments.append(
+            Treatment(
+                drug=drug,
+                route=route,
+                dose=round(float(v[start + 1]) * term.reference_dose, 4)
+                if v[start + 1] > 0
+                else None,
+                dose_unit=term.dose_unit,
+                frequency_per_day=round(float(v[start + 2]) * FREQ_SCALE, 4)
+                if v[start + 2] > 0
+                else None,
+                duration_days=round(math.expm1(float(v[start + 3]) * LOG_DAYS), 3)
+                if v[start + 3] > 0
+                else None,
+            )
+        )
+    return Outcome(
+        icd10=icd10,
+        disease=name,
+        confidence=confidence,
+        complications=complications,
+        treatments=tuple(treatments),
+    )
 
 
-def v1_to_features(v: NDArray[np.floating], layout: V1Layout) -> tuple[tuple[Symptom, ...], tuple[LabValue, ...]]:
+def v1_to_features(
+    v: NDArray[np.floating], layout: V1Layout
+) -> tuple[tuple[Symptom, ...], tuple[LabValue, ...]]:
     """Decode V1 back to symptoms and labs (in schema order)."""
     symptoms = []
     labs = []
@@ -73,18 +92,31 @@ def v1_to_features(v: NDArray[np.floating], layout: V1Layout) -> tuple[tuple[Sym
             continue
         kind, name = attribute.split(":", 1)
         if kind == "symptom":
-            onsets = v[start + 3: stop]
-            symptoms.append(Symptom(
-                name=name,
-                severity=round(float(v[start + 1]) * 10, 4) if v[start + 1] > 0 else None,
-                duration_days=round(math.expm1(float(v[start + 2]) * LOG_DAYS), 3)
-                if v[start + 2] > 0 else None,
-                onset=Onset(layout.onsets[int(onsets.argmax())]),
-            ))
+            onsets = v[start + 3 : stop]
+            symptoms.append(
+                Symptom(
+                    name=name,
+                    severity=round(float(v[start + 1]) * 10, 4) if v[start + 1] > 0 else None,
+                    duration_days=round(math.expm1(float(v[start + 2]) * LOG_DAYS), 3)
+                    if v[start + 2] > 0
+                    else None,
+                    onset=Onset(layout.onsets[int(onsets.argmax())]),
+                )
+            )
         else:
             lab = layout.labs[name]
-            value = (lab.levels[int(v[start + 1: stop].argmax())] if lab.levels
-                     else unscale_lab(lab, float(v[start + 1])))
-            labs.append(LabValue(name=name, value=round(value, 4), unit=lab.unit,
-                                 normal_low=lab.normal_low, normal_high=lab.normal_high))
+            value = (
+                lab.levels[int(v[start + 1 : stop].argmax())]
+                if lab.levels
+                else unscale_lab(lab, float(v[start + 1]))
+            )
+            labs.append(
+                LabValue(
+                    name=name,
+                    value=round(value, 4),
+                    unit=lab.unit,
+                    normal_low=lab.normal_low,
+                    normal_high=lab.normal_high,
+                )
+            )
     return tuple(symptoms), tuple(labs)

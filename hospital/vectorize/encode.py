@@ -1,5 +1,7 @@
-"""Pure functions: case → V1 (features) and case → V2 (outcome). Unknown terms are skipped
-here; `hospital.emr.mapping.unknown_terms` reports them."""
+"""Pure functions: case → V1 (features) and case → V2 (outcome).
+
+Unknown terms are skipped here; `hospital.emr.mapping.unknown_terms` reports them.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from hospital.vectorize.layout import CLIP, DRUG_PARTS, FREQ_SCALE, LOG_DAYS, V1
 
 def scale_lab(lab: LabTerm, value: float) -> float:
     """A numeric lab's value with its normal range mapped to [0, 1] (value/100 without one)."""
-    if lab.normal_low is not None and lab.normal_high is not None and lab.normal_high > lab.normal_low:
+    if (
+        lab.normal_low is not None
+        and lab.normal_high is not None
+        and lab.normal_high > lab.normal_low
+    ):
         scaled = (value - lab.normal_low) / (lab.normal_high - lab.normal_low)
     else:
         scaled = value / 100.0
@@ -25,7 +31,11 @@ def scale_lab(lab: LabTerm, value: float) -> float:
 
 def unscale_lab(lab: LabTerm, scaled: float) -> float:
     """Inverse of `scale_lab` (for values inside the clip)."""
-    if lab.normal_low is not None and lab.normal_high is not None and lab.normal_high > lab.normal_low:
+    if (
+        lab.normal_low is not None
+        and lab.normal_high is not None
+        and lab.normal_high > lab.normal_low
+    ):
         return lab.normal_low + scaled * (lab.normal_high - lab.normal_low)
     return scaled * 100.0
 

@@ -11,8 +11,8 @@ from hospital.emr.store import NewCase, SqlCaseStore, make_engine, migrate, open
 from hospital.emr.tables import Base
 from node.errors import NotFound
 
-from .pg_cluster import postgres_cluster
 from ..unit.hospital.helpers_emr import HEART, sample_case
+from .pg_cluster import postgres_cluster
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,15 @@ def store(store_url):
 
 
 def _batch(n, source="t"):
-    return [NewCase(case=sample_case(f"p-{i}"), source=source, ref=f"row {i}",
-                    national_token=f"{i:064x}" if i % 2 else None) for i in range(n)]
+    return [
+        NewCase(
+            case=sample_case(f"p-{i}"),
+            source=source,
+            ref=f"row {i}",
+            national_token=f"{i:064x}" if i % 2 else None,
+        )
+        for i in range(n)
+    ]
 
 
 def test_migrations_create_exactly_the_model_tables(store_url):
@@ -58,7 +65,9 @@ def test_migrations_create_exactly_the_model_tables(store_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     # only the migration bookkeeping table is outside the models
-    assert [d for d in diff if not (d[0] == "remove_table" and d[1].name == "emr_alembic_version")] == []
+    assert [
+        d for d in diff if not (d[0] == "remove_table" and d[1].name == "emr_alembic_version")
+    ] == []
 
 
 def test_cases_round_trip_through_the_store(store):

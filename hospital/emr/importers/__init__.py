@@ -37,8 +37,11 @@ def detect_format(path: Path) -> Format:
     if path.suffix == ".csv":
         first = path.open(encoding="utf-8-sig").readline()
         return Format.DISEASE_SYMPTOM if first.startswith("Disease,Symptom_1") else Format.CSV
-    raise ValidationFailed(f"cannot tell the format of {path}", field="format",
-                           fix="pass --format csv|json|fhir|uci-heart|disease-symptom")
+    raise ValidationFailed(
+        f"cannot tell the format of {path}",
+        field="format",
+        fix="pass --format csv|json|fhir|uci-heart|disease-symptom",
+    )
 
 
 def parse_file(path: Path, fmt: Format, salt: bytes | None) -> Iterator[Parsed]:
@@ -58,16 +61,32 @@ def parse_file(path: Path, fmt: Format, salt: bytes | None) -> Iterator[Parsed]:
 
 
 def import_file(
-    store: CaseStore, path: Path, *, fmt: Format = Format.AUTO, salt: bytes | None = None,
-    skip_invalid: bool = False, schema: ConsortiumSchema | None = None,
+    store: CaseStore,
+    path: Path,
+    *,
+    fmt: Format = Format.AUTO,
+    salt: bytes | None = None,
+    skip_invalid: bool = False,
+    schema: ConsortiumSchema | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import one file all-or-nothing (or only its valid rows with ``skip_invalid``)."""
-    return run_import(store, path.name, parse_file(path, fmt, salt), skip_invalid=skip_invalid,
-                      schema=schema, progress=progress)
+    return run_import(
+        store,
+        path.name,
+        parse_file(path, fmt, salt),
+        skip_invalid=skip_invalid,
+        schema=schema,
+        progress=progress,
+    )
 
 
 __all__ = [
-    "Format", "ImportFailed", "ImportReport", "RowError", "detect_format", "import_file",
+    "Format",
+    "ImportFailed",
+    "ImportReport",
+    "RowError",
+    "detect_format",
+    "import_file",
     "parse_file",
 ]

@@ -40,9 +40,13 @@ def load_weights(path: Path) -> dict[str, float]:
     weights: dict[str, float] = {}
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != ["Symptom", "weight"]:
+        if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != [
+            "Symptom",
+            "weight",
+        ]:
             raise ValidationFailed(
-                f"{path}: header must be 'Symptom,weight'", field="header",
+                f"{path}: header must be 'Symptom,weight'",
+                field="header",
                 fix="give the disease-symptom severity table (Symptom-severity.csv)",
             )
         for number, rec in enumerate(reader, start=2):
@@ -53,7 +57,8 @@ def load_weights(path: Path) -> dict[str, float]:
             except (TypeError, ValueError) as exc:
                 raise ValidationFailed(
                     f"{path}: row {number}: weight {rec['weight']!r} is not a number",
-                    field="weight", fix="weights are integers 1-7",
+                    field="weight",
+                    fix="weights are integers 1-7",
                 ) from exc
             weights[term] = max(weight, weights.get(term, 0.0))
     return weights
@@ -66,11 +71,14 @@ def parse_disease_symptom(path: Path, weights_path: Path | None = None) -> Itera
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader, [])]
-        if not header or header[0] != "Disease" or not all(
-            h.startswith("Symptom_") for h in header[1:]
+        if (
+            not header
+            or header[0] != "Disease"
+            or not all(h.startswith("Symptom_") for h in header[1:])
         ):
             raise ValidationFailed(
-                f"{path}: header must be 'Disease,Symptom_1,...,Symptom_17'", field="header",
+                f"{path}: header must be 'Disease,Symptom_1,...,Symptom_17'",
+                field="header",
                 fix="give the disease-symptom table (dataset.csv) or pick another --format",
             )
         for number, cells in enumerate(reader, start=2):
@@ -78,9 +86,14 @@ def parse_disease_symptom(path: Path, weights_path: Path | None = None) -> Itera
                 continue
             disease = disease_of(cells[0])
             if disease is None:
-                yield [RowError(row=number, field="Disease",
-                                reason=f"{cells[0].strip()!r} is not in the consortium disease "
-                                "list (hospital/emr/vocabulary.py DISEASES)")]
+                yield [
+                    RowError(
+                        row=number,
+                        field="Disease",
+                        reason=f"{cells[0].strip()!r} is not in the consortium disease "
+                        "list (hospital/emr/vocabulary.py DISEASES)",
+                    )
+                ]
                 continue
             terms: list[str] = []
             for cell in cells[1:]:
@@ -89,12 +102,15 @@ def parse_disease_symptom(path: Path, weights_path: Path | None = None) -> Itera
                     terms.append(term)
             try:
                 symptoms = tuple(
-                    Symptom(name=t, severity=round(weights[t] / MAX_WEIGHT * 10, 3)
-                            if t in weights else None)
+                    Symptom(
+                        name=t,
+                        severity=round(weights[t] / MAX_WEIGHT * 10, 3) if t in weights else None,
+                    )
                     for t in terms
                 )
                 case = CaseRecord(
-                    patient_id=f"ds-{number:06d}", symptoms=symptoms,
+                    patient_id=f"ds-{number:06d}",
+                    symptoms=symptoms,
                     diagnosis=Diagnosis(disease=Disease(icd10=disease[0], name=disease[1])),
                 )
             except ValidationError as exc:

@@ -45,9 +45,14 @@ def _coding(concept: Any, system_part: str) -> tuple[str | None, str | None]:
 
 def _route(display: str) -> Route:
     text = display.lower()
-    for needle, route in (("auto-injector", Route.INTRAMUSCULAR), ("inhal", Route.INHALED),
-                          ("inject", Route.INTRAVENOUS), ("oral", Route.ORAL),
-                          ("topical", Route.TOPICAL), ("cream", Route.TOPICAL)):
+    for needle, route in (
+        ("auto-injector", Route.INTRAMUSCULAR),
+        ("inhal", Route.INHALED),
+        ("inject", Route.INTRAVENOUS),
+        ("oral", Route.ORAL),
+        ("topical", Route.TOPICAL),
+        ("cream", Route.TOPICAL),
+    ):
         if needle in text:
             return route
     return Route.OTHER
@@ -63,7 +68,9 @@ def drug_name(display: str) -> str:
 
 def _treatment(med: Any) -> Treatment:
     rxnorm, display = _coding(med.medicationCodeableConcept, "rxnorm")
-    display = display or (med.medicationCodeableConcept.text if med.medicationCodeableConcept else "")
+    display = display or (
+        med.medicationCodeableConcept.text if med.medicationCodeableConcept else ""
+    )
     dose_match = _DOSE.search(display or "")
     per_day = None
     for instruction in med.dosageInstruction or []:
@@ -72,10 +79,12 @@ def _treatment(med: Any) -> Treatment:
             hours = {"h": 1, "d": 24, "wk": 168}.get(repeat.periodUnit or "d", 24)
             per_day = round(repeat.frequency * 24 / (float(repeat.period) * hours), 4)
     return Treatment(
-        drug=drug_name(display or "unknown"), route=_route(display or ""),
+        drug=drug_name(display or "unknown"),
+        route=_route(display or ""),
         dose=float(dose_match.group(1)) if dose_match else None,
         dose_unit=dose_match.group(2).lower() if dose_match else "",
-        frequency_per_day=per_day, rxnorm=rxnorm,
+        frequency_per_day=per_day,
+        rxnorm=rxnorm,
     )
 
 
@@ -90,11 +99,25 @@ def _labs(obs: Any) -> list[LabValue]:
         if loinc in LOINC_TO_LAB:
             name, factor = LOINC_TO_LAB[loinc]
             unit, low, high, _ = LABS[name]
-            out.append(LabValue(name=name, value=round(float(quantity.value) * factor, 6),
-                                unit=unit, normal_low=low, normal_high=high, loinc=loinc))
+            out.append(
+                LabValue(
+                    name=name,
+                    value=round(float(quantity.value) * factor, 6),
+                    unit=unit,
+                    normal_low=low,
+                    normal_high=high,
+                    loinc=loinc,
+                )
+            )
         else:
-            out.append(LabValue(name=normalize_term(display or code.text or "observation"),
-                                value=float(quantity.value), unit=quantity.unit or "", loinc=loinc))
+            out.append(
+                LabValue(
+                    name=normalize_term(display or code.text or "observation"),
+                    value=float(quantity.value),
+                    unit=quantity.unit or "",
+                    loinc=loinc,
+                )
+            )
     return out
 
 
@@ -110,17 +133,23 @@ def parse_fhir(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
         first = exc.errors()[0]
         raise ValidationFailed(
             f"{path}: not a FHIR R4 bundle: {'.'.join(map(str, first['loc']))}: {first['msg']}",
-            field=".".join(map(str, first["loc"])), fix="give a FHIR R4 Bundle (JSON)",
+            field=".".join(map(str, first["loc"])),
+            fix="give a FHIR R4 Bundle (JSON)",
         ) from exc
     by_type: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     for entry in bundle.entry or []:
         res = entry.resource
+        if res is None:
+            continue
         full = entry.fullUrl or f"{res.get_resource_type()}/{res.id}"
         by_type[res.get_resource_type()].append((full, res))
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
-        raise ValidationFailed(f"{path}: expected one Patient, found {len(patients)}",
-                               field="Patient", fix="one patient per bundle")
+        raise ValidationFailed(
+            f"{path}: expected one Patient, found {len(patients)}",
+            field="Patient",
+            fix="one patient per bundle",
+        )
     patient = patients[0][1]
     pseudonym = f"fhir-{patient.id}"
     ssn = next((i.value for i in patient.identifier or [] if i.system == SSN), None)
@@ -136,19 +165,26 @@ def parse_fhir(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
         try:
             labs = [lab for o in obs_by_enc.get(encounter, []) for lab in _labs(o)]
             treatments = [
-                _treatment(m) for _, m in meds
+                _treatment(m)
+                for _, m in meds
                 if full in [_ref(r) for r in m.reasonReference or []]
                 or (not m.reasonReference and encounter and _ref(m.encounter) == encounter)
             ]
             onset = cond.onsetDateTime or cond.recordedDate
             case = CaseRecord(
-                patient_id=pseudonym, date=onset.date() if onset else None,
-                labs=tuple(labs), treatments=tuple(treatments),
-                diagnosis=Diagnosis(disease=Disease(
-                    icd10=icd or SNOMED_TO_ICD10.get(snomed or "", UNMAPPED_ICD10),
-                    name=display or (cond.code.text if cond.code else None) or "unnamed condition",
-                    snomed=snomed,
-                )),
+                patient_id=pseudonym,
+                date=onset.date() if onset else None,
+                labs=tuple(labs),
+                treatments=tuple(treatments),
+                diagnosis=Diagnosis(
+                    disease=Disease(
+                        icd10=icd or SNOMED_TO_ICD10.get(snomed or "", UNMAPPED_ICD10),
+                        name=display
+                        or (cond.code.text if cond.code else None)
+                        or "unnamed condition",
+                        snomed=snomed,
+                    )
+                ),
             )
         except ValidationError as exc:
             yield errors_from(exc, full)

@@ -86,8 +86,10 @@ def run_import(
         raise ImportFailed(report)
     if schema is not None:
         unknown = count_unknown((g.case for g in good), schema)
-        report.unknown_terms = {f"{t.kind.value}:{t.term}": n for t, n in sorted(
-            unknown.items(), key=lambda kv: (-kv[1], kv[0].kind, kv[0].term))}
+        report.unknown_terms = {
+            f"{t.kind.value}:{t.term}": n
+            for t, n in sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0].kind, kv[0].term))
+        }
     result = store.add_cases(good, progress=progress)
     report.added, report.duplicates = result.added, result.duplicates
     return report

@@ -22,8 +22,17 @@ from hospital.emr.store import NewCase
 from node.errors import ConfigError, ValidationFailed
 
 CSV_COLUMNS = (
-    "case_ref", "patient_id", "national_id", "date", "origin", "disease_icd10", "disease_name",
-    "complications", "symptoms", "labs", "treatments",
+    "case_ref",
+    "patient_id",
+    "national_id",
+    "date",
+    "origin",
+    "disease_icd10",
+    "disease_name",
+    "complications",
+    "symptoms",
+    "labs",
+    "treatments",
 )
 PARTS = {
     "symptoms": ("name", "duration_days", "onset", "severity"),
@@ -47,7 +56,9 @@ def _split_items(kind: str, cell: str) -> list[dict[str, str]]:
     return items
 
 
-def _case_from(data: dict[str, Any], salt: bytes | None, row: int | str) -> tuple[CaseRecord, str | None]:
+def _case_from(
+    data: dict[str, Any], salt: bytes | None, row: int | str
+) -> tuple[CaseRecord, str | None]:
     data = dict(data)
     national_id = data.pop("national_id", None)
     data.pop("case_ref", None)
@@ -75,8 +86,9 @@ def csv_row_to_data(rec: dict[str, str]) -> dict[str, Any]:
     if rec.get("disease_icd10") or rec.get("disease_name"):
         data["diagnosis"] = {
             "disease": {"icd10": rec.get("disease_icd10", ""), "name": rec.get("disease_name", "")},
-            "complications": [c.strip() for c in (rec.get("complications") or "").split(";")
-                              if c.strip()],
+            "complications": [
+                c.strip() for c in (rec.get("complications") or "").split(";") if c.strip()
+            ],
         }
     return data
 
@@ -91,7 +103,8 @@ def parse_csv(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
             raise ValidationFailed(
                 f"{path}: header has unknown columns {sorted(unknown)} or lacks "
                 f"{sorted(REQUIRED_CSV - fields)}",
-                field="header", fix=f"use the columns {', '.join(CSV_COLUMNS)}",
+                field="header",
+                fix=f"use the columns {', '.join(CSV_COLUMNS)}",
             )
         for number, rec in enumerate(reader, start=2):
             ref = rec.get("case_ref") or f"row {number:06d}"
@@ -110,15 +123,21 @@ def parse_csv(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
 def _json_records(path: Path) -> Iterable[tuple[int, Any]]:
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
-        return [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        return [
+            (n, json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()
+        ]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"{path}: not JSON ({exc})", field="file",
-                               fix="give a JSON array of case objects") from exc
+        raise ValidationFailed(
+            f"{path}: not JSON ({exc})", field="file", fix="give a JSON array of case objects"
+        ) from exc
     if not isinstance(data, list):
-        raise ValidationFailed(f"{path}: top level must be an array of cases", field="file",
-                               fix="wrap the case objects in [ ... ]")
+        raise ValidationFailed(
+            f"{path}: top level must be an array of cases",
+            field="file",
+            fix="wrap the case objects in [ ... ]",
+        )
     return list(enumerate(data, start=1))
 
 
@@ -127,8 +146,9 @@ def parse_json(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
     try:
         records = _json_records(path)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"{path}: line {exc.lineno} is not JSON", field="file",
-                               fix="one JSON object per line") from exc
+        raise ValidationFailed(
+            f"{path}: line {exc.lineno} is not JSON", field="file", fix="one JSON object per line"
+        ) from exc
     for number, rec in records:
         if not isinstance(rec, dict):
             yield [RowError(row=number, field="row", reason="not a JSON object")]
@@ -145,16 +165,20 @@ def parse_json(path: Path, salt: bytes | None = None) -> Iterator[Parsed]:
 def _cell(items: Iterable[dict[str, Any]], names: tuple[str, ...]) -> str:
     def part(v: Any) -> str:
         return "" if v is None else str(v)
+
     return ";".join("|".join(part(item.get(n)) for n in names) for item in items)
 
 
 def case_to_csv_row(case: CaseRecord, ref: str) -> dict[str, str]:
     """One CSV row of the documented format (the inverse of `parse_csv`)."""
     data = case.model_dump(mode="json")
-    disease = (case.diagnosis.disease if case.diagnosis else None)
+    disease = case.diagnosis.disease if case.diagnosis else None
     return {
-        "case_ref": ref, "patient_id": case.patient_id, "national_id": "",
-        "date": case.date.isoformat() if case.date else "", "origin": case.origin.value,
+        "case_ref": ref,
+        "patient_id": case.patient_id,
+        "national_id": "",
+        "date": case.date.isoformat() if case.date else "",
+        "origin": case.origin.value,
         "disease_icd10": disease.icd10 if disease else "",
         "disease_name": disease.name if disease else "",
         "complications": ";".join(case.diagnosis.complications) if case.diagnosis else "",

@@ -21,14 +21,33 @@ from hospital.emr.store import NewCase
 from hospital.emr.vocabulary import DISEASES, LABS
 
 COLUMNS = (
-    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak",
-    "slope", "ca", "thal", "num",
+    "age",
+    "sex",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalach",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+    "num",
 )
 CHEST_PAIN = {1: "typical_angina", 2: "atypical_angina", 3: "non_anginal_chest_pain"}
 LAB_OF_COLUMN = {
-    "age": "age", "sex": "sex_male", "trestbps": "systolic_bp", "chol": "total_cholesterol",
-    "fbs": "fasting_blood_sugar_high", "restecg": "resting_ecg", "thalach": "max_heart_rate",
-    "oldpeak": "st_depression", "slope": "st_slope", "ca": "major_vessels_fluoroscopy",
+    "age": "age",
+    "sex": "sex_male",
+    "trestbps": "systolic_bp",
+    "chol": "total_cholesterol",
+    "fbs": "fasting_blood_sugar_high",
+    "restecg": "resting_ecg",
+    "thalach": "max_heart_rate",
+    "oldpeak": "st_depression",
+    "slope": "st_slope",
+    "ca": "major_vessels_fluoroscopy",
     "thal": "thallium_scan",
 }
 
@@ -90,11 +109,14 @@ def heart_case(row: HeartRow, patient_id: str) -> CaseRecord:
         if value is None:
             continue
         unit, low, high, _levels = LABS[lab]
-        labs.append(LabValue(name=lab, value=float(value), unit=unit, normal_low=low,
-                             normal_high=high))
+        labs.append(
+            LabValue(name=lab, value=float(value), unit=unit, normal_low=low, normal_high=high)
+        )
     code, name = DISEASES["uci:num>0" if row.num > 0 else "uci:num=0"]
     return CaseRecord(
-        patient_id=patient_id, symptoms=tuple(symptoms), labs=tuple(labs),
+        patient_id=patient_id,
+        symptoms=tuple(symptoms),
+        labs=tuple(labs),
         diagnosis=Diagnosis(disease=Disease(icd10=code, name=name)),
     )
 
@@ -114,9 +136,14 @@ def parse_heart(path: Path) -> Iterator[Parsed]:
                 continue
             cells = line.strip().split(",")
             if len(cells) != len(COLUMNS):
-                yield [RowError(row=number, field="row",
-                                reason=f"expected {len(COLUMNS)} comma-separated values, "
-                                f"found {len(cells)}")]
+                yield [
+                    RowError(
+                        row=number,
+                        field="row",
+                        reason=f"expected {len(COLUMNS)} comma-separated values, "
+                        f"found {len(cells)}",
+                    )
+                ]
                 continue
             values: dict[str, float | None] = {}
             bad: list[RowError] = []
@@ -124,8 +151,11 @@ def parse_heart(path: Path) -> Iterator[Parsed]:
                 try:
                     values[column] = _number(cell)
                 except ValueError:
-                    bad.append(RowError(row=number, field=column,
-                                        reason=f"{cell!r} is not a number or '?'"))
+                    bad.append(
+                        RowError(
+                            row=number, field=column, reason=f"{cell!r} is not a number or '?'"
+                        )
+                    )
             if bad:
                 yield bad
                 continue
@@ -136,4 +166,3 @@ def parse_heart(path: Path) -> Iterator[Parsed]:
                 continue
             case = heart_case(row, f"uci-{centre}-{number:04d}")
             yield NewCase(case=case, source=path.name, ref=f"row {number:06d}")
-

@@ -10,8 +10,11 @@ REPO = Path(__file__).resolve().parents[3]
 # ../shared/data beside the repository (the main checkout); a worktree one level deeper
 # (/work/wt/<name>) finds it beside its parent.
 DATA = next(
-    (p / "shared" / "data" for p in (REPO.parent, REPO.parent.parent)
-     if (p / "shared" / "data").is_dir()),
+    (
+        p / "shared" / "data"
+        for p in (REPO.parent, REPO.parent.parent)
+        if (p / "shared" / "data").is_dir()
+    ),
     REPO.parent / "shared" / "data",
 )
 HEART = DATA / "heart"
@@ -33,12 +36,26 @@ def sample_case(patient: str = "p-1") -> CaseRecord:
             LabValue(name="wbc", value=15.2, unit="10*9/L", normal_low=4.0, normal_high=11.0),
             LabValue(name="sex_male", value=1.0, unit="flag"),
         ),
-        diagnosis=Diagnosis(disease=Disease(icd10="J18.9", name="Pneumonia"),
-                            complications=("pleural_effusion", "sepsis")),
+        diagnosis=Diagnosis(
+            disease=Disease(icd10="J18.9", name="Pneumonia"),
+            complications=("pleural_effusion", "sepsis"),
+        ),
         treatments=(
-            Treatment(drug="amoxicillin", route="oral", dose=1000, dose_unit="mg",
-                      frequency_per_day=3, duration_days=7),
-            Treatment(drug="ceftriaxone", route="intravenous", dose=2, dose_unit="g",
-                      frequency_per_day=1, duration_days=5),
+            Treatment(
+                drug="amoxicillin",
+                route="oral",
+                dose=1000,
+                dose_unit="mg",
+                frequency_per_day=3,
+                duration_days=7,
+            ),
+            Treatment(
+                drug="ceftriaxone",
+                route="intravenous",
+                dose=2,
+                dose_unit="g",
+                frequency_per_day=1,
+                duration_days=5,
+            ),
         ),
     )

@@ -18,21 +18,27 @@ def store(tmp_path):
     s.close()
 
 
-@pytest.mark.parametrize(("centre", "rows"), [
-    ("cleveland", 303), ("hungarian", 294), ("switzerland", 123), ("va", 200)])
+@pytest.mark.parametrize(
+    ("centre", "rows"), [("cleveland", 303), ("hungarian", 294), ("switzerland", 123), ("va", 200)]
+)
 def test_uci_heart_files_import_every_row_with_question_marks_as_missing(store, centre, rows):
     path = HEART / f"processed.{centre}.data"
     report = import_file(store, path)
     assert (report.rows, report.added, report.skipped) == (rows, rows, [])
     cases = list(store.iter_cases())
     lab_columns = (0, 1, 3, 4, 5, 6, 7, 9, 10, 11, 12)  # all but cp, exang (symptoms), num
-    question_marks = sum(line.split(",")[i] == "?" for line in path.read_text().splitlines()
-                         for i in lab_columns)
+    question_marks = sum(
+        line.split(",")[i] == "?" for line in path.read_text().splitlines() for i in lab_columns
+    )
     assert question_marks > 0 or centre == "cleveland"
     # each '?' is one lab left out
     lab_slots = sum(len(c.labs) for c in cases)
-    zero_coded = sum(1 for line in path.read_text().splitlines()
-                     for i in (3, 4) if line.split(",")[i] in ("0", "0.0"))
+    zero_coded = sum(
+        1
+        for line in path.read_text().splitlines()
+        for i in (3, 4)
+        if line.split(",")[i] in ("0", "0.0")
+    )
     assert lab_slots == rows * 11 - question_marks - zero_coded
     sick = sum(1 for line in path.read_text().splitlines() if int(line.split(",")[-1]) > 0)
     assert Counter(c.diagnosis.disease.icd10 for c in cases)["I25.10"] == sick
@@ -98,17 +104,30 @@ def _write(path: Path, text: str) -> Path:
 
 
 BAD_FILES = {
-    "processed.bad.data": ("63,1,1,145,233,1,2,150,0,2.3,3,0,6,0\n"
-                           "67,1,9,160,286,0,2,108,1,1.5,2,3,3,2\n"
-                           "67,1,4,120\n", Format.AUTO, [(2, "cp"), (3, "row")]),
-    "ds.csv": ("Disease,Symptom_1,Symptom_2\r\nMalaria, chills, vomiting\r\n"
-               "Dragon pox, itching,\r\n", Format.DISEASE_SYMPTOM, [(3, "Disease")]),
-    "cases.csv": ("patient_id,date,disease_icd10,disease_name,symptoms\n"
-                  "p1,2024-01-02,J00,Common cold,runny_nose|3|gradual|4\n"
-                  "p2,2024-13-40,J00,Common cold,cough|2|sideways|4\n",
-                  Format.CSV, [(3, "date"), (3, "symptoms.0.onset")]),
-    "cases.json": (json.dumps([{"patient_id": "p1"}, {"patient_id": "", "labs": [
-        {"name": "wbc", "value": "high"}]}]), Format.JSON, [(2, "patient_id"), (2, "labs.0.value")]),
+    "processed.bad.data": (
+        "63,1,1,145,233,1,2,150,0,2.3,3,0,6,0\n67,1,9,160,286,0,2,108,1,1.5,2,3,3,2\n67,1,4,120\n",
+        Format.AUTO,
+        [(2, "cp"), (3, "row")],
+    ),
+    "ds.csv": (
+        "Disease,Symptom_1,Symptom_2\r\nMalaria, chills, vomiting\r\nDragon pox, itching,\r\n",
+        Format.DISEASE_SYMPTOM,
+        [(3, "Disease")],
+    ),
+    "cases.csv": (
+        "patient_id,date,disease_icd10,disease_name,symptoms\n"
+        "p1,2024-01-02,J00,Common cold,runny_nose|3|gradual|4\n"
+        "p2,2024-13-40,J00,Common cold,cough|2|sideways|4\n",
+        Format.CSV,
+        [(3, "date"), (3, "symptoms.0.onset")],
+    ),
+    "cases.json": (
+        json.dumps(
+            [{"patient_id": "p1"}, {"patient_id": "", "labs": [{"name": "wbc", "value": "high"}]}]
+        ),
+        Format.JSON,
+        [(2, "patient_id"), (2, "labs.0.value")],
+    ),
 }
 
 

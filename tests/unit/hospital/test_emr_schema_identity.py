@@ -30,8 +30,9 @@ def test_every_knowledge_term_is_in_the_default_schema():
 
 
 def test_local_vocabulary_maps_onto_schema_and_unknown_terms_are_reported():
-    case = sample_case().model_copy(update={"symptoms": (
-        Symptom(name="Productive Cough"), Symptom(name="levitation"))})
+    case = sample_case().model_copy(
+        update={"symptoms": (Symptom(name="Productive Cough"), Symptom(name="levitation"))}
+    )
     vocab = VocabularyMap(symptoms={"productive cough": "cough"})
     mapped = map_case(case, vocab)
     assert [s.name for s in mapped.symptoms] == ["cough", "levitation"]  # nothing dropped

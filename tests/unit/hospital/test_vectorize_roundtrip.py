@@ -38,7 +38,8 @@ def test_v1_decodes_back_to_the_cases_features():
     layout = v1_layout(default_schema())
     symptoms, labs = v1_to_features(case_to_v1(case, layout), layout)
     assert {s.name: (s.onset, s.severity) for s in symptoms} == {
-        s.name: (s.onset, s.severity) for s in case.symptoms}
+        s.name: (s.onset, s.severity) for s in case.symptoms
+    }
     for s in symptoms:
         orig = next(o for o in case.symptoms if o.name == s.name)
         assert abs(s.duration_days - orig.duration_days) < 1e-3
