@@ -13,9 +13,11 @@ from rich.table import Table
 from hospital.emr.export import export_store
 from hospital.emr.identity import national_id_token
 from hospital.emr.importers import Format, ImportFailed, ImportReport, import_file
+from hospital.emr.mapping import VocabularyMap
 from hospital.emr.schema import default_schema, schema_hash
 from hospital.emr.settings import EmrSettings
-from hospital.emr.store import NewCase, open_store
+from hospital.emr.store import CaseStore, NewCase, open_store
+from node.errors import ValidationFailed
 
 hospital_app = typer.Typer(
     help="A hospital's EMR library: import, stats, export.", no_args_is_help=True
@@ -28,7 +30,7 @@ _out = Console()
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="store URL (default FEDCHAIN_DATABASE_URL)")
 ]
-PROGRESS_FROM = 2000  # rows; smaller imports need no bar
+LARGE_FILE = 1_000_000  # bytes; smaller imports finish before a bar is worth drawing
 
 
 def _progress() -> Progress:
@@ -63,26 +65,19 @@ def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="files to import")],
     fmt: Annotated[Format, typer.Option("--format", help="file format")] = Format.AUTO,
     skip_invalid: Annotated[bool, typer.Option(help="import valid rows, list the bad")] = False,
+    vocab_file: Annotated[
+        Path | None,
+        typer.Option("--map", help="JSON VocabularyMap: local terms → consortium terms"),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Import case files (CSV, JSON, FHIR R4 bundles, UCI heart, disease-symptom table)."""
     settings = EmrSettings()
+    vocab = _load_vocab(vocab_file) if vocab_file else None
     store = open_store(db or settings.database_url)
     try:
         for path in files:
-            size = path.stat().st_size if path.is_file() else 0
-            with _progress() as bar:
-                task = bar.add_task(f"importing {path.name}", total=None, visible=size > 200_000)
-                report = import_file(
-                    store,
-                    path,
-                    fmt=fmt,
-                    salt=settings.salt,
-                    skip_invalid=skip_invalid,
-                    schema=default_schema(),
-                    progress=lambda n, t=task: bar.advance(t, n),  # type: ignore[misc]
-                )
-            _show(report)
+            _show(_import_one(store, path, fmt, skip_invalid, vocab, settings.salt))
     except ImportFailed as exc:
         _out.print(
             f"[bold red]import refused[/]: {len(exc.report.skipped)} bad rows; nothing written"
@@ -92,6 +87,43 @@ def import_cmd(
         raise
     finally:
         store.close()
+
+
+def _import_one(
+    store: CaseStore,
+    path: Path,
+    fmt: Format,
+    skip_invalid: bool,
+    vocab: VocabularyMap | None,
+    salt: bytes,
+) -> ImportReport:
+    large = path.is_file() and path.stat().st_size > LARGE_FILE
+    with _progress() as bar:
+        reading = bar.add_task(f"validating {path.name}", total=None, visible=large)
+        writing = bar.add_task(f"writing {path.name}", total=None, visible=False)
+        return import_file(
+            store,
+            path,
+            fmt=fmt,
+            salt=salt,
+            skip_invalid=skip_invalid,
+            schema=default_schema(),
+            vocab=vocab,
+            on_row=lambda: bar.advance(reading),
+            on_validated=lambda n: bar.update(writing, total=n, visible=large),
+            progress=lambda n: bar.advance(writing, n),
+        )
+
+
+def _load_vocab(path: Path) -> VocabularyMap:
+    try:
+        return VocabularyMap.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationFailed(
+            f"{path}: not a vocabulary map ({exc})",
+            field="--map",
+            fix='give JSON like {"symptoms": {"fever": "high_fever"}, "drugs": {...}}',
+        ) from exc
 
 
 @hospital_app.command()

@@ -103,7 +103,7 @@ class CaseStore(abc.ABC):
 
     def add_case(self, case: CaseRecord, *, source: str = "doctor", ref: str = "") -> str:
         """Add one case (e.g. a doctor's validated case); returns its id."""
-        item = NewCase(case=case, source=source, ref=ref or case.model_dump_json())
+        item = NewCase(case=case, source=source, ref=ref or case_key(source, "", case))
         self.add_cases([item])
         return item.key
 

@@ -1,10 +1,14 @@
-"""SQLAlchemy 2 tables of the EMR library: patients, cases and their symptoms, labs, outcome."""
+"""SQLAlchemy 2 tables of the EMR library: patients, cases and their symptoms, labs, outcome.
+
+Free text (names, units, codes, references) is unbounded TEXT so that SQLite and PostgreSQL
+accept the same data; only fixed-width values (keys, tokens, enums) have lengths.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints so alembic migrations are stable across SQLite and PostgreSQL.
@@ -26,7 +30,7 @@ class PatientRow(Base):
     """A patient: pseudonymous id and the salted national-id token (never the id itself)."""
 
     __tablename__ = "emr_patients"
-    pseudonym: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(Text, primary_key=True)
     national_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
@@ -40,11 +44,11 @@ class CaseRow(Base):
     )
     date: Mapped[dt.date | None] = mapped_column(Date)
     origin: Mapped[str] = mapped_column(String(20), index=True)
-    disease_icd10: Mapped[str | None] = mapped_column(String(16), index=True)
-    disease_name: Mapped[str | None] = mapped_column(String(255))
-    disease_snomed: Mapped[str | None] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(255))
-    source_ref: Mapped[str] = mapped_column(String(255))
+    disease_icd10: Mapped[str | None] = mapped_column(Text, index=True)
+    disease_name: Mapped[str | None] = mapped_column(Text)
+    disease_snomed: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    source_ref: Mapped[str] = mapped_column(Text)
     image: Mapped[bytes | None] = mapped_column(LargeBinary)
     __table_args__ = (Index("ix_emr_cases_source_ref", "source", "source_ref"),)
 
@@ -58,7 +62,7 @@ class SymptomRow(Base):
         ForeignKey("emr_cases.case_id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)
     duration_days: Mapped[float | None] = mapped_column(Float)
     onset: Mapped[str] = mapped_column(String(20))
     severity: Mapped[float | None] = mapped_column(Float)
@@ -73,12 +77,12 @@ class LabRow(Base):
         ForeignKey("emr_cases.case_id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
-    unit: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(Text)
     normal_low: Mapped[float | None] = mapped_column(Float)
     normal_high: Mapped[float | None] = mapped_column(Float)
-    loinc: Mapped[str | None] = mapped_column(String(16))
+    loinc: Mapped[str | None] = mapped_column(Text)
 
 
 class ComplicationRow(Base):
@@ -90,7 +94,7 @@ class ComplicationRow(Base):
         ForeignKey("emr_cases.case_id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(Text)
 
 
 class TreatmentRow(Base):
@@ -102,10 +106,10 @@ class TreatmentRow(Base):
         ForeignKey("emr_cases.case_id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    drug: Mapped[str] = mapped_column(String(255))
+    drug: Mapped[str] = mapped_column(Text)
     route: Mapped[str] = mapped_column(String(20))
     dose: Mapped[float | None] = mapped_column(Float)
-    dose_unit: Mapped[str] = mapped_column(String(32))
+    dose_unit: Mapped[str] = mapped_column(Text)
     frequency_per_day: Mapped[float | None] = mapped_column(Float)
     duration_days: Mapped[float | None] = mapped_column(Float)
-    rxnorm: Mapped[str | None] = mapped_column(String(16))
+    rxnorm: Mapped[str | None] = mapped_column(Text)

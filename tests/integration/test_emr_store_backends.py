@@ -121,3 +121,18 @@ def test_heart_import_is_identical_on_both_backends(store):
     assert import_file(store, HEART / "processed.hungarian.data").added == 0
     assert isinstance(store, SqlCaseStore)
     assert sum(1 for _ in store.iter_cases(batch=50)) == 294
+
+
+def test_a_doctor_validated_case_is_added_once(store):
+    case = sample_case("p-doc").model_copy(update={"origin": Origin.DOCTOR_VALIDATED})
+    first = store.add_case(case)
+    assert store.add_case(case) == first
+    assert store.count(origin=Origin.DOCTOR_VALIDATED) == 1
+
+
+def test_long_free_text_is_stored_alike_on_both_backends(store):
+    long_name = "x" * 600
+    case = sample_case("p-" + "y" * 300).model_copy(update={"labs": (
+        sample_case().labs[0].model_copy(update={"name": long_name, "unit": "u" * 80}),)})
+    store.add_cases([NewCase(case=case, source="s" * 400, ref="r" * 400)])
+    assert next(store.iter_cases()).labs[0].name == long_name

@@ -11,6 +11,7 @@ from hospital.emr.importers.fhir import parse_fhir
 from hospital.emr.importers.report import ImportFailed, ImportReport, Parsed, RowError, run_import
 from hospital.emr.importers.tabular import parse_csv, parse_json
 from hospital.emr.importers.uci_heart import parse_heart
+from hospital.emr.mapping import VocabularyMap
 from hospital.emr.schema import ConsortiumSchema
 from hospital.emr.store import CaseStore
 from node.errors import NotFound, ValidationFailed
@@ -68,17 +69,35 @@ def import_file(
     salt: bytes | None = None,
     skip_invalid: bool = False,
     schema: ConsortiumSchema | None = None,
+    vocab: VocabularyMap | None = None,
+    on_row: Callable[[], None] | None = None,
+    on_validated: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import one file all-or-nothing (or only its valid rows with ``skip_invalid``)."""
+    """Import one file all-or-nothing (or only its valid rows with ``skip_invalid``).
+
+    ``vocab`` maps local terms onto the schema; ``on_row`` is called per parsed row,
+    ``on_validated`` with the number of rows to write, ``progress`` per written batch.
+    """
+    parsed = parse_file(path, fmt, salt)
+    if on_row is not None:
+        parsed = _counted(parsed, on_row)
     return run_import(
         store,
         path.name,
-        parse_file(path, fmt, salt),
+        parsed,
         skip_invalid=skip_invalid,
         schema=schema,
+        vocab=vocab,
+        on_validated=on_validated,
         progress=progress,
     )
+
+
+def _counted(parsed: Iterator[Parsed], on_row: Callable[[], None]) -> Iterator[Parsed]:
+    for item in parsed:
+        on_row()
+        yield item
 
 
 __all__ = [
@@ -86,6 +105,7 @@ __all__ = [
     "ImportFailed",
     "ImportReport",
     "RowError",
+    "VocabularyMap",
     "detect_format",
     "import_file",
     "parse_file",

