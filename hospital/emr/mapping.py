@@ -45,10 +45,8 @@ class VocabularyMap(BaseModel):
 
 def _lookup(table: dict[str, str], raw: str) -> str:
     norm = normalize_term(raw)
-    for key, value in table.items():
-        if normalize_term(key) == norm:
-            return value
-    return norm
+    normalised = {normalize_term(k): v for k, v in table.items()}
+    return normalised.get(norm, norm)
 
 
 def map_case(case: CaseRecord, vocab: VocabularyMap) -> CaseRecord:

@@ -132,7 +132,12 @@ def test_a_doctor_validated_case_is_added_once(store):
 
 def test_long_free_text_is_stored_alike_on_both_backends(store):
     long_name = "x" * 600
-    case = sample_case("p-" + "y" * 300).model_copy(update={"labs": (
-        sample_case().labs[0].model_copy(update={"name": long_name, "unit": "u" * 80}),)})
+    case = sample_case("p-" + "y" * 300).model_copy(
+        update={
+            "labs": (
+                sample_case().labs[0].model_copy(update={"name": long_name, "unit": "u" * 80}),
+            )
+        }
+    )
     store.add_cases([NewCase(case=case, source="s" * 400, ref="r" * 400)])
     assert next(store.iter_cases()).labs[0].name == long_name

