@@ -76,10 +76,8 @@ class CaseStore(abc.ABC):
         """The case with this id (raises NotFound)."""
 
     @abc.abstractmethod
-    def iter_cases(
-        self, *, origin: Origin | None = None, batch: int = 1000
-    ) -> Iterator[CaseRecord]:
-        """Every case (or those of one origin), in a stable order, loaded in batches."""
+    def iter_cases(self, *, origin: Origin | None = None) -> Iterator[CaseRecord]:
+        """Every case (or those of one origin), in a stable order (case id), streamed."""
 
     @abc.abstractmethod
     def count(self, *, origin: Origin | None = None) -> int:
@@ -168,14 +166,21 @@ class SqlCaseStore(CaseStore):
         for i in range(0, len(values), _CHUNK):
             stmt = dialect.insert(PatientRow).on_conflict_do_nothing(index_elements=["pseudonym"])
             conn.execute(stmt, values[i : i + _CHUNK])
-        # a token learnt later fills a patient stored without one
-        with_token = [(p, t) for p, t in patients.items() if t]
-        for pseudonym, token in with_token:
-            conn.execute(
-                update(PatientRow)
-                .where(PatientRow.pseudonym == pseudonym, PatientRow.national_token.is_(None))
-                .values(national_token=token)
-            )
+        # a token learnt later fills a patient stored without one (rare: look them up first)
+        with_token = [p for p, t in patients.items() if t]
+        for i in range(0, len(with_token), _CHUNK):
+            chunk = with_token[i : i + _CHUNK]
+            missing = conn.scalars(
+                select(PatientRow.pseudonym).where(
+                    PatientRow.pseudonym.in_(chunk), PatientRow.national_token.is_(None)
+                )
+            ).all()
+            for pseudonym in missing:
+                conn.execute(
+                    update(PatientRow)
+                    .where(PatientRow.pseudonym == pseudonym)
+                    .values(national_token=patients[pseudonym])
+                )
 
     def _existing(self, conn: Connection, keys: list[str]) -> set[str]:
         found: set[str] = set()
@@ -217,19 +222,10 @@ class SqlCaseStore(CaseStore):
             raise NotFound(f"no case {case_id!r} in this store", fix="list cases with export")
         return found[0]
 
-    def iter_cases(
-        self, *, origin: Origin | None = None, batch: int = 1000
-    ) -> Iterator[CaseRecord]:
-        """Every case (or those of one origin), ordered by source and row, in batches."""
-        query = select(CaseRow.case_id).order_by(
-            CaseRow.source, CaseRow.source_ref, CaseRow.case_id
-        )
-        if origin is not None:
-            query = query.where(CaseRow.origin == origin.value)
+    def iter_cases(self, *, origin: Origin | None = None) -> Iterator[CaseRecord]:
+        """Every case (or those of one origin), in case-id order, streamed."""
         with self.engine.connect() as conn:
-            ids = list(conn.scalars(query))
-            for i in range(0, len(ids), batch):
-                yield from rows.load_cases(conn, ids[i : i + batch])
+            yield from rows.stream_cases(conn, origin.value if origin is not None else None)
 
     def count(self, *, origin: Origin | None = None) -> int:
         """Number of cases (of one origin)."""
