@@ -8,6 +8,8 @@ categorical labs have present and a one-hot of their levels.
 V2: disease one-hot (``disease:<ICD-10>``), complications multi-hot (``complication:c``),
 then per drug d (group ``drug:d``): given, dose/reference dose, frequency per day/4,
 log1p(duration days)/log1p(3650), route one-hot (the routes in schema order).
+A 0 in a value column means "not recorded": severity, duration, dose or frequency of 0 decode
+as None. Terms outside the schema leave no trace (they are reported at import).
 """
 
 from __future__ import annotations
