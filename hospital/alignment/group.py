@@ -21,6 +21,9 @@ POINT_BYTES = 32
 SCALAR_BYTES = 32
 _H2G_DOMAIN = b"fedchain/psi/v1/hash-to-group\x00"
 _CHUNK = 2048
+# libsodium's is_valid_point accepts the identity (its unique encoding is all zeros);
+# raised to any key it stays the identity, so it is refused separately.
+IDENTITY = bytes(POINT_BYTES)
 
 PoolKind = Literal["thread", "process"]
 
@@ -94,7 +97,8 @@ def raise_points(
 def _first_invalid(blob: bytes) -> int:
     valid = rbcl.crypto_core_ristretto255_is_valid_point
     for i in range(0, len(blob), POINT_BYTES):
-        if not valid(blob[i : i + POINT_BYTES]):
+        point = blob[i : i + POINT_BYTES]
+        if point == IDENTITY or not valid(point):
             return i // POINT_BYTES
     return -1
 
@@ -104,8 +108,8 @@ def check_batch(
 ) -> int:
     """Refuse a batch that is not whole canonical points (or not ``expected`` of them).
 
-    Every point must be a canonical ristretto255 encoding of a non-identity element
-    (libsodium's is_valid_point); returns the number of points.
+    Every point must be a canonical ristretto255 encoding (libsodium's is_valid_point)
+    and not the identity; returns the number of points.
     """
     if len(blob) % POINT_BYTES:
         raise AlignmentRefused(

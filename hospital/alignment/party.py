@@ -7,6 +7,7 @@ or malformed, naming the field. Its result (which of its items others hold) stay
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -71,15 +72,15 @@ class _Session:
     key: bytes
     items: list[bytes]
     last_seq_in: int
-    seq_out: int = 0
+    seq_out: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     set_sizes: dict[str, int] | None = None
     encoded: bool = False
     blinded: set[str] = field(default_factory=set)
+    finished: bool = False
     result: PartyResult | None = None
 
     def next_seq(self) -> int:
-        self.seq_out += 1
-        return self.seq_out
+        return next(self.seq_out)  # atomic under the GIL
 
 
 class AlignmentParty:
@@ -97,26 +98,35 @@ class AlignmentParty:
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
 
-    def _accept(self, msg: SessionOpen | EncodeRequest | PointBatch | CountsDelivery) -> _Session:
+    def _session(self, msg: EncodeRequest | PointBatch | CountsDelivery) -> _Session:
+        s = self._sessions.get(msg.session_id)
+        if s is None:
+            raise AlignmentRefused(
+                f"{self.name} has no session {msg.session_id}", field="session_id",
+                fix="open the session first, or use the id of a running session",
+            )
+        if msg.sender != RELAY:
+            raise AlignmentRefused(
+                f"sender {msg.sender!r} is not the session's relay", field="sender",
+                fix="only the relay drives a session",
+            )
+        self._check_seq(s, msg.seq)
+        return s
+
+    @staticmethod
+    def _check_seq(s: _Session, seq: int) -> None:
+        if seq <= s.last_seq_in:
+            raise AlignmentRefused(
+                f"seq {seq} is not after {s.last_seq_in}: replayed or reordered",
+                field="seq", fix="send each message once, with a fresh increasing seq",
+            )
+
+    def _claim(self, s: _Session, seq: int, step: Callable[[], None]) -> None:
+        """Commit an accepted message atomically: a refused one changes nothing."""
         with self._lock:
-            s = self._sessions.get(msg.session_id)
-            if s is None:
-                raise AlignmentRefused(
-                    f"{self.name} has no session {msg.session_id}", field="session_id",
-                    fix="open the session first, or use the id of a running session",
-                )
-            if msg.sender != RELAY:
-                raise AlignmentRefused(
-                    f"sender {msg.sender!r} is not the session's relay", field="sender",
-                    fix="only the relay drives a session",
-                )
-            if msg.seq <= s.last_seq_in:
-                raise AlignmentRefused(
-                    f"seq {msg.seq} is not after {s.last_seq_in}: replayed or reordered",
-                    field="seq", fix="send each message once, with a fresh increasing seq",
-                )
-            s.last_seq_in = msg.seq
-            return s
+            self._check_seq(s, seq)  # again: a duplicate may have raced past the first check
+            step()
+            s.last_seq_in = seq
 
     def open(self, msg: SessionOpen) -> SessionAccepted:
         """Join a session: take a fresh key, de-duplicate and shuffle this hospital's items."""
@@ -143,9 +153,7 @@ class AlignmentParty:
 
     def encode(self, msg: EncodeRequest) -> PointBatch:
         """Hash this hospital's items to the group and raise them to its key (hop 1)."""
-        s = self._accept(msg)
-        if s.encoded:
-            raise AlignmentRefused("set already encoded in this session", field="seq")
+        s = self._session(msg)
         if set(msg.set_sizes) != set(s.open.parties):
             raise AlignmentRefused(
                 "set_sizes must name exactly the session's parties", field="set_sizes"
@@ -155,7 +163,13 @@ class AlignmentParty:
                 f"set_sizes[{self.name}] is {msg.set_sizes[self.name]}, "
                 f"this hospital announced {len(s.items)}", field="set_sizes",
             )
-        s.set_sizes, s.encoded = dict(msg.set_sizes), True
+
+        def claim() -> None:
+            if s.encoded:
+                raise AlignmentRefused("set already encoded in this session", field="seq")
+            s.set_sizes, s.encoded = dict(msg.set_sizes), True
+
+        self._claim(s, msg.seq, claim)
         points = encode_items(
             s.items, s.key, context=context_of(s.open), workers=self._workers, pool=self._pool
         )
@@ -166,7 +180,7 @@ class AlignmentParty:
 
     def blind(self, msg: PointBatch) -> PointBatch:
         """Raise another hospital's batch to this hospital's key, keeping its order."""
-        s = self._accept(msg)
+        s = self._session(msg)
         parties = s.open.parties
         if s.set_sizes is None:
             raise AlignmentRefused("batch arrived before the encode request", field="seq")
@@ -174,19 +188,23 @@ class AlignmentParty:
             raise AlignmentRefused(
                 f"origin {msg.origin!r} is not another party of the session", field="origin"
             )
-        if msg.origin in s.blinded:
-            raise AlignmentRefused(
-                f"the batch of {msg.origin} was already blinded here: replayed",
-                field="origin", fix="send each owner's batch to each hospital once",
-            )
         expected = (s.index - parties.index(msg.origin)) % len(parties)
         if msg.hops != expected:
             raise AlignmentRefused(
                 f"hops is {msg.hops}, expected {expected} for a batch of {msg.origin}",
                 field="hops", fix="forward batches along the session's ring order",
             )
-        check_batch(msg.points, expected=s.set_sizes[msg.origin])
-        s.blinded.add(msg.origin)
+        check_batch(msg.points, expected=s.set_sizes[msg.origin], workers=self._workers)
+
+        def claim() -> None:
+            if msg.origin in s.blinded:
+                raise AlignmentRefused(
+                    f"the batch of {msg.origin} was already blinded here: replayed",
+                    field="origin", fix="send each owner's batch to each hospital once",
+                )
+            s.blinded.add(msg.origin)
+
+        self._claim(s, msg.seq, claim)
         points = raise_points(msg.points, s.key, workers=self._workers, pool=self._pool)
         return PointBatch(
             session_id=msg.session_id, sender=self.name, seq=s.next_seq(),
@@ -195,10 +213,8 @@ class AlignmentParty:
 
     def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
         """Map the counts back onto this hospital's items; commit to its shared set."""
-        s = self._accept(msg)
+        s = self._session(msg)
         n = len(s.open.parties)
-        if s.result is not None:
-            raise AlignmentRefused("counts already delivered for this session", field="seq")
         if len(msg.counts) != len(s.items):
             raise AlignmentRefused(
                 f"counts has {len(msg.counts)} entries, this hospital has {len(s.items)} items",
@@ -206,6 +222,16 @@ class AlignmentParty:
             )
         if any(c > n - 1 for c in msg.counts):
             raise AlignmentRefused(f"a count exceeds the {n - 1} other parties", field="counts")
+        if not s.blinded or len(s.blinded) != n - 1:
+            raise AlignmentRefused("counts arrived before every batch went round the ring",
+                                   field="seq", fix="deliver counts after the last hop")
+
+        def claim() -> None:
+            if s.finished:
+                raise AlignmentRefused("counts already delivered for this session", field="seq")
+            s.finished = True
+
+        self._claim(s, msg.seq, claim)
         salt = secrets.token_bytes(SALT_BYTES)
         shared = [i for i, c in zip(s.items, msg.counts, strict=True)
                   if c >= s.open.min_other_holders]
