@@ -28,7 +28,7 @@ def session():
     """Two hospitals with an open session; a's encoded batch ready for b."""
     sid = secrets.token_hex(16)
     parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in SETS.items()}
-    for name, party in parties.items():
+    for party in parties.values():
         party.open(SessionOpen(session_id=sid, sender=RELAY, seq=1, run="r",
                                purpose=AlignmentPurpose.PATIENTS, parties=("a", "b")))
     sizes = {"a": 3, "b": 4}
