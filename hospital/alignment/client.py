@@ -37,7 +37,8 @@ class HttpLink:
         self._client = client
         self._log = log or WireLog()
         try:
-            resp = client.get(f"{self.base_url}{PREFIX}/info", timeout=TIMEOUT)
+            resp = client.send(client.build_request(
+                "GET", f"{self.base_url}{PREFIX}/info", timeout=TIMEOUT))
             resp.raise_for_status()
         except httpx.HTTPError as exc:
             raise FedchainError(

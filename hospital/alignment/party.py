@@ -259,3 +259,8 @@ class AlignmentParty:
                 fix="wait until the relay delivers the counts",
             )
         return s.result
+
+    def forget(self, session_id: str) -> None:
+        """Drop a session (its key, items and result) once the hospital has used the result."""
+        with self._lock:
+            self._sessions.pop(session_id, None)
