@@ -54,6 +54,10 @@ class PartyResult(BaseModel):
         """Item -> number of other hospitals holding it."""
         return dict(zip(self.items, self.other_holders, strict=True))
 
+    def ledger_args(self) -> tuple[str, bytes, int]:
+        """The arguments of ``recordAlignment(run, sharedSetHash, sharedSize)``."""
+        return self.run, self.shared_set_hash, self.shared_size
+
     def shared_items(self) -> list[bytes]:
         """The items held by at least ``min_other_holders`` other hospitals."""
         return [i for i, c in zip(self.items, self.other_holders, strict=True)

@@ -18,6 +18,9 @@ def assert_matches_plaintext(summary, parties, sets, plain, min_other_holders=1)
         assert receipt.shared_size == len(shared) == result.shared_size
         assert receipt.shared_set_hash == "0x" + shared_set_hash(
             shared, purpose=summary.purpose, salt=result.salt).hex()
+        assert result.ledger_args() == (summary.run, bytes.fromhex(receipt.shared_set_hash[2:]),
+                                        len(shared))
+        assert sorted(result.shared_items()) == sorted(shared)
 
 
 @pytest.mark.parametrize("overlap", [0.0, 0.5, 1.0])
