@@ -135,15 +135,20 @@ def pools(n: int) -> Table:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-100k", action="store_true", help="leave out 100k x 100k")
+    ap.add_argument("--only-100k", action="store_true", help="only 100k x 100k, no pool table")
     ap.add_argument("--http", action="store_true", help="also run the 10k cases over HTTP")
     ap.add_argument("--overlap", type=float, default=0.3)
     args = ap.parse_args()
 
     console.print(f"cores: {os.cpu_count()}, load average (1/5/15 min) at start: {load()}")
-    console.print(pools(20_000))
+    big = ("2 parties", {"a": 100_000, "b": 100_000})
     cases = [("2 parties", {"a": 10_000, "b": 10_000}), ("3 parties", dict.fromkeys("abc", 10_000))]
-    if not args.skip_100k:
-        cases.insert(1, ("2 parties", {"a": 100_000, "b": 100_000}))
+    if args.only_100k:
+        cases = [big]
+    else:
+        console.print(pools(20_000))
+        if not args.skip_100k:
+            cases.insert(1, big)
     table = Table(title=f"ECDH PSI over ristretto255, {args.overlap:.0%} overlap")
     for col in ("case", "transport", "seconds", "target s", "CPU s", "bytes/item", "target",
                 "FATE ECDH/RSA", "vs FATE", "exact", "load before/after"):
