@@ -226,7 +226,7 @@ class AlignmentParty:
             )
         if any(c > n - 1 for c in msg.counts):
             raise AlignmentRefused(f"a count exceeds the {n - 1} other parties", field="counts")
-        if not s.blinded or len(s.blinded) != n - 1:
+        if len(s.blinded) != n - 1:
             raise AlignmentRefused("counts arrived before every batch went round the ring",
                                    field="seq", fix="deliver counts after the last hop")
 

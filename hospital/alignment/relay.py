@@ -9,6 +9,7 @@ sets hold it, and returns only those counts to that owner.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from hospital.alignment.messages import (
     PointBatch,
     SessionOpen,
 )
+from node.errors import ValidationFailed
 
 Progress = Callable[[str, int, int], None]
 
@@ -103,21 +105,31 @@ def run_alignment(
     min_other_holders: int = 1, log: WireLog | None = None, progress: Progress | None = None,
     session_id: str | None = None, workers: int = 2,
 ) -> RunSummary:
-    """Run one alignment session among ``links`` (in ring order) and collect the receipts."""
+    """Run one alignment session among ``links`` (in ring order) and collect the receipts.
+
+    ``log`` should be the WireLog the links record into; the summary reports its bytes.
+    """
     start = time.perf_counter()
     sid = session_id or secrets.token_hex(16)
     names = tuple(link.name for link in links)
     n = len(links)
+    if n < 2 or len(set(names)) != n:
+        raise ValidationFailed(
+            f"an alignment needs two or more distinctly named hospitals, got {list(names)}",
+            field="links", fix="give each hospital once, under its own name",
+        )
     by_name = {link.name: link for link in links}
     check = _Checker(sid)
     total = n + n * (n - 1) + n
     done = 0
+    tick_lock = threading.Lock()
 
     def tick(stage: str) -> None:
         nonlocal done
-        done += 1
-        if progress is not None:
-            progress(stage, done, total)
+        with tick_lock:
+            done += 1
+            if progress is not None:
+                progress(stage, done, total)
 
     opening = {name: SessionOpen(
         session_id=sid, sender=RELAY, seq=check.seq_to(name), run=run, purpose=purpose,
@@ -157,6 +169,8 @@ def run_alignment(
             receipt = by_name[name].finish(CountsDelivery(
                 session_id=sid, sender=RELAY, seq=check.seq_to(name), counts=counts[name]))
             check.reply(receipt, name)
+            if receipt.run != run:
+                raise AlignmentRefused(f"{name} receipted run {receipt.run!r}", field="run")
             tick("deliver")
             return receipt
 

@@ -19,6 +19,7 @@ from hospital.alignment.messages import (
     from_wire,
     to_wire,
 )
+from node.errors import ValidationFailed
 
 SETS = {"a": [b"1", b"2", b"3"], "b": [b"2", b"3", b"4", b"5"]}
 
@@ -149,3 +150,12 @@ def test_relay_refuses_a_final_batch_that_repeats_a_point():
     refused(lambda: count_other_holders({"a": point * 2, "b": point}), "repeats a point",
             "points")
     assert count_other_holders({"a": point, "b": point}) == {"a": b"\x01", "b": b"\x01"}
+
+
+def test_relay_needs_two_distinct_hospitals():
+    a = AlignmentParty("a", lambda _p: SETS["a"])
+    with pytest.raises(ValidationFailed) as exc:
+        run_alignment([LocalLink(a)], run="r", purpose=AlignmentPurpose.PATIENTS)
+    assert exc.value.field == "links"
+    with pytest.raises(ValidationFailed):
+        run_alignment([LocalLink(a), LocalLink(a)], run="r", purpose=AlignmentPurpose.PATIENTS)
