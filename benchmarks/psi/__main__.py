@@ -136,7 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-100k", action="store_true", help="leave out 100k x 100k")
     ap.add_argument("--only-100k", action="store_true", help="only 100k x 100k, no pool table")
-    ap.add_argument("--http", action="store_true", help="also run the 10k cases over HTTP")
+    ap.add_argument("--http", action="store_true", help="also run every case over HTTP")
     ap.add_argument("--overlap", type=float, default=0.3)
     args = ap.parse_args()
 
@@ -157,7 +157,7 @@ def main() -> None:
         sets = make_sets(sizes, args.overlap, seed=sum(sizes.values()))
         size = " x ".join(f"{n // 1000}k" for n in sizes.values())
         transports = [("in process", run_local)]
-        if args.http and max(sizes.values()) <= 10_000:
+        if args.http:
             transports.append(("HTTP", run_http))
         for name, fn in transports:
             before = load()
