@@ -9,6 +9,7 @@ from hospital.alignment.items import (
     AlignmentPurpose,
     cases_to_train_on,
     item_digest,
+    pathology_items,
     pathology_signature,
     shared_set_hash,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "cases_to_train_on",
     "count_other_holders",
     "item_digest",
+    "pathology_items",
     "pathology_signature",
     "run_alignment",
     "shared_set_hash",

@@ -53,6 +53,11 @@ def pathology_signature(case: CaseRecord) -> bytes:
     ).encode("utf-8")
 
 
+def pathology_items(cases: Iterable[CaseRecord]) -> list[bytes]:
+    """The pathology signatures of the diagnosed cases (a hospital's items for a run)."""
+    return [pathology_signature(c) for c in cases if c.diagnosis is not None]
+
+
 def item_digest(item: bytes) -> bytes:
     """SHA-256 of an item under the item-digest domain (never sent; used in commitments)."""
     return hashlib.sha256(_DIGEST_DOMAIN + item).digest()

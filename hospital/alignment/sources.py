@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hospital.alignment.items import AlignmentPurpose, pathology_signature
+from hospital.alignment.items import AlignmentPurpose, pathology_items
 from hospital.emr.records import CaseRecord
 from node.errors import ValidationFailed
 
@@ -48,9 +48,7 @@ def load_items(path: Path, fmt: ItemFormat) -> list[bytes]:
                 elif fmt is ItemFormat.HEX:
                     items.append(bytes.fromhex(line.removeprefix("0x")))
                 else:
-                    case = CaseRecord.model_validate(json.loads(line))
-                    if case.diagnosis is not None:
-                        items.append(pathology_signature(case))
+                    items += pathology_items([CaseRecord.model_validate(json.loads(line))])
             except (ValueError, ValidationError) as exc:
                 raise ValidationFailed(
                     f"{path}:{lineno} is not a valid {fmt.value} item: {exc}",

@@ -7,6 +7,7 @@ from hospital.alignment import (
     AlignmentPurpose,
     cases_to_train_on,
     item_digest,
+    pathology_items,
     pathology_signature,
     shared_set_hash,
 )
@@ -41,9 +42,11 @@ def test_signature_differs_with_disease_or_symptom_set():
 
 
 def test_undiagnosed_case_has_no_signature():
+    pending = CaseRecord(patient_id="p", symptoms=(Symptom(name="fever"),))
     with pytest.raises(ValidationFailed) as exc:
-        pathology_signature(CaseRecord(patient_id="p", symptoms=(Symptom(name="fever"),)))
+        pathology_signature(pending)
     assert exc.value.field == "diagnosis"
+    assert pathology_items([pending, case(["fever"])]) == [pathology_signature(case(["fever"]))]
 
 
 def test_shared_set_hash_is_order_free_salted_and_purpose_separated():
