@@ -45,7 +45,7 @@ class AlignmentBook:
         return [c for c in self.store.iter_cases() if c.origin is not Origin.PENDING]
 
     def items_for(self, purpose: AlignmentPurpose) -> list[bytes]:
-        """This hospital's PSI items for ``purpose``."""
+        """The hospital's PSI items for ``purpose``."""
         if purpose is AlignmentPurpose.PATHOLOGY:
             return pathology_items(c for c in self._training_library() if c.diagnosis)
         return [bytes.fromhex(token) for token in self.store.national_tokens().values()]
