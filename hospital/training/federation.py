@@ -7,7 +7,7 @@ process through an ``UpdateCodec`` — for tests and the accuracy benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
@@ -48,9 +48,14 @@ def apply_global_update(model: MultiHeadNetwork, optimizer: ServerOptimizer,
 
 
 def train_federated(spec: BPSpec | VGGSpec, seed: int, hospitals: Sequence[LocalData],
-                    config: FederationConfig,
-                    codec: UpdateCodec[Payload]) -> MultiHeadNetwork:
-    """Run ``config.rounds`` rounds over ``hospitals`` from the model built by (spec, seed)."""
+                    config: FederationConfig, codec: UpdateCodec[Payload],
+                    on_round: Callable[[int, MultiHeadNetwork], None] | None = None,
+                    ) -> MultiHeadNetwork:
+    """Run ``config.rounds`` rounds over ``hospitals`` from the model built by (spec, seed).
+
+    ``on_round(r, model)`` is called after each round r (1-based) with the new global model,
+    e.g. to score checkpoints; it must not change the model.
+    """
     model = build_model(spec, seed)
     optimizer = ServerOptimizer(config.server, parameter_count(model))
     for r in range(config.rounds):
@@ -58,4 +63,6 @@ def train_federated(spec: BPSpec | VGGSpec, seed: int, hospitals: Sequence[Local
             round_update(model, data, config.local, r, k) for k, data in enumerate(hospitals)
         ]
         apply_global_update(model, optimizer, aggregate(updates, codec))
+        if on_round is not None:
+            on_round(r + 1, model)
     return model

@@ -55,3 +55,12 @@ def test_16_bit_quantised_federation_stays_close_to_plaintext(spec, make_data, h
     assert float((flatten(exact) - flatten(quantised)).abs().max()) < 1e-2
     test = make_data(200, 50)
     assert abs(evaluate(exact, test).accuracy - evaluate(quantised, test).accuracy) <= 0.02
+
+
+def test_on_round_sees_each_new_global_model_once(spec, hospitals) -> None:
+    seen: list[tuple[int, torch.Tensor]] = []
+    final = train_federated(spec, 0, hospitals, CONFIG, PlaintextCodec(),
+                            on_round=lambda r, m: seen.append((r, flatten(m))))
+    assert [r for r, _ in seen] == list(range(1, CONFIG.rounds + 1))
+    assert torch.equal(seen[-1][1], flatten(final))
+    assert not torch.equal(seen[0][1], seen[-1][1])
