@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in report.chosen.items():
             print(f"  {k}: {v}")
         print("\nper-seed means: " + "; ".join(
-            f"{k}: {per_seed(s)}" for k, s in report.methods.items() if "fine-tune" in k))
+            f"{k}: {per_seed(s)}" for k, s in report.methods.items() if "+" in k))
         print("\n" + targets(report, "FedAvg + fine-tune"))
+        print(targets(report, "FedAvg + CV-chosen personalisation"))
         print(f"\nheart wall time {report.seconds:.0f}s (2 shared cores, 1 torch thread)")
 
     if args.part in ("vgg", "all"):

@@ -72,7 +72,7 @@ def targets(report: HeartReport, headline: str) -> str:
     per = _centre_means(head.acc)
     mean = statistics.fmean(_seed_means(head.acc))
     worse = [k for k, (a, b) in enumerate(zip(per, local, strict=True)) if a < b]
-    return (f"headline method (declared before running): {headline}\n"
+    return (f"target check for: {headline}\n"
             f"  mean of the four centres {mean:.3f} >= 0.74: {'yes' if mean >= 0.74 else 'NO'}\n"
             f"  every centre >= its local-only accuracy: "
             f"{'yes' if not worse else 'NO (centres ' + str(worse) + ')'}")

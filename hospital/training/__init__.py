@@ -27,6 +27,7 @@ from hospital.training.params import (
     parameter_layout,
 )
 from hospital.training.personalise import (
+    Criterion,
     FineTuneScope,
     PersonaliseConfig,
     Personalised,
@@ -35,6 +36,7 @@ from hospital.training.personalise import (
 from hospital.training.server_opt import ServerOptConfig, ServerOptimizer, ServerRule
 
 __all__ = [
+    "Criterion",
     "Evaluation",
     "FederationConfig",
     "FineTuneScope",

@@ -28,12 +28,24 @@ class FineTuneScope(StrEnum):
     WHOLE = "whole"
 
 
+class Criterion(StrEnum):
+    """What "better on the validation slice" means when picking the epoch to keep.
+
+    ``loss``: lower validation loss. ``accuracy``: higher validation accuracy of the first
+    head, ties broken by lower loss.
+    """
+
+    LOSS = "loss"
+    ACCURACY = "accuracy"
+
+
 class PersonaliseConfig(BaseModel):
     """Fine-tuning with early stopping on a held-out slice of the hospital's training set."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scope: FineTuneScope = FineTuneScope.WHOLE
+    criterion: Criterion = Criterion.LOSS
     val_fraction: float = Field(default=0.25, gt=0, lt=1)
     max_epochs: int = Field(default=30, ge=1, le=10_000)
     patience: int = Field(default=5, ge=1, le=10_000)
@@ -51,6 +63,8 @@ class Personalised:
     epochs: int
     val_loss_global: float
     val_loss: float
+    val_accuracy_global: float
+    val_accuracy: float
 
 
 def _stratify_labels(model: MultiHeadNetwork, data: LocalData) -> Tensor:
@@ -68,12 +82,25 @@ def _val_loss(model: MultiHeadNetwork, data: LocalData) -> float:
         return float(head_loss(model(data.x), data.targets, model.spec.heads))
 
 
+def _score(model: MultiHeadNetwork, data: LocalData) -> tuple[float, float]:
+    """(first-head accuracy, loss) on the slice."""
+    return evaluate(model, data).accuracy, _val_loss(model, data)
+
+
+def _better(new: tuple[float, float], old: tuple[float, float], criterion: Criterion) -> bool:
+    (new_acc, new_loss), (old_acc, old_loss) = new, old
+    if criterion is Criterion.LOSS:
+        return new_loss < old_loss
+    return new_acc > old_acc or (new_acc == old_acc and new_loss < old_loss)
+
+
 def personalise(global_model: MultiHeadNetwork, data: LocalData,
                 config: PersonaliseConfig) -> Personalised:
-    """Fine-tune a copy of ``global_model`` and keep the epoch with the lowest validation loss.
+    """Fine-tune a copy of ``global_model`` and keep the epoch best on the validation slice.
 
     The validation slice is a stratified ``val_fraction`` of ``data`` (fixed by ``seed``);
-    ties keep the earlier candidate, so the global model wins unless tuning truly helps.
+    "best" is ``config.criterion``; ties keep the earlier candidate, so the global model
+    wins unless tuning truly helps.
     """
     fit_idx, val_idx = stratified_split(_stratify_labels(global_model, data),
                                         config.val_fraction, config.seed)
@@ -85,8 +112,8 @@ def personalise(global_model: MultiHeadNetwork, data: LocalData,
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
 
-    global_loss = _val_loss(model, val)
-    best_loss, best_epoch, best_state = global_loss, 0, copy.deepcopy(model.state_dict())
+    global_score = _score(model, val)
+    best, best_epoch, best_state = global_score, 0, copy.deepcopy(model.state_dict())
     stale = 0
     for epoch in range(1, config.max_epochs + 1):
         model.train()
@@ -98,9 +125,9 @@ def personalise(global_model: MultiHeadNetwork, data: LocalData,
                              {k: v[batch] for k, v in fit.targets.items()}, model.spec.heads)
             loss.backward()
             optimizer.step()
-        loss_now = _val_loss(model, val)
-        if loss_now < best_loss:
-            best_loss, best_epoch, best_state = loss_now, epoch, copy.deepcopy(model.state_dict())
+        now = _score(model, val)
+        if _better(now, best, config.criterion):
+            best, best_epoch, best_state = now, epoch, copy.deepcopy(model.state_dict())
             stale = 0
         else:
             stale += 1
@@ -110,14 +137,7 @@ def personalise(global_model: MultiHeadNetwork, data: LocalData,
     for p in model.parameters():
         p.requires_grad_(True)
     model.eval()
-    return Personalised(model=model, epochs=best_epoch, val_loss_global=global_loss,
-                        val_loss=best_loss)
+    return Personalised(model=model, epochs=best_epoch, val_loss_global=global_score[1],
+                        val_loss=best[1], val_accuracy_global=global_score[0],
+                        val_accuracy=best[0])
 
-
-def validation_accuracy_gain(result: Personalised, global_model: MultiHeadNetwork,
-                             data: LocalData, config: PersonaliseConfig) -> float:
-    """Accuracy on the same validation slice: personalised minus global (for reports)."""
-    _, val_idx = stratified_split(_stratify_labels(global_model, data),
-                                  config.val_fraction, config.seed)
-    val = data.subset(val_idx)
-    return evaluate(result.model, val).accuracy - evaluate(global_model, val).accuracy

@@ -1,6 +1,7 @@
 import torch
 
 from hospital.training import (
+    Criterion,
     FineTuneScope,
     PersonaliseConfig,
     TrainConfig,
@@ -64,3 +65,14 @@ def test_stratified_split_holds_out_every_class_and_is_reproducible() -> None:
     assert sorted(labels[held].tolist()) == [0, 0, 1]
     assert sorted(torch.cat([rest, held]).tolist()) == list(range(12))
     assert torch.equal(held, stratified_split(labels, 0.25, seed=4)[1])
+
+
+def test_accuracy_criterion_never_lowers_validation_accuracy(spec, make_data) -> None:
+    global_model = _global_model(spec, make_data)
+    for seed in range(3):
+        result = personalise(global_model, make_data(40, 200 + seed),
+                             PersonaliseConfig(criterion=Criterion.ACCURACY, max_epochs=8,
+                                               seed=seed, lr=1e-2))
+        assert result.val_accuracy >= result.val_accuracy_global
+        if result.epochs == 0:
+            assert torch.equal(flatten(result.model), flatten(global_model))
