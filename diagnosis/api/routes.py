@@ -1,0 +1,104 @@
+"""Thin FastAPI routes of assisted diagnosis and the doctor's page."""
+# No "from __future__ import annotations": FastAPI must see the closure-local Doctor alias.
+
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import HTMLResponse, Response
+
+from diagnosis.api.auth import doctor_auth
+from diagnosis.schemas import (
+    FINDINGS_EXAMPLE,
+    DiagnosisRequest,
+    DiagnosisSuggestion,
+    Feedback,
+    FeedbackReceipt,
+    SimilarCases,
+)
+from diagnosis.service import DiagnosisService
+
+_PAGE_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown doctor token"},
+    422: {"description": "a field is invalid; the reply names it and the fix"},
+}
+
+
+def _web_file(name: str) -> str:
+    return resources.files("diagnosis.web").joinpath(name).read_text(encoding="utf-8")
+
+
+def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRouter:
+    """The diagnosis routes over one service; every API route needs a doctor token."""
+    router = APIRouter()
+    doctor = Annotated[str, Depends(doctor_auth(doctor_tokens))]
+
+    @router.post(
+        "/diagnosis",
+        response_model=DiagnosisSuggestion,
+        tags=["diagnosis"],
+        summary="Findings → similar cases, ranked diagnoses, complications, plan, evidence",
+        responses=_ERRORS,
+    )
+    def post_diagnosis(
+        _: doctor,
+        request: Annotated[
+            DiagnosisRequest,
+            Body(
+                openapi_examples={
+                    "chest pain": {
+                        "summary": "exertional chest pain with a normal troponin",
+                        "value": FINDINGS_EXAMPLE,
+                    }
+                }
+            ),
+        ],
+    ) -> DiagnosisSuggestion:
+        return service.suggest(request)
+
+    @router.post(
+        "/diagnosis/{suggestion_id}/feedback",
+        response_model=FeedbackReceipt,
+        tags=["diagnosis"],
+        summary="Accept or adjust a suggestion → a doctor-validated case in the library",
+        responses={
+            **_ERRORS,
+            404: {"description": "unknown suggestion"},
+            409: {"description": "feedback already given"},
+        },
+    )
+    def post_feedback(
+        _: doctor,
+        suggestion_id: Annotated[str, Path(min_length=1, max_length=64)],
+        feedback: Feedback,
+    ) -> FeedbackReceipt:
+        return service.feedback(suggestion_id, feedback)
+
+    @router.get(
+        "/cases/{case_id}/similar",
+        response_model=SimilarCases,
+        tags=["diagnosis"],
+        summary="Library cases most similar to a library case",
+        responses={**_ERRORS, 404: {"description": "unknown case"}},
+    )
+    def get_similar(
+        _: doctor,
+        case_id: Annotated[str, Path(min_length=1, max_length=128)],
+        k: Annotated[int, Query(ge=1, le=100, description="how many cases")] = 10,
+        threshold: Annotated[float, Query(ge=0, le=1, description="minimum similarity")] = 0.0,
+    ) -> SimilarCases:
+        return service.similar(case_id, k=k, threshold=threshold)
+
+    @router.get("/doctor", response_class=HTMLResponse, include_in_schema=False)
+    def doctor_page() -> HTMLResponse:
+        return HTMLResponse(_web_file("index.html"))
+
+    @router.get("/doctor/{name}", include_in_schema=False)
+    def doctor_asset(name: str) -> Response:
+        media = _PAGE_FILES.get(name)
+        if media is None:
+            return Response(status_code=404)
+        return Response(_web_file(name), media_type=media)
+
+    return router
