@@ -98,7 +98,7 @@ def importance_from_input_gradients(
     finally:
         model.train(was_training)
     assert x.grad is not None
-    attribution = (x.grad * x).abs().mean(dim=0).to(torch.float64)
+    attribution = (x.grad * x.detach()).abs().mean(dim=0).to(torch.float64)
     return normalise_mean_one({k: float(attribution[list(c)].mean()) for k, c in groups.items()})
 
 

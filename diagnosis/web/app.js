@@ -99,7 +99,7 @@ function render(s) {
       ` ${pct(d.score)} — cases ${pct(d.case_vote)} from ${d.supporting_cases}${model}`));
   }
   const cx = $("complications"); cx.replaceChildren();
-  for (const c of s.complications) cx.append(el("li", { text: `${c.name} (${pct(c.support)}, ${c.cases} cases)` }));
+  for (const c of s.complications) cx.append(el("li", { text: `${c.name} (${pct(c.support)}, ${c.cases} case${c.cases === 1 ? "" : "s"})` }));
   if (!s.complications.length) cx.append(el("li", { text: "none recorded" }));
   const plan = $("plan"); plan.replaceChildren();
   if (s.treatment_plan) {
