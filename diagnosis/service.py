@@ -26,7 +26,7 @@ from diagnosis.schemas import (
     SimilarCases,
     WeightInfo,
 )
-from diagnosis.similarity import Contribution, SimilarityConfig
+from diagnosis.similarity import Contribution, SimilarityConfig, case_similarity
 from diagnosis.weights import WeightBook
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
 from node.errors import AlreadyExists, NotFound, ValidationFailed
@@ -62,26 +62,33 @@ class DiagnosisService:
 
     def _match(
         self, query: CaseRecord, *, k: int, threshold: float, exclude: Sequence[str] = ()
-    ) -> tuple[list[Match], dict[str, list[Contribution]], int, WeightInfo]:
+    ) -> tuple[list[Match], dict[str, CaseRecord], dict[str, list[Contribution]], int, WeightInfo]:
+        """Top-k matches, their records and per-attribute contributions, under one weight set."""
         snap = self.weights.current()
         with self._lock:
             matches = self.index.top_k(
                 query, snap.weights, k=k, threshold=threshold, exclude=exclude, version=snap.version
             )
-            contribs = {
-                m.case_id: self.index.contributions(m.row, query, snap.weights) for m in matches
-            }
             size = len(self.index)
+        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
+        config = self.index.config
+        contribs = {
+            m.case_id: (
+                list(case_similarity(rec, query, snap.weights, config).contributions)
+                if (rec := records.get(m.case_id)) is not None
+                else self.index.contributions(m.row, query, snap.weights)
+            )
+            for m in matches
+        }
         info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
-        return matches, contribs, size, info
+        return matches, records, contribs, size, info
 
     def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
         """Match the findings, combine with the model, store and return the suggestion."""
         query = request.as_case()
-        matches, contribs, size, info = self._match(
+        matches, records, contribs, size, info = self._match(
             query, k=request.top_k, threshold=request.threshold
         )
-        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
         model = self.model
         distribution = model(query) if model is not None else None
         rec = recommend(
@@ -156,8 +163,9 @@ class DiagnosisService:
         query = self.library.get_case(case_id)
         if query is None:
             raise NotFound(f"case {case_id!r} is not in the case library", fix="check the id")
-        matches, contribs, _, _ = self._match(query, k=k, threshold=threshold, exclude=[case_id])
-        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
+        matches, records, contribs, _, _ = self._match(
+            query, k=k, threshold=threshold, exclude=[case_id]
+        )
         rec = recommend(matches, records, contribs)
         evidence: list[CaseEvidence] = rec.evidence
         return SimilarCases(case_id=case_id, matches=evidence)

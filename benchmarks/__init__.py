@@ -1,0 +1,1 @@
+"""fedchain benchmarks: `python -m benchmarks.<name>`."""
