@@ -7,6 +7,7 @@ normal ranges, complications and a plan; ``synthetic_cases`` samples noisy cases
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Iterator
@@ -208,4 +209,7 @@ def create_demo_app() -> FastAPI:
     n = int(os.environ.get("FEDCHAIN_DIAGNOSIS_DEMO_CASES", "600"))
     library = InMemoryCaseLibrary(synthetic_cases(n))
     service = DiagnosisService(library=library, sink=library, alpha=settings.alpha)
+    # The library is long-lived: keep it out of the collector's full passes (a gen-2 pass
+    # over ~100k case objects stalled requests for up to a second on a loaded machine).
+    gc.freeze()
     return create_app(service, settings)

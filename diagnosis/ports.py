@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from hospital.emr.records import CaseRecord, Origin
+from hospital.emr.records import CaseRecord, Disease, Origin, Treatment
 from node.errors import AlreadyExists, NotFound, ValidationFailed
 
 DiagnosisModel = Callable[[CaseRecord], Mapping[str, float]]
@@ -80,10 +80,15 @@ class InMemoryCaseLibrary:
 
 @dataclass
 class StoredSuggestion:
-    """A suggestion with the findings it answered and, once given, the resulting case id."""
+    """What feedback needs of a suggestion: the findings, the leading diagnosis, the plan.
+
+    Only these are kept (not the evidence) so that many stored suggestions stay cheap for
+    the garbage collector.
+    """
 
     query: CaseRecord
-    suggestion: object
+    leader: Disease | None
+    plan: tuple[Treatment, ...]
     validated_case_id: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -106,16 +106,15 @@ class DiagnosisService:
             library_size=size,
             model_used=distribution is not None,
         )
-        self.suggestions.put(suggestion.suggestion_id, StoredSuggestion(query, suggestion))
+        leader = rec.diagnoses[0].disease if rec.diagnoses else None
+        plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()
+        self.suggestions.put(suggestion.suggestion_id, StoredSuggestion(query, leader, plan))
         return suggestion
 
     def feedback(self, suggestion_id: str, feedback: Feedback) -> FeedbackReceipt:
         """Turn the doctor's verdict into a doctor-validated case, store it and index it."""
         item = self.suggestions.get(suggestion_id)
-        suggestion = item.suggestion
-        assert isinstance(suggestion, DiagnosisSuggestion)
-        plan = suggestion.treatment_plan
-        leader = suggestion.diagnoses[0].disease if suggestion.diagnoses else None
+        leader, plan = item.leader, item.plan
         if feedback.decision is Decision.ACCEPT:
             if leader is None:
                 raise ValidationFailed(
@@ -124,16 +123,14 @@ class DiagnosisService:
                     fix="send decision 'adjust' with final_diagnosis",
                 )
             diagnosis = Diagnosis(disease=leader)
-            treatments = tuple(plan.treatments) if plan else ()
+            treatments = plan
         else:
             assert feedback.final_diagnosis is not None
             diagnosis = feedback.final_diagnosis
             if feedback.treatments is not None:
                 treatments = tuple(feedback.treatments)
-            elif (
-                plan is not None and leader is not None and leader.icd10 == diagnosis.disease.icd10
-            ):
-                treatments = tuple(plan.treatments)
+            elif leader is not None and leader.icd10 == diagnosis.disease.icd10:
+                treatments = plan
             else:
                 treatments = ()
         case = item.query.model_copy(

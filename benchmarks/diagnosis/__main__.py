@@ -21,7 +21,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100, help="timed queries per size")
     ap.add_argument("--loop-sample", type=int, default=2000, help="cases the Python loop times")
     ap.add_argument("--rest-cases", type=int, default=10000, help="demo cases in the REST server")
-    ap.add_argument("--rest-requests", type=int, default=2000)
+    ap.add_argument("--rest-requests", type=int, default=2000, help="per level (httpx client)")
+    ap.add_argument("--rest-seconds", type=int, default=10, help="per level (wrk client)")
+    ap.add_argument("--client", default="auto", help="REST load process: auto, wrk or httpx")
     ap.add_argument("--concurrency", default="1,10,100")
     ap.add_argument("--skip", default="", help="any of: inprocess,rest,accuracy")
     a = ap.parse_args()
@@ -57,12 +59,17 @@ def main() -> None:
 
     if "rest" not in skip:
         t0 = time.perf_counter()
+        client = rest.load_client(a.client)
         startup, results = rest.run(
-            a.rest_cases, a.rest_requests, [int(c) for c in a.concurrency.split(",")]
+            a.rest_cases,
+            a.rest_requests,
+            a.rest_seconds,
+            [int(c) for c in a.concurrency.split(",")],
+            client,
         )
         t = Table(
             title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · uvicorn (1 process) "
-            f"· separate httpx load process · server start {startup:.1f} s"
+            f"· separate {client} load process · server start {startup:.1f} s"
         )
         for col in ("concurrency", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms",
                     "req/s", "load before→after"):  # fmt: skip
