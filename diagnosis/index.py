@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diagnosis.columns import F32, ONSET_CODE, ColumnStore, FArray, LabColumn, SymptomColumn
+from diagnosis.columns import (
+    F32,
+    ONSET_CODE,
+    ColumnStore,
+    FArray,
+    IArray,
+    LabColumn,
+    SymptomColumn,
+)
 from diagnosis.similarity import SEVERITY_SCALE, Contribution, case_similarity, first_by_name
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
@@ -153,7 +161,11 @@ class CaseIndex(ColumnStore):
         exclude: Sequence[str] = (),
         version: int | None = None,
     ) -> list[Match]:
-        """The k most similar cases with Sim ≥ threshold, best first (ties: lower row first)."""
+        """The k most similar cases with Sim ≥ threshold, best first.
+
+        Equal Sim: the case that also records more (by weight) of the query's findings
+        first, then the lower row.
+        """
         if self.n == 0 or k <= 0:
             return []
         sims = self.scores(query, weights, version=version)
@@ -167,8 +179,24 @@ class CaseIndex(ColumnStore):
             cand = np.flatnonzero(sims >= max(kth, F32(threshold)))
         else:
             cand = np.flatnonzero(sims >= threshold)
-        order = np.lexsort((cand, -sims[cand]))[:k]
+        order = np.lexsort((cand, -self._coverage(query, weights, cand), -sims[cand]))[:k]
         return [Match(int(r), self.case_ids[int(r)], float(sims[r])) for r in cand[order]]
+
+    def _coverage(self, query: CaseRecord, weights: Mapping[str, float], rows: IArray) -> FArray:
+        """Σ w of the query's findings each case also records: breaks ties of equal Sim.
+
+        The patent's sum runs over the library case's attributes only, so a case whose few
+        findings all occur in the query scores 1 however much of the query it leaves out;
+        among equals, the case that accounts for more of the query ranks first.
+        """
+        ws, wl = self.weight_vectors(weights)
+        qs, ql = self._query_rows(query)
+        cover = np.zeros(rows.size, dtype=F32)
+        for r in qs:
+            cover += ws[r] * self.present[r, rows]
+        for r in ql:
+            cover += wl[r] * ~np.isnan(self.lab_value[r, rows])
+        return cover
 
     def contributions(
         self, row: int, query: CaseRecord, weights: Mapping[str, float]

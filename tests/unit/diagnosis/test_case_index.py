@@ -35,32 +35,40 @@ def index() -> CaseIndex:
 QUERY = make("q", "fever", "cough")
 
 
-def test_top_k_returns_best_first_with_ties_in_library_order(index: CaseIndex) -> None:
+def test_top_k_returns_best_first_and_ties_prefer_covering_more_of_the_query(
+    index: CaseIndex,
+) -> None:
     got = [(m.case_id, round(m.similarity, 4)) for m in index.top_k(QUERY, {}, k=3)]
-    assert got == [("a", 1.0), ("e", 1.0), ("b", 0.5)]
+    assert got == [("e", 1.0), ("a", 1.0), ("b", 0.5)]  # e also has cough; a only fever
+
+
+def test_ties_of_equal_coverage_keep_library_order() -> None:
+    idx = CaseIndex()
+    idx.add_many([make("x", "fever", "rash"), make("y", "fever", "itch")])
+    assert [m.case_id for m in idx.top_k(make("q", "fever"), {}, k=2)] == ["x", "y"]
 
 
 def test_threshold_drops_cases_below_it_even_inside_k(index: CaseIndex) -> None:
-    assert [m.case_id for m in index.top_k(QUERY, {}, k=5, threshold=0.5)] == ["a", "e", "b"]
-    assert [m.case_id for m in index.top_k(QUERY, {}, k=5, threshold=0.51)] == ["a", "e"]
+    assert [m.case_id for m in index.top_k(QUERY, {}, k=5, threshold=0.5)] == ["e", "a", "b"]
+    assert [m.case_id for m in index.top_k(QUERY, {}, k=5, threshold=0.51)] == ["e", "a"]
     assert index.top_k(QUERY, {}, k=5, threshold=1.01) == []
 
 
 def test_threshold_zero_with_k_beyond_the_library_returns_every_case(index: CaseIndex) -> None:
-    assert [m.case_id for m in index.top_k(QUERY, {}, k=50)] == ["a", "e", "b", "c", "d"]
+    assert [m.case_id for m in index.top_k(QUERY, {}, k=50)] == ["e", "a", "b", "c", "d"]
 
 
 def test_excluded_case_never_matches(index: CaseIndex) -> None:
-    assert [m.case_id for m in index.top_k(QUERY, {}, k=2, exclude=["a"])] == ["e", "b"]
+    assert [m.case_id for m in index.top_k(QUERY, {}, k=2, exclude=["e"])] == ["a", "b"]
 
 
 def test_weights_change_the_ranking(index: CaseIndex) -> None:
     got = index.top_k(QUERY, {"symptom:rash": 0.0}, k=4)
     # rash no longer counts: b climbs to 1.0, c to 1/2, d has no weighted attribute (0)
     assert [(m.case_id, round(m.similarity, 4)) for m in got] == [
+        ("e", 1.0),
         ("a", 1.0),
         ("b", 1.0),
-        ("e", 1.0),
         ("c", 0.5),
     ]
 
