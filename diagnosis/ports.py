@@ -11,8 +11,9 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
 
 from hospital.emr.records import CaseRecord, Disease, Origin, Treatment
 from node.errors import AlreadyExists, NotFound, ValidationFailed
@@ -78,43 +79,72 @@ class InMemoryCaseLibrary:
             return self._put(case)
 
 
-@dataclass
-class StoredSuggestion:
-    """What feedback needs of a suggestion: the findings, the leading diagnosis, the plan.
+class PendingFeedback(BaseModel):
+    """What feedback needs of a suggestion: the findings, the leading diagnosis, the plan."""
 
-    Only these are kept (not the evidence) so that many stored suggestions stay cheap for
-    the garbage collector.
-    """
+    model_config = ConfigDict(frozen=True)
 
     query: CaseRecord
     leader: Disease | None
     plan: tuple[Treatment, ...]
-    validated_case_id: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CLAIMED = ""  # feedback in progress: no case id yet
 
 
 class SuggestionStore:
-    """Recent suggestions in memory (bounded, oldest dropped) so feedback can refer to them."""
+    """Recent suggestions in memory (bounded, oldest dropped) so feedback can refer to them.
+
+    Each is kept as one JSON string, not as model objects: thousands of stored suggestions
+    then cost the garbage collector nothing (object graphs made full passes stall requests).
+    """
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, StoredSuggestion] = OrderedDict()
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._answered: dict[str, str] = {}
         self._capacity = capacity
 
-    def put(self, suggestion_id: str, item: StoredSuggestion) -> None:
+    def put(self, suggestion_id: str, pending: PendingFeedback) -> None:
         """Remember a suggestion."""
+        text = pending.model_dump_json()
         with self._lock:
-            self._items[suggestion_id] = item
+            self._items[suggestion_id] = text
             while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
+                old, _ = self._items.popitem(last=False)
+                self._answered.pop(old, None)
 
-    def get(self, suggestion_id: str) -> StoredSuggestion:
+    def get(self, suggestion_id: str) -> PendingFeedback:
         """A stored suggestion, or NotFound."""
         with self._lock:
-            item = self._items.get(suggestion_id)
-        if item is None:
+            text = self._items.get(suggestion_id)
+        if text is None:
             raise NotFound(
                 f"suggestion {suggestion_id!r} is unknown or expired",
                 fix="request a new suggestion with POST /diagnosis",
             )
-        return item
+        return PendingFeedback.model_validate_json(text)
+
+    def claim(self, suggestion_id: str) -> None:
+        """Reserve the suggestion for one feedback; AlreadyExists if it has (or is getting) one."""
+        with self._lock:
+            done = self._answered.get(suggestion_id)
+            if done is None:
+                self._answered[suggestion_id] = _CLAIMED
+                return
+        raise AlreadyExists(
+            f"suggestion {suggestion_id} already has feedback"
+            + (f" (case {done})" if done else " (being saved)"),
+            fix="request a new suggestion for new findings",
+        )
+
+    def release(self, suggestion_id: str) -> None:
+        """Undo a claim whose feedback failed."""
+        with self._lock:
+            if self._answered.get(suggestion_id) == _CLAIMED:
+                del self._answered[suggestion_id]
+
+    def complete(self, suggestion_id: str, case_id: str) -> None:
+        """Record the case the feedback created."""
+        with self._lock:
+            self._answered[suggestion_id] = case_id

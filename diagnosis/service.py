@@ -12,7 +12,7 @@ from diagnosis.ports import (
     CaseLibrary,
     CaseSink,
     DiagnosisModel,
-    StoredSuggestion,
+    PendingFeedback,
     SuggestionStore,
 )
 from diagnosis.recommend import recommend
@@ -29,7 +29,7 @@ from diagnosis.schemas import (
 from diagnosis.similarity import Contribution, SimilarityConfig, case_similarity
 from diagnosis.weights import WeightBook
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
-from node.errors import AlreadyExists, NotFound, ValidationFailed
+from node.errors import NotFound, ValidationFailed
 
 
 class DiagnosisService:
@@ -108,7 +108,9 @@ class DiagnosisService:
         )
         leader = rec.diagnoses[0].disease if rec.diagnoses else None
         plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()
-        self.suggestions.put(suggestion.suggestion_id, StoredSuggestion(query, leader, plan))
+        self.suggestions.put(
+            suggestion.suggestion_id, PendingFeedback(query=query, leader=leader, plan=plan)
+        )
         return suggestion
 
     def feedback(self, suggestion_id: str, feedback: Feedback) -> FeedbackReceipt:
@@ -141,18 +143,17 @@ class DiagnosisService:
                 "date": dt.date.today(),
             }
         )
-        with item.lock:
-            if item.validated_case_id is not None:
-                raise AlreadyExists(
-                    f"suggestion {suggestion_id} already has feedback "
-                    f"(case {item.validated_case_id})",
-                    fix="request a new suggestion for new findings",
-                )
-            stored = self.sink.add_validated_case(CaseRecord.model_validate(case.model_dump()))
+        validated = CaseRecord.model_validate(case.model_dump())
+        self.suggestions.claim(suggestion_id)
+        try:
+            stored = self.sink.add_validated_case(validated)
             assert stored.case_id is not None
             with self._lock:
                 self.index.add(stored)
-            item.validated_case_id = stored.case_id
+        except BaseException:
+            self.suggestions.release(suggestion_id)
+            raise
+        self.suggestions.complete(suggestion_id, stored.case_id)
         return FeedbackReceipt(suggestion_id=suggestion_id, case_id=stored.case_id, case=stored)
 
     def similar(self, case_id: str, *, k: int = 10, threshold: float = 0.0) -> SimilarCases:

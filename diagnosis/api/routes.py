@@ -1,5 +1,5 @@
 """Thin FastAPI routes of assisted diagnosis and the doctor's page."""
-# No "from __future__ import annotations": FastAPI must see the closure-local Doctor alias.
+# No "from __future__ import annotations": FastAPI must see the closure-local DoctorDep alias.
 
 from importlib import resources
 from typing import Annotated, Any
@@ -32,7 +32,7 @@ def _web_file(name: str) -> str:
 def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRouter:
     """The diagnosis routes over one service; every API route needs a doctor token."""
     router = APIRouter()
-    doctor = Annotated[str, Depends(doctor_auth(doctor_tokens))]
+    DoctorDep = Annotated[str, Depends(doctor_auth(doctor_tokens))]
 
     @router.post(
         "/diagnosis",
@@ -42,7 +42,7 @@ def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRout
         responses=_ERRORS,
     )
     async def post_diagnosis(
-        _: doctor,
+        _: DoctorDep,
         request: Annotated[
             DiagnosisRequest,
             Body(
@@ -72,7 +72,7 @@ def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRout
         },
     )
     def post_feedback(
-        _: doctor,
+        _: DoctorDep,
         suggestion_id: Annotated[str, Path(min_length=1, max_length=64)],
         feedback: Feedback,
     ) -> FeedbackReceipt:
@@ -86,7 +86,7 @@ def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRout
         responses={**_ERRORS, 404: {"description": "unknown case"}},
     )
     def get_similar(
-        _: doctor,
+        _: DoctorDep,
         case_id: Annotated[str, Path(min_length=1, max_length=128)],
         k: Annotated[int, Query(ge=1, le=100, description="how many cases")] = 10,
         threshold: Annotated[float, Query(ge=0, le=1, description="minimum similarity")] = 0.0,

@@ -10,11 +10,11 @@ from torch import nn
 from diagnosis.columns import CaseColumns
 from diagnosis.index import CaseIndex
 from diagnosis.ports import InMemoryCaseLibrary
-from diagnosis.schemas import DiagnosisRequest
+from diagnosis.schemas import Decision, DiagnosisRequest, Feedback
 from diagnosis.service import DiagnosisService
 from diagnosis.weights import WeightBook, WeightSource
 from hospital.emr.records import CaseRecord, Diagnosis, Disease, Symptom
-from node.errors import ValidationFailed
+from node.errors import AlreadyExists, ValidationFailed
 
 
 def case(cid: str, code: str, *names: str) -> CaseRecord:
@@ -70,3 +70,31 @@ def test_bulk_columns_of_the_wrong_shape_are_refused_with_the_field() -> None:
     cols.severity = np.full((1, n), np.nan, np.float32)
     idx = CaseIndex.from_columns(cols)
     assert [m.case_id for m in idx.top_k(case("q", "X", "fever"), {}, k=2)] == ["a", "b"]
+
+
+class FlakySink(InMemoryCaseLibrary):
+    """A case store whose first write fails (a database hiccup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def add_validated_case(self, case: CaseRecord) -> CaseRecord:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("disk full")
+        return super().add_validated_case(case)
+
+
+def test_feedback_that_fails_to_store_can_be_sent_again() -> None:
+    library = InMemoryCaseLibrary([case("flu", "J11", "fever", "cough")])
+    sink = FlakySink()
+    service = DiagnosisService(library=library, sink=sink)
+    s = service.suggest(DiagnosisRequest(patient_id="q", symptoms=[Symptom(name="fever")]))
+    with pytest.raises(OSError):
+        service.feedback(s.suggestion_id, Feedback(decision=Decision.ACCEPT))
+    assert len(service.index) == 1  # nothing half-written
+    receipt = service.feedback(s.suggestion_id, Feedback(decision=Decision.ACCEPT))
+    assert sink.get_case(receipt.case_id) is not None and len(service.index) == 2
+    with pytest.raises(AlreadyExists, match=receipt.case_id):
+        service.feedback(s.suggestion_id, Feedback(decision=Decision.ACCEPT))
