@@ -203,3 +203,19 @@ class FeedbackReceipt(_Wire):
     suggestion_id: str
     case_id: str
     case: CaseRecord
+
+
+class WeightOverrides(_Wire):
+    """Clinician overrides of attribute weights; an empty map removes them all."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"overrides": {"symptom:chest_pain": 2.0, "lab:crp": 0.5}}]
+        },
+    )
+
+    overrides: dict[str, float] = Field(
+        description="attribute key ('symptom:<name>' or 'lab:<name>') → weight ≥ 0"
+    )

@@ -15,8 +15,10 @@ from diagnosis.schemas import (
     Feedback,
     FeedbackReceipt,
     SimilarCases,
+    WeightOverrides,
 )
 from diagnosis.service import DiagnosisService
+from diagnosis.weights import WeightSnapshot
 
 _PAGE_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -92,6 +94,26 @@ def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRout
         threshold: Annotated[float, Query(ge=0, le=1, description="minimum similarity")] = 0.0,
     ) -> SimilarCases:
         return service.similar(case_id, k=k, threshold=threshold)
+
+    @router.get(
+        "/diagnosis/weights",
+        response_model=WeightSnapshot,
+        tags=["diagnosis"],
+        summary="The attribute weights w_p in force (model or fallback, with overrides)",
+        responses=_ERRORS,
+    )
+    def get_weights(_: DoctorDep) -> WeightSnapshot:
+        return service.weights.current()
+
+    @router.put(
+        "/diagnosis/weights/overrides",
+        response_model=WeightSnapshot,
+        tags=["diagnosis"],
+        summary="Replace the clinician overrides of w_p (they win over the model's weights)",
+        responses=_ERRORS,
+    )
+    def put_overrides(_: DoctorDep, body: WeightOverrides) -> WeightSnapshot:
+        return service.weights.set_overrides(body.overrides)
 
     @router.get("/doctor", response_class=HTMLResponse, include_in_schema=False)
     def doctor_page() -> HTMLResponse:

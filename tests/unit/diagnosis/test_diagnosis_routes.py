@@ -176,3 +176,26 @@ def test_the_doctor_page_and_its_assets_are_served(client: TestClient) -> None:
 def test_settings_refuse_short_or_placeholder_tokens() -> None:
     with pytest.raises(ValidationError, match="at least 16 characters"):
         DiagnosisSettings(doctor_tokens=["changeme"])
+
+
+def test_clinician_overrides_are_applied_and_reported(client: TestClient) -> None:
+    assert client.get("/diagnosis/weights", headers=AUTH).json()["source"] == "uniform"
+    r = client.put(
+        "/diagnosis/weights/overrides",
+        json={"overrides": {"symptom:Fever": 0.0, "lab:crp": 2.0}},
+        headers=AUTH,
+    )
+    assert r.status_code == 200 and r.json()["version"] == 1
+    assert r.json()["weights"] == {"symptom:fever": 0.0, "lab:crp": 2.0}
+    s = client.post("/diagnosis", json=FINDINGS, headers=AUTH).json()
+    assert s["weights"]["version"] == 1
+    fever = [
+        c for e in s["evidence"] for c in e["contributions"] if c["attribute"] == "symptom:fever"
+    ]
+    assert fever and all(c["weight"] == 0.0 for c in fever)
+
+
+def test_override_with_a_bad_key_names_it(client: TestClient) -> None:
+    r = client.put("/diagnosis/weights/overrides", json={"overrides": {"fever": 1}}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "fever" and "symptom:" in r.json()["fix"]
