@@ -235,3 +235,55 @@ def heart(
         finally:
             store.close()
         _show(report)
+
+
+@hospital_app.command()
+def serve(
+    db: DbOpt = None,
+    name: Annotated[
+        str | None, typer.Option(help="hospital name (default FEDCHAIN_HOSPITAL_NAME)")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="listen address (default loopback)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port")] = None,
+) -> None:
+    """Serve this hospital: alignment, the doctors' diagnosis API and page, health."""
+    import uvicorn
+
+    from diagnosis.api.settings import DiagnosisSettings
+    from hospital.service.alignment import AlignmentBook, record_on_ledger
+    from hospital.service.app import create_hospital_app
+    from hospital.service.settings import HospitalSettings
+    from node.chain.connect import ledger_from_settings
+    from node.config import load_settings
+    from node.errors import ConfigError
+
+    settings = HospitalSettings()
+    name = name or settings.hospital_name
+    doctor_tokens = DiagnosisSettings().doctor_tokens
+    if not doctor_tokens:
+        raise ConfigError(
+            "no doctor token is configured, so no doctor could use this hospital",
+            fix="export FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS='[\"<token>\"]' "
+            "with a token from `fedchain diagnosis new-token`",
+        )
+    record = None
+    node_settings = load_settings()
+    if settings.record_alignment:
+        if not node_settings.resolved_network_file.exists():
+            raise ConfigError(
+                f"no network file at {node_settings.resolved_network_file}: alignments could "
+                "not be recorded on the ledger",
+                fix="run `fedchain network init` (or set FEDCHAIN_NETWORK_FILE), or set "
+                "FEDCHAIN_RECORD_ALIGNMENT=false to keep them local",
+            )
+        record = record_on_ledger(ledger_from_settings(node_settings))
+    store = open_store(db or EmrSettings().database_url)
+    book = AlignmentBook(store, settings.alignment_dir, record=record)
+    app = create_hospital_app(name=name, book=book, doctor_tokens=doctor_tokens)
+    _out.print(f"{name}: {store.count()} cases; doctor page "
+               f"http://{host or settings.host}:{port or settings.port}/doctor")
+    try:
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port,
+                    log_level="warning")
+    finally:
+        store.close()
