@@ -53,3 +53,23 @@ def test_ceremony_into_an_existing_empty_directory(tmp_path, ceremony) -> None:
     write_ceremony(out, *ceremony)
 
     assert (out / PUBLIC_KEY_FILE).exists()
+
+
+def test_keep_existing_keeps_a_matching_ceremony_and_refuses_another_shape(tmp_path, ceremony):
+    from typer.testing import CliRunner
+
+    from node.cli.keys import app
+
+    pk_blob, share_blobs = ceremony
+    out = tmp_path / "keys"
+    write_ceremony(out, pk_blob, share_blobs)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    runner = CliRunner()
+    args = ["init", "--miners", "3", "--threshold", "2", "--bits", "1024", "--out", str(out)]
+    kept = runner.invoke(app, [*args, "--keep-existing"])
+    assert kept.exit_code == 0 and "kept the existing ceremony" in kept.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    other = runner.invoke(app, ["init", "--miners", "4", "--threshold", "2", "--bits", "1024",
+                                "--out", str(out), "--keep-existing"])
+    assert isinstance(other.exception, ConfigError) and "2-of-3" in str(other.exception)
+    assert runner.invoke(app, args).exit_code != 0  # without the flag nothing is overwritten
