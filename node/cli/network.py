@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from web3 import Web3
 
 from node.chain.connect import connect, rpc_url_for
 from node.chain.network import NetworkFile, devnet_pair_accounts, init_network
@@ -73,12 +74,40 @@ def run_init(settings: Settings, hospitals: int) -> NetworkFile:
     return network
 
 
+def existing_network(settings: Settings, hospitals: int) -> NetworkFile | None:
+    """The network file's consortium if its ledger is live on the configured chain, else None.
+
+    A file whose ledger is not on this chain (a new devnet) is replaced; one with another
+    number of pairs is an error rather than a silent redeploy.
+    """
+    path = settings.resolved_network_file
+    if not path.exists():
+        return None
+    network = NetworkFile.load(path)
+    w3 = connect(rpc_url_for(settings))
+    if int(w3.eth.chain_id) != network.chain_id or not w3.eth.get_code(Web3.to_checksum_address(network.ledger_address)):
+        return None
+    if len(network.pairs) != hospitals:
+        raise ConfigError(
+            f"{path} describes {len(network.pairs)} pairs, not {hospitals}",
+            fix="pass the same --hospitals, or remove the network file to deploy anew",
+        )
+    return network
+
+
 @app.command()
 def init(
     hospitals: Annotated[int, typer.Option(min=1, max=16, help="hospital/miner pairs")] = 3,
+    keep_existing: Annotated[bool, typer.Option(
+        help="If the network file's ledger is already deployed on this chain with N pairs, "
+             "keep it (for restartable deployments such as docker compose).")] = False,
 ) -> None:
     """Deploy the ledger and register N hospital/miner pairs on the configured chain."""
     settings = load_settings()
-    network = run_init(settings, hospitals)
+    kept = existing_network(settings, hospitals) if keep_existing else None
+    if kept is not None:
+        Console().print(f"kept the ledger {kept.ledger_address} of "
+                        f"{settings.resolved_network_file}")
+    network = kept or run_init(settings, hospitals)
     Console().print(network_table(network))
     Console().print(f"network file: {settings.resolved_network_file}")

@@ -122,3 +122,19 @@ def test_chain_status_checks_the_rpc_url_when_one_is_set(devnet, tmp_path, monke
     assert devnet.rpc_url in result.output and "block" in result.output
     monkeypatch.setenv("FEDCHAIN_RPC_URL", "http://127.0.0.1:9")
     assert runner.invoke(chain_app, ["status"]).exit_code != 0
+
+
+def test_network_init_keep_existing_reuses_a_live_ledger(devnet, tmp_path, monkeypatch):
+    monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
+    monkeypatch.setenv("FEDCHAIN_RPC_URL", devnet.rpc_url)
+    first = runner.invoke(network_app, ["init", "--hospitals", "2", "--keep-existing"])
+    assert first.exit_code == 0, first.output
+    address = NetworkFile.load(tmp_path / "fc" / "network.json").ledger_address
+    again = runner.invoke(network_app, ["init", "--hospitals", "2", "--keep-existing"])
+    assert again.exit_code == 0 and "kept the ledger" in again.output
+    assert NetworkFile.load(tmp_path / "fc" / "network.json").ledger_address == address
+    other = runner.invoke(network_app, ["init", "--hospitals", "3", "--keep-existing"])
+    assert isinstance(other.exception, ConfigError)
+    fresh = runner.invoke(network_app, ["init", "--hospitals", "2"])  # without: a new ledger
+    assert NetworkFile.load(tmp_path / "fc" / "network.json").ledger_address != address
+    assert fresh.exit_code == 0
