@@ -85,7 +85,8 @@ def existing_network(settings: Settings, hospitals: int) -> NetworkFile | None:
         return None
     network = NetworkFile.load(path)
     w3 = connect(rpc_url_for(settings))
-    if int(w3.eth.chain_id) != network.chain_id or not w3.eth.get_code(Web3.to_checksum_address(network.ledger_address)):
+    ledger = Web3.to_checksum_address(network.ledger_address)
+    if int(w3.eth.chain_id) != network.chain_id or not w3.eth.get_code(ledger):
         return None
     if len(network.pairs) != hospitals:
         raise ConfigError(
