@@ -94,4 +94,4 @@ def crypto_table(report: HeartReport) -> str:
             f"{c.decrypt_s / max(c.rounds, 1) * 1000:.0f} ms", f"{c.max_error_bound:.1e}",
         ])
     return markdown(["encrypted method", "rounds", "updates", "bytes/update", "encrypt/update",
-                     "sums (total)", "threshold decrypt/round", "error bound (Σ)"], rows)
+                     "sums (total)", "threshold decrypt/round", "mean-update error bound"], rows)

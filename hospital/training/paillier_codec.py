@@ -44,7 +44,7 @@ class CryptoCost:
     update_bytes: int = 0
     updates: int = 0
     rounds: int = 0
-    max_error_bound: float = 0.0
+    max_error_bound: float = 0.0  # of the mean update, per value
     per_round: list[float] = field(default_factory=list)
 
 
@@ -111,7 +111,8 @@ class PaillierCodec:
         self.cost.decrypt_s += elapsed
         self.cost.rounds += 1
         self.cost.per_round.append(elapsed)
-        self.cost.max_error_bound = max(self.cost.max_error_bound, result.error_bound)
+        self.cost.max_error_bound = max(self.cost.max_error_bound,
+                                        result.error_bound / max(result.total_weight, 1))
         if result.total_weight != total_samples:
             raise ValidationFailed(
                 f"the aggregate carries weight {result.total_weight}, the round claims "
