@@ -179,7 +179,8 @@ class Federation:
     spec_hash: str
     genesis_hash: str
     task: Task
-    down: set[int]
+    down: set[int]  # miners not running
+    offline: set[int]  # hospitals not running
 
     def open_round(self, round_id: int, *, min_updates: int = 3, deadline_in: int = 3600) -> None:
         prev = self.genesis_hash if round_id == 1 else self.world.admin.model_hash()
@@ -191,8 +192,9 @@ class Federation:
             if k not in self.down:
                 m.tick()
         if hospitals:
-            for h in self.hospitals:
-                h.tick()
+            for k, h in enumerate(self.hospitals):
+                if k not in self.offline:
+                    h.tick()
 
     def drive(self, until: Callable[[], bool], *, timeout: float = 60.0,
               hospitals: bool = True) -> None:
@@ -224,7 +226,6 @@ def make_federation(make_world: Callable[..., LedgerWorld],
         spec = ModelSpec(n_params=n_params, public_key_id=public_key_id(pub).hex(),
                          value_bits=16, clip=1.0)
         task = Task(n_params)
-        genesis = initial_model(np.zeros(n_params, np.float32), spec, "")
         stores = [MemoryBlobStore() for _ in range(3)]
         spec_hash = stores[0].put(spec.canonical())
         genesis = initial_model(np.zeros(n_params, np.float32), spec, spec_hash)
@@ -255,6 +256,7 @@ def make_federation(make_world: Callable[..., LedgerWorld],
                         evaluate=task.evaluate)
             for k in range(3)
         ]
-        return Federation(world, miners, hospitals, spec, spec_hash, genesis_hash, task, set())
+        return Federation(world, miners, hospitals, spec, spec_hash, genesis_hash, task, set(),
+                          set())
 
     return build
