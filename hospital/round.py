@@ -78,6 +78,12 @@ class RoundClient:
         r = self.view.rounds.get(self.view.current_round)
         if r is None:
             return
+        try:
+            self._step(r)
+        except NotFound as exc:  # a blob not replicated yet, or the miner down: next tick
+            log.info("round %s: waiting: %s", r.round, exc)
+
+    def _step(self, r: RoundView) -> None:
         if r.phase is Phase.OPEN and r.round not in self.receipts:
             self.participate(r)
         elif r.phase is Phase.COMMITTED and r.round not in self._reported:
@@ -124,7 +130,12 @@ class RoundClient:
             return self._candidates[r.round]
         try:
             agg = self.blob(r.aggregate_hash)
-            partials = [self.blob(h) for hs in r.partials.values() for h in hs]
+            partials = []
+            for digest in (h for hs in r.partials.values() for h in hs):
+                try:
+                    partials.append(self.blob(digest))
+                except NotFound:  # a partial that never got out of a dead miner
+                    continue
             model, _, _ = candidate_model(self.public_key, agg, partials,
                                           self.global_model(r.prev_model_hash), self.spec(r))
         except (NotEnoughShares, NotFound):

@@ -131,18 +131,22 @@ def create_app(node: MinerNode, *, tick_interval: float | None = 0.5) -> FastAPI
         signer, body = signed
         upload = _parse(BlobUpload, body)
         try:
-            with rt.lock:
-                return store_blob(node=rt.node, signer=signer, upload=upload)
+            return store_blob(node=rt.node, signer=signer, upload=upload)
         except NotFound as exc:
             raise HTTPException(403, detail=str(exc)) from exc
         except (IntegrityError, ValidationFailed, ValueError) as exc:
             raise HTTPException(422, detail=str(exc)) from exc
 
     @app.get("/blobs/{digest}")
-    def get_blob(digest: str, rt: Runtime) -> Response:
-        """Any blob by its sha256 (readers re-check the hash)."""
+    def get_blob(digest: str, rt: Runtime, local: bool = False) -> Response:
+        """Any blob by its sha256, from this store or (unless ``local``) a peer's.
+
+        Miners ask each other with ``local=true`` so a missing blob cannot bounce between
+        them; readers re-check the hash either way.
+        """
         try:
-            data = rt.node.store.get(normalise_hash(digest))
+            key = normalise_hash(digest)
+            data = rt.node.store.get(key) if local else rt.node.blob(key)
         except ValidationFailed as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         except (NotFound, IntegrityError) as exc:

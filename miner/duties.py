@@ -217,6 +217,7 @@ class MinerNode:
         missing = missing_ciphertexts(self.public_key, agg, partials)
         todo = sorted(j for j, covered in missing.items() if mine not in covered)
         if todo:
+            log.info("round %s: covering %d ciphertexts left by silent miners", r.round, len(todo))
             self._post_partial(r, agg, todo)
 
     def _try_fetch(self, digest: str) -> bool:
@@ -260,15 +261,17 @@ class MinerNode:
                 agg = self.blob(r.aggregate_hash)
                 _, blob, _ = candidate_model(self.public_key, agg, self._partials(r),
                                              self.previous_model(r), self.spec(r.spec_hash))
-            except (NotEnoughShares, NotFound):
+            except (NotEnoughShares, NotFound) as exc:
+                log.info("round %s: no candidate yet: %s", r.round, exc)
                 return
             digest = self._candidates[r.round] = self.publish(blob)
+            log.info("round %s: candidate %s", r.round, digest)
         try:
             self.ledger.seal_round(r.round, digest)
         except ContractReverted as exc:
             if exc.error_name == "HoldoutFailed":
                 self._reject(r, f"HOLDOUT_WORSE: {exc.error_args}")
-            elif exc.error_name not in {"NotProposer", "HoldoutPending"}:
+            else:
                 log.info("seal not accepted: %s", exc)
 
     def _reject(self, r: RoundView, reason: str) -> None:

@@ -11,6 +11,7 @@ import logging
 from miner.checks import Claim, RejectReason, UpdateRefused, check_update
 from miner.duties import MinerNode
 from node.blobstore import blob_hash
+from node.chain.models import Role
 from node.chain.tx import ContractReverted
 from node.errors import NotFound
 from node.roundwire import BlobStored, BlobUpload, ReceiptStatus, UpdateReceipt, UpdateSubmission
@@ -69,10 +70,13 @@ def submit_update(
 
 
 def store_blob(*, node: MinerNode, signer: str, upload: BlobUpload) -> BlobStored:
-    """Keep a blob pushed by a registered member (peers replicating, admin publishing)."""
-    node.view.catch_up(node.ledger, node.from_block)
-    members = {a.lower() for pair in node.view.pairs.values() for a in pair}
-    if signer.lower() not in members and signer.lower() != node.ledger.admin().lower():
+    """Keep a blob pushed by a registered member (peers replicating, admin publishing).
+
+    Needs no lock: membership is read from the chain and the store writes atomically, so
+    two miners pushing to each other while both hold their own lock cannot deadlock.
+    """
+    member = node.ledger.member(signer)
+    if member.role is Role.NONE and signer.lower() != node.ledger.admin().lower():
         raise NotFound(f"{signer} is not a member of this network", fix="register the pair")
     blob = upload.blob()
     digest = node.store.put_expected(blob, upload.blob_hash)

@@ -53,7 +53,7 @@ class HttpPeers:
     """Peers over HTTP: ``GET {url}/blobs/{hash}`` and signed ``POST {url}/blobs``."""
 
     def __init__(
-        self, urls: Sequence[str], account: LocalAccount, *, timeout: float = 10.0
+        self, urls: Sequence[str], account: LocalAccount, *, timeout: float = 5.0
     ) -> None:
         self.urls = [u.rstrip("/") for u in urls]
         self.account = account
@@ -64,7 +64,8 @@ class HttpPeers:
         key = normalise_hash(digest)
         for url in self.urls:
             try:
-                resp = httpx.get(f"{url}/blobs/{key}", timeout=self.timeout)
+                resp = httpx.get(f"{url}/blobs/{key}", params={"local": "true"},
+                                 timeout=self.timeout)
             except httpx.HTTPError as exc:
                 log.info("peer %s unreachable: %s", url, exc)
                 continue

@@ -6,13 +6,13 @@ import dataclasses
 
 from miner.checks import RejectReason
 from miner.intake import submit_update
+from node.blobstore import blob_hash
 from node.chain.ledgerview import Phase
 from node.chain.models import RoundStatus
 from node.crypto import read_update
 from node.crypto.codec import encode_update
 from node.identity import devnet_account
 from node.roundwire import ReceiptStatus, UpdateSubmission, b64
-from node.blobstore import blob_hash
 
 
 def _submission(fed, k: int, *, round_id: int = 1, samples: int = 30, blob: bytes | None = None,
