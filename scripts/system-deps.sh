@@ -4,6 +4,10 @@
 set -u
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+# Debian's chromium for the doctor-page test (playwright drives it; never `playwright install`).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# wrk: the light load generator of benchmarks/diagnosis (it falls back to httpx without it).
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: cannot install ${need[*]} (need root and apt-get); tests needing them will skip" >&2

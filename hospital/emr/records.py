@@ -70,6 +70,7 @@ class LabValue(_Strict):
     unit: str = ""
     normal_low: float | None = None
     normal_high: float | None = None
+    loinc: str | None = Field(default=None, description="LOINC code when the source had one")
 
     @model_validator(mode="after")
     def _range_ordered(self) -> LabValue:
@@ -87,6 +88,7 @@ class Disease(_Strict):
 
     icd10: str = Field(min_length=1, description="ICD-10 code, e.g. 'I20.9'")
     name: str = Field(min_length=1)
+    snomed: str | None = Field(default=None, description="SNOMED CT code when the source had one")
 
     @field_validator("icd10")
     @classmethod
@@ -110,6 +112,7 @@ class Treatment(_Strict):
     dose_unit: str = ""
     frequency_per_day: float | None = Field(default=None, ge=0, le=48)
     duration_days: float | None = Field(default=None, ge=0, le=36500)
+    rxnorm: str | None = Field(default=None, description="RxNorm code when the source had one")
 
 
 class CaseRecord(_Strict):

@@ -18,6 +18,12 @@ from node.chain.tools import find_tool
 from node.errors import ChainError, ToolMissing
 
 DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+# States anvil keeps in memory under --prune-history. With none kept (the bare flag), a
+# call that web3 pins to block N fails with BlockOutOfRange as soon as another client's
+# transaction mines N+1: concurrent hospitals and miners hit that. 64 recent states cost a
+# few MB and nothing is persisted beyond the --state dump.
+RECENT_STATES = 64
+
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -155,7 +161,7 @@ class Devnet:
             "--host", "127.0.0.1",
             "--port", str(port),
             "--chain-id", str(self.chain_id),
-            "--prune-history",
+            "--prune-history", str(RECENT_STATES),
             "--state", str(self.state_file),
             "--state-interval", str(self.state_interval),
         ]  # fmt: skip

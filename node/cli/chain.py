@@ -41,17 +41,26 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Say whether the devnet runs, where, and its latest block."""
+    """Say whether the chain answers, where, and its latest block (exit 1 if it does not).
+
+    With FEDCHAIN_RPC_URL set this checks that endpoint (the compose healthcheck uses it);
+    otherwise the local devnet started by `fedchain chain up`.
+    """
+    from node.chain.connect import connect
+
+    settings = load_settings()
+    if settings.rpc_url:
+        w3 = connect(settings.rpc_url, timeout=5)
+        Console().print(f"chain up: {settings.rpc_url} chain id {w3.eth.chain_id} "
+                        f"block {w3.eth.block_number}")
+        return
     info = _devnet(None).status()
     if info is None:
         Console().print("no devnet running")
         raise typer.Exit(1)
-    from node.chain.connect import connect
-
     block = connect(info.rpc_url).eth.block_number
-    Console().print(
-        f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} block {block}"
-    )
+    Console().print(f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} "
+                    f"block {block}")
 
 
 @app.command("compile")

@@ -2,7 +2,8 @@
 
 Hospital:  ``encrypt_update(public_key, spec, values, weight=...) -> blob``
            (optionally with an ``ObfuscatorPool`` filled while training).
-Miners:    ``read_update`` (validate), ``aggregate_updates`` (weighted sum),
+Miners:    ``read_update`` (validate; ``check_ciphertexts`` is its Z*_{n²} check),
+           ``aggregate_updates`` (weighted sum),
            ``assign_ciphertexts`` + ``partial_decrypt``, ``verify_partial``,
            ``combine -> DecryptedAggregate`` (``.weighted_sum``, ``.mean``).
 Ceremony:  ``new_consortium_key`` (``fedchain keys init`` runs it in a throw-away process).
@@ -30,7 +31,7 @@ from node.crypto.messages import (
     blob_id,
 )
 from node.crypto.packing import PackingSpec
-from node.crypto.paillier import ObfuscatorPool
+from node.crypto.paillier import ObfuscatorPool, check_ciphertexts
 from node.crypto.rounds import (
     DecryptedAggregate,
     aggregate_updates,
@@ -60,6 +61,7 @@ __all__ = [
     "aggregate_updates",
     "assign_ciphertexts",
     "blob_id",
+    "check_ciphertexts",
     "combine",
     "decode_key_share",
     "decode_public_key",

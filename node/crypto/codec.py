@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import gmpy2
 
@@ -29,7 +29,7 @@ def _width(public_key: ThresholdPublicKey) -> int:
     return (public_key.nsquare.bit_length() + 7) // 8
 
 
-@cache
+@lru_cache(maxsize=16)
 def public_key_id(public_key: ThresholdPublicKey) -> bytes:
     """sha256 of the public-key blob: the id every share, update and partial refers to."""
     return blob_id(encode_public_key(public_key))

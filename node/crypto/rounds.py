@@ -112,7 +112,12 @@ def read_update(blob: bytes, public_key: ThresholdPublicKey) -> EncryptedUpdate:
 def aggregate_updates(
     public_key: ThresholdPublicKey, update_blobs: Sequence[bytes], *, workers: int | None = None
 ) -> bytes:
-    """Miner side: validate updates and sum them homomorphically, each raised to its weight."""
+    """Miner side: validate updates and sum them homomorphically, each raised to its weight.
+
+    Updates are taken in order of blob id, so every miner that sums the same set of
+    updates produces byte-identical aggregates with the same id (recompute and attest).
+    """
+    update_blobs = sorted(update_blobs, key=blob_id)
     updates = [decode_update(b, public_key) for b in update_blobs]
     if not updates:
         raise MalformedBlob("no updates to aggregate", field="updates")

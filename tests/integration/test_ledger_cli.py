@@ -111,3 +111,14 @@ def test_network_init_refuses_devnet_keys_on_a_non_devnet_chain(tmp_path, monkey
         assert connect(status.rpc_url).eth.block_number == 0
     finally:
         runner.invoke(chain_app, ["down"])
+
+
+def test_chain_status_checks_the_rpc_url_when_one_is_set(devnet, tmp_path, monkeypatch):
+    # the compose healthcheck runs `fedchain chain status` with FEDCHAIN_RPC_URL set
+    monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
+    monkeypatch.setenv("FEDCHAIN_RPC_URL", devnet.rpc_url)
+    result = runner.invoke(chain_app, ["status"])
+    assert result.exit_code == 0, result.output
+    assert devnet.rpc_url in result.output and "block" in result.output
+    monkeypatch.setenv("FEDCHAIN_RPC_URL", "http://127.0.0.1:9")
+    assert runner.invoke(chain_app, ["status"]).exit_code != 0

@@ -113,6 +113,14 @@ def test_aggregate_refuses_mixed_specs_and_repeated_updates(two_of_three) -> Non
         aggregate_updates(pk, [a, a])
 
 
+def test_miners_summing_the_same_updates_get_the_same_aggregate_id(two_of_three) -> None:
+    pk = two_of_three.public_key
+    spec = PackingSpec(value_bits=8, max_updates=3, max_total_weight=3)
+    blobs = [encrypt_update(pk, spec, np.full(20, k / 10), weight=1) for k in range(3)]
+
+    assert aggregate_updates(pk, blobs) == aggregate_updates(pk, blobs[::-1])
+
+
 @pytest.mark.slow
 def test_full_size_round_at_2048_bits_with_spread_partials(consortium_factory) -> None:
     consortium = consortium_factory(miners=3, threshold=2, n_bits=2048)

@@ -205,3 +205,8 @@ def test_fresh_obfuscators_are_distinct(two_of_three) -> None:
     obfuscators = fresh_obfuscators(two_of_three.public_key.n, 50)
 
     assert len(set(obfuscators)) == 50
+
+
+def test_work_cannot_be_spread_over_fewer_than_t_miners() -> None:
+    with pytest.raises(NotEnoughShares, match="needs 3"):
+        assign_ciphertexts(10, [1, 2], 3)

@@ -1,0 +1,1 @@
+"""Accuracy benchmark: the FLamby heart federation and VGG on dermoscopy patch pairs."""

@@ -1,0 +1,1 @@
+"""Assisted-diagnosis benchmark: in-process matching, REST latency, diagnosis accuracy."""

@@ -1,0 +1,1 @@
+"""REST routes, auth and error handling of assisted diagnosis (mounted by the hospital service)."""

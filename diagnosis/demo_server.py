@@ -1,0 +1,82 @@
+"""Run the demo diagnosis app as a uvicorn process on a free loopback port (tests, benches)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx
+
+from node.errors import FedchainError
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DemoServer:
+    """A uvicorn process serving ``diagnosis.demo:create_demo_app``; stop it by its PID."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        """Terminate the process (kill after 10 s) and reap it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __enter__(self) -> DemoServer:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_demo_server(
+    *, tokens: list[str], cases: int = 600, port: int | None = None, timeout: float = 60.0
+) -> DemoServer:
+    """Start the demo app on 127.0.0.1 and wait until it answers; raise with its log if not."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps(tokens),
+        "FEDCHAIN_DIAGNOSIS_DEMO_CASES": str(cases),
+    }
+    cmd = [
+        sys.executable, "-m", "uvicorn", "diagnosis.demo:create_demo_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = DemoServer(proc, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{server.url}/doctor", timeout=1.0).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    log = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    raise FedchainError(
+        f"the demo diagnosis server did not start on port {port}: {log[-2000:]}",
+        fix="check that uvicorn is installed and the port is free",
+    )

@@ -1,0 +1,150 @@
+"""The small interfaces diagnosis needs from the rest of a hospital, and in-memory versions.
+
+The EMR store implements ``CaseLibrary`` and ``CaseSink``; the training side supplies a
+``DiagnosisModel`` (findings → disease code → probability). The in-memory classes serve
+tests, benchmarks and the stand-alone app factory.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from hospital.emr.records import CaseRecord, Disease, Origin, Treatment
+from node.errors import AlreadyExists, NotFound, ValidationFailed
+
+DiagnosisModel = Callable[[CaseRecord], Mapping[str, float]]
+"""The consortium model as a function: a feature-only case → ICD-10 code → probability."""
+
+
+@runtime_checkable
+class CaseLibrary(Protocol):
+    """Read side of the hospital's case library."""
+
+    def iter_cases(self) -> Iterable[CaseRecord]:
+        """Every stored case with its case_id (imported and doctor-validated)."""
+        ...
+
+    def get_case(self, case_id: str) -> CaseRecord | None:
+        """One stored case, or None."""
+        ...
+
+
+@runtime_checkable
+class CaseSink(Protocol):
+    """Write side: where a doctor-validated case goes (the EMR store)."""
+
+    def add_validated_case(self, case: CaseRecord) -> CaseRecord:
+        """Store the case; return it with its assigned case_id."""
+        ...
+
+
+class InMemoryCaseLibrary:
+    """A dict-backed CaseLibrary and CaseSink (tests, benchmarks, the demo app)."""
+
+    def __init__(self, cases: Iterable[CaseRecord] = ()) -> None:
+        self._lock = threading.Lock()
+        self._cases: dict[str, CaseRecord] = {}
+        for c in cases:
+            self._put(c)
+
+    def _put(self, case: CaseRecord) -> CaseRecord:
+        if case.case_id is None:
+            case = case.model_copy(update={"case_id": f"case-{uuid.uuid4().hex[:12]}"})
+        assert case.case_id is not None
+        if case.case_id in self._cases:
+            raise AlreadyExists(f"case {case.case_id!r} already stored", fix="use a new id")
+        self._cases[case.case_id] = case
+        return case
+
+    def iter_cases(self) -> Iterable[CaseRecord]:
+        """Every case in insertion order."""
+        with self._lock:
+            return list(self._cases.values())
+
+    def get_case(self, case_id: str) -> CaseRecord | None:
+        """One case, or None."""
+        return self._cases.get(case_id)
+
+    def add_validated_case(self, case: CaseRecord) -> CaseRecord:
+        """Store a doctor-validated case and assign its id."""
+        if case.origin is not Origin.DOCTOR_VALIDATED:
+            raise ValidationFailed("only doctor-validated cases come back", field="origin")
+        with self._lock:
+            return self._put(case)
+
+
+class PendingFeedback(BaseModel):
+    """What feedback needs of a suggestion: the findings, the leading diagnosis, the plan."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query: CaseRecord
+    leader: Disease | None
+    plan: tuple[Treatment, ...]
+
+
+_CLAIMED = ""  # feedback in progress: no case id yet
+
+
+class SuggestionStore:
+    """Recent suggestions in memory (bounded, oldest dropped) so feedback can refer to them.
+
+    Each is kept as one JSON string, not as model objects: thousands of stored suggestions
+    then cost the garbage collector nothing (object graphs made full passes stall requests).
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._answered: dict[str, str] = {}
+        self._capacity = capacity
+
+    def put(self, suggestion_id: str, pending: PendingFeedback) -> None:
+        """Remember a suggestion."""
+        text = pending.model_dump_json()
+        with self._lock:
+            self._items[suggestion_id] = text
+            while len(self._items) > self._capacity:
+                old, _ = self._items.popitem(last=False)
+                self._answered.pop(old, None)
+
+    def get(self, suggestion_id: str) -> PendingFeedback:
+        """A stored suggestion, or NotFound."""
+        with self._lock:
+            text = self._items.get(suggestion_id)
+        if text is None:
+            raise NotFound(
+                f"suggestion {suggestion_id!r} is unknown or expired",
+                fix="request a new suggestion with POST /diagnosis",
+            )
+        return PendingFeedback.model_validate_json(text)
+
+    def claim(self, suggestion_id: str) -> None:
+        """Reserve the suggestion for one feedback; AlreadyExists if it has (or is getting) one."""
+        with self._lock:
+            done = self._answered.get(suggestion_id)
+            if done is None:
+                self._answered[suggestion_id] = _CLAIMED
+                return
+        raise AlreadyExists(
+            f"suggestion {suggestion_id} already has feedback"
+            + (f" (case {done})" if done else " (being saved)"),
+            fix="request a new suggestion for new findings",
+        )
+
+    def release(self, suggestion_id: str) -> None:
+        """Undo a claim whose feedback failed."""
+        with self._lock:
+            if self._answered.get(suggestion_id) == _CLAIMED:
+                del self._answered[suggestion_id]
+
+    def complete(self, suggestion_id: str, case_id: str) -> None:
+        """Record the case the feedback created."""
+        with self._lock:
+            self._answered[suggestion_id] = case_id

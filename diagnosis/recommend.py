@@ -1,0 +1,156 @@
+"""Recommendation: matched cases + the model's distribution → ranked diagnoses, watch list, plan.
+
+Pure: it takes the matches with their records and contributions and returns wire parts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from diagnosis.index import Match
+from diagnosis.schemas import (
+    AttributeContribution,
+    CaseEvidence,
+    ComplicationWatch,
+    DiagnosisCandidate,
+    TreatmentPlan,
+)
+from diagnosis.similarity import Contribution
+from hospital.emr.records import CaseRecord, Disease, Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """The parts of a suggestion computed from matches and the model."""
+
+    diagnoses: list[DiagnosisCandidate]
+    complications: list[ComplicationWatch]
+    treatment_plan: TreatmentPlan | None
+    evidence: list[CaseEvidence]
+
+
+def case_votes(matches: Sequence[Match], records: Mapping[str, CaseRecord]) -> dict[str, float]:
+    """Share of the matches' total similarity held by each disease code (sums to 1, or empty)."""
+    votes: dict[str, float] = defaultdict(float)
+    for m in matches:
+        rec = records.get(m.case_id)
+        if rec is not None and rec.diagnosis is not None and m.similarity > 0:
+            votes[rec.diagnosis.disease.icd10] += m.similarity
+    total = sum(votes.values())
+    return {k: v / total for k, v in votes.items()} if total > 0 else {}
+
+
+def combine(
+    votes: Mapping[str, float], model: Mapping[str, float] | None, alpha: float
+) -> dict[str, float]:
+    """score(d) = α·P_model(d) + (1−α)·vote(d); either part alone when the other is absent."""
+    if not model:
+        return dict(votes)
+    total = sum(max(0.0, p) for p in model.values())
+    probs = {k.upper(): max(0.0, p) / total for k, p in model.items()} if total > 0 else {}
+    if not votes:
+        return probs
+    codes = set(votes) | set(probs)
+    return {d: alpha * probs.get(d, 0.0) + (1 - alpha) * votes.get(d, 0.0) for d in codes}
+
+
+def recommend(
+    matches: Sequence[Match],
+    records: Mapping[str, CaseRecord],
+    contributions: Mapping[str, Sequence[Contribution]],
+    *,
+    model_distribution: Mapping[str, float] | None = None,
+    alpha: float = 0.5,
+    max_diagnoses: int = 5,
+) -> Recommendation:
+    """Rank diagnoses, list complications of the leader, pick its plan, lay out the evidence."""
+    votes = case_votes(matches, records)
+    scores = combine(votes, model_distribution, alpha)
+    names: dict[str, str] = {}
+    support: dict[str, int] = defaultdict(int)
+    for m in matches:
+        rec = records.get(m.case_id)
+        if rec is not None and rec.diagnosis is not None:
+            names.setdefault(rec.diagnosis.disease.icd10, rec.diagnosis.disease.name)
+            support[rec.diagnosis.disease.icd10] += 1
+    probs = {k.upper(): v for k, v in (model_distribution or {}).items()}
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:max_diagnoses]
+    diagnoses = [
+        DiagnosisCandidate(
+            disease=Disease(icd10=code, name=names.get(code, code)),
+            score=score,
+            case_vote=votes.get(code, 0.0),
+            model_probability=probs.get(code) if model_distribution else None,
+            supporting_cases=support.get(code, 0),
+        )
+        for code, score in ranked
+    ]
+    leader = diagnoses[0].disease.icd10 if diagnoses else None
+    same = [
+        (m, records[m.case_id])
+        for m in matches
+        if m.case_id in records
+        and records[m.case_id].diagnosis is not None
+        and records[m.case_id].diagnosis.disease.icd10 == leader  # type: ignore[union-attr]
+    ]
+    return Recommendation(
+        diagnoses=diagnoses,
+        complications=_complications(same),
+        treatment_plan=_plan(same),
+        evidence=[
+            _evidence(m, records.get(m.case_id), contributions.get(m.case_id, ())) for m in matches
+        ],
+    )
+
+
+def _complications(same: Sequence[tuple[Match, CaseRecord]]) -> list[ComplicationWatch]:
+    weight: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    total = sum(m.similarity for m, _ in same)
+    for m, rec in same:
+        assert rec.diagnosis is not None
+        for c in dict.fromkeys(rec.diagnosis.complications):
+            weight[c] += m.similarity
+            count[c] += 1
+    if total <= 0:
+        return []
+    return [
+        ComplicationWatch(name=c, support=w / total, cases=count[c])
+        for c, w in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def _plan(same: Sequence[tuple[Match, CaseRecord]]) -> TreatmentPlan | None:
+    with_plan = [(m, r) for m, r in same if r.treatments]
+    validated = [(m, r) for m, r in with_plan if r.origin is Origin.DOCTOR_VALIDATED]
+    pool = validated or with_plan
+    if not pool:
+        return None
+    m, rec = max(pool, key=lambda mr: mr[0].similarity)  # first of equals: best-ranked match
+    return TreatmentPlan(
+        source_case_id=m.case_id,
+        similarity=m.similarity,
+        doctor_validated=rec.origin is Origin.DOCTOR_VALIDATED,
+        treatments=list(rec.treatments),
+    )
+
+
+def _evidence(m: Match, rec: CaseRecord | None, contribs: Sequence[Contribution]) -> CaseEvidence:
+    return CaseEvidence(
+        case_id=m.case_id,
+        similarity=m.similarity,
+        disease=rec.diagnosis.disease if rec is not None and rec.diagnosis else None,
+        origin=rec.origin if rec is not None else Origin.IMPORTED,
+        contributions=[
+            AttributeContribution(
+                attribute=c.attribute,
+                facet=c.facet,
+                weight=c.weight,
+                similarity=c.similarity,
+                contribution=c.contribution,
+            )
+            for c in sorted(contribs, key=lambda c: -c.contribution)
+        ],
+    )

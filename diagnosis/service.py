@@ -1,0 +1,169 @@
+"""The diagnosis service: case index + weights + model + suggestions, behind the REST routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Sequence
+
+from diagnosis.index import CaseIndex, Match
+from diagnosis.ports import (
+    CaseLibrary,
+    CaseSink,
+    DiagnosisModel,
+    PendingFeedback,
+    SuggestionStore,
+)
+from diagnosis.recommend import recommend
+from diagnosis.schemas import (
+    CaseEvidence,
+    Decision,
+    DiagnosisRequest,
+    DiagnosisSuggestion,
+    Feedback,
+    FeedbackReceipt,
+    SimilarCases,
+    WeightInfo,
+)
+from diagnosis.similarity import Contribution, SimilarityConfig, case_similarity
+from diagnosis.weights import WeightBook
+from hospital.emr.records import CaseRecord, Diagnosis, Origin
+from node.errors import NotFound, ValidationFailed
+
+
+class DiagnosisService:
+    """Answers doctors' queries over one hospital's case library and takes their feedback."""
+
+    def __init__(
+        self,
+        *,
+        library: CaseLibrary,
+        sink: CaseSink,
+        weights: WeightBook | None = None,
+        model: DiagnosisModel | None = None,
+        config: SimilarityConfig | None = None,
+        alpha: float = 0.5,
+        suggestions: SuggestionStore | None = None,
+    ) -> None:
+        self.library = library
+        self.sink = sink
+        self.weights = weights or WeightBook()
+        self.model = model
+        self.alpha = alpha
+        self.suggestions = suggestions or SuggestionStore()
+        self._lock = threading.RLock()
+        self.index = CaseIndex(config)
+        self.index.add_many(library.iter_cases())
+
+    def set_model(self, model: DiagnosisModel | None) -> None:
+        """Swap the consortium model (after a sealed round); None falls back to cases only."""
+        self.model = model
+
+    def _match(
+        self, query: CaseRecord, *, k: int, threshold: float, exclude: Sequence[str] = ()
+    ) -> tuple[list[Match], dict[str, CaseRecord], dict[str, list[Contribution]], int, WeightInfo]:
+        """Top-k matches, their records and per-attribute contributions, under one weight set."""
+        snap = self.weights.current()
+        with self._lock:
+            matches = self.index.top_k(
+                query, snap.weights, k=k, threshold=threshold, exclude=exclude, version=snap.version
+            )
+            size = len(self.index)
+        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
+        config = self.index.config
+        contribs = {
+            m.case_id: (
+                list(case_similarity(rec, query, snap.weights, config).contributions)
+                if (rec := records.get(m.case_id)) is not None
+                else self.index.contributions(m.row, query, snap.weights)
+            )
+            for m in matches
+        }
+        info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
+        return matches, records, contribs, size, info
+
+    def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
+        """Match the findings, combine with the model, store and return the suggestion."""
+        query = request.as_case()
+        matches, records, contribs, size, info = self._match(
+            query, k=request.top_k, threshold=request.threshold
+        )
+        model = self.model
+        distribution = model(query) if model is not None else None
+        rec = recommend(
+            matches, records, contribs, model_distribution=distribution, alpha=self.alpha
+        )
+        suggestion = DiagnosisSuggestion(
+            suggestion_id=uuid.uuid4().hex,
+            created_at=dt.datetime.now(dt.UTC),
+            patient_id=request.patient_id,
+            diagnoses=rec.diagnoses,
+            complications=rec.complications,
+            treatment_plan=rec.treatment_plan,
+            evidence=rec.evidence,
+            weights=info,
+            library_size=size,
+            model_used=distribution is not None,
+        )
+        leader = rec.diagnoses[0].disease if rec.diagnoses else None
+        plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()
+        self.suggestions.put(
+            suggestion.suggestion_id, PendingFeedback(query=query, leader=leader, plan=plan)
+        )
+        return suggestion
+
+    def feedback(self, suggestion_id: str, feedback: Feedback) -> FeedbackReceipt:
+        """Turn the doctor's verdict into a doctor-validated case, store it and index it."""
+        item = self.suggestions.get(suggestion_id)
+        leader, plan = item.leader, item.plan
+        if feedback.decision is Decision.ACCEPT:
+            if leader is None:
+                raise ValidationFailed(
+                    "there is no suggested diagnosis to accept",
+                    field="decision",
+                    fix="send decision 'adjust' with final_diagnosis",
+                )
+            diagnosis = Diagnosis(disease=leader)
+            treatments = plan
+        else:
+            assert feedback.final_diagnosis is not None
+            diagnosis = feedback.final_diagnosis
+            if feedback.treatments is not None:
+                treatments = tuple(feedback.treatments)
+            elif leader is not None and leader.icd10 == diagnosis.disease.icd10:
+                treatments = plan
+            else:
+                treatments = ()
+        case = item.query.model_copy(
+            update={
+                "diagnosis": diagnosis,
+                "treatments": treatments,
+                "origin": Origin.DOCTOR_VALIDATED,
+                "date": dt.date.today(),
+            }
+        )
+        validated = CaseRecord.model_validate(case.model_dump())
+        self.suggestions.claim(suggestion_id)
+        try:
+            stored = self.sink.add_validated_case(validated)
+            assert stored.case_id is not None
+            with self._lock:
+                self.index.add(stored)
+        except BaseException:
+            self.suggestions.release(suggestion_id)
+            raise
+        self.suggestions.complete(suggestion_id, stored.case_id)
+        return FeedbackReceipt(suggestion_id=suggestion_id, case_id=stored.case_id, case=stored)
+
+    def similar(self, case_id: str, *, k: int = 10, threshold: float = 0.0) -> SimilarCases:
+        """Library cases most similar to library case ``case_id`` (itself excluded)."""
+        query = self.library.get_case(case_id)
+        if query is None:
+            raise NotFound(f"case {case_id!r} is not in the case library", fix="check the id")
+        matches, records, contribs, _, _ = self._match(
+            query, k=k, threshold=threshold, exclude=[case_id]
+        )
+        rec = recommend(matches, records, contribs)
+        evidence: list[CaseEvidence] = rec.evidence
+        return SimilarCases(case_id=case_id, matches=evidence)

@@ -1,0 +1,257 @@
+"""Per-attribute similarity functions and the patent's weighted case similarity (reference form).
+
+Every function here is pure and scalar. ``case_similarity`` is the readable reference of
+Sim(i, j) = Σ_p w_p·Sim(i_p, j_p) / Σ_p w_p with p over the attributes of library case i;
+``diagnosis.index`` computes the same numbers for a whole library at once. Formulas and the
+treatment of missing values are documented in docs/diagnosis.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
+
+SEVERITY_SCALE = 10.0
+KNOWN_ONSETS: tuple[Onset, ...] = tuple(o for o in Onset if o is not Onset.UNKNOWN)
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_Named = TypeVar("_Named", Symptom, LabValue)
+
+
+def normalise_term(name: str) -> str:
+    """Consortium term form used for name matching: lower case, runs of space/_/- to one '_'."""
+    return _SEPARATORS.sub("_", name.strip().lower()).strip("_")
+
+
+class Facet(StrEnum):
+    """The parts of a symptom attribute, plus a lab value."""
+
+    PRESENCE = "presence"
+    DURATION = "duration"
+    ONSET = "onset"
+    SEVERITY = "severity"
+    VALUE = "value"
+
+
+SYMPTOM_FACETS: tuple[Facet, ...] = (Facet.PRESENCE, Facet.DURATION, Facet.ONSET, Facet.SEVERITY)
+
+
+class FacetWeights(BaseModel):
+    """Relative weight φ_f of each symptom facet; an attribute's weight is w_symptom·φ_f."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    presence: float = Field(default=1.0, ge=0)
+    duration: float = Field(default=0.5, ge=0)
+    onset: float = Field(default=0.5, ge=0)
+    severity: float = Field(default=0.5, ge=0)
+
+    def of(self, facet: Facet) -> float:
+        """The weight of one symptom facet."""
+        return float(getattr(self, facet.value))
+
+
+def default_onset_matrix() -> dict[str, dict[str, float]]:
+    """Identity over the known onsets: the same onset is 1, any other is 0."""
+    return {a.value: {b.value: float(a is b) for b in KNOWN_ONSETS} for a in KNOWN_ONSETS}
+
+
+class SimilarityConfig(BaseModel):
+    """How attribute similarities are computed and combined (everything but the weights w_p)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facets: FacetWeights = FacetWeights()
+    onset_matrix: dict[str, dict[str, float]] = Field(
+        default_factory=default_onset_matrix,
+        description="similarity of two known onsets, rows/columns = records.Onset values "
+        "except 'unknown'; missing pairs fall back to the identity",
+    )
+    unknown_similarity: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Sim of an attribute the library case records but the query leaves "
+        "unknown (a facet of a symptom both have, or a lab the query lacks)",
+    )
+
+    @field_validator("onset_matrix")
+    @classmethod
+    def _matrix_is_valid(cls, m: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        known = {o.value for o in KNOWN_ONSETS}
+        full = default_onset_matrix()
+        for a, row in m.items():
+            for b, v in row.items():
+                if a not in known or b not in known:
+                    raise ValueError(f"onset_matrix[{a!r}][{b!r}]: use one of {sorted(known)}")
+                if not 0.0 <= v <= 1.0:
+                    raise ValueError(f"onset_matrix[{a!r}][{b!r}] = {v}: must be in [0, 1]")
+                full[a][b] = float(v)
+        return full
+
+    def onset_similarity(self, a: Onset, b: Onset) -> float | None:
+        """Similarity of two onsets; None when either is unknown (nothing to compare)."""
+        return onset_similarity(a, b, self.onset_matrix)
+
+
+# ---------------------------------------------------------------- attribute similarities
+
+
+def duration_similarity(a: float, b: float) -> float:
+    """1 − |a−b| / max(a, b); two zero durations are identical (1)."""
+    hi = max(a, b)
+    if hi <= 0.0:
+        return 1.0
+    return 1.0 - abs(a - b) / hi
+
+
+def severity_similarity(a: float, b: float, scale: float = SEVERITY_SCALE) -> float:
+    """Ordinal distance on the 0–10 scale: 1 − |a−b| / 10."""
+    return max(0.0, 1.0 - abs(a - b) / scale)
+
+
+def onset_similarity(a: Onset, b: Onset, matrix: Mapping[str, Mapping[str, float]]) -> float | None:
+    """Matrix lookup for two known onsets; None when either is UNKNOWN."""
+    if a is Onset.UNKNOWN or b is Onset.UNKNOWN:
+        return None
+    return float(matrix[a.value][b.value])
+
+
+def lab_scale(case_lab: LabValue, query_lab: LabValue) -> float | None:
+    """Width of the normal range to read a difference against: the case's, else the query's."""
+    for lab in (case_lab, query_lab):
+        if lab.normal_low is not None and lab.normal_high is not None:
+            width = lab.normal_high - lab.normal_low
+            if width > 0:
+                return width
+    return None
+
+
+def lab_similarity(a: float, b: float, width: float | None) -> float:
+    """Range-normalised: max(0, 1 − |a−b| / (high − low)); without a range, relative difference.
+
+    The relative fallback is 1 − |a−b| / max(|a|, |b|) (1 when both are 0).
+    """
+    if width is not None and width > 0:
+        return max(0.0, 1.0 - abs(a - b) / width)
+    hi = max(abs(a), abs(b))
+    if hi <= 0.0:
+        return 1.0
+    return max(0.0, 1.0 - abs(a - b) / hi)
+
+
+# ---------------------------------------------------------------- the patent's combination
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One attribute p of the library case: its weight w_p, Sim(i_p, j_p) and share of Sim(i, j)."""
+
+    attribute: str
+    facet: Facet
+    weight: float
+    similarity: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarityBreakdown:
+    """Sim(i, j) with the per-attribute terms it was built from."""
+
+    similarity: float
+    contributions: tuple[Contribution, ...]
+
+
+def symptom_key(name: str) -> str:
+    """Attribute key of a symptom in weight maps and V1 column groups."""
+    return f"symptom:{normalise_term(name)}"
+
+
+def lab_key(name: str) -> str:
+    """Attribute key of a lab value in weight maps and V1 column groups."""
+    return f"lab:{normalise_term(name)}"
+
+
+def first_by_name(items: tuple[_Named, ...]) -> dict[str, _Named]:
+    """Items keyed by normalised name; the first occurrence of a repeated name wins."""
+    out: dict[str, _Named] = {}
+    for item in items:
+        out.setdefault(normalise_term(item.name), item)
+    return out
+
+
+def symptom_terms(
+    case_s: Symptom, query_s: Symptom | None, config: SimilarityConfig
+) -> list[tuple[Facet, float]]:
+    """(facet, Sim) for each facet the library case records; query lacking the symptom → 0."""
+    terms: list[tuple[Facet, float]] = [(Facet.PRESENCE, 1.0 if query_s is not None else 0.0)]
+    u = config.unknown_similarity
+    if case_s.duration_days is not None:
+        if query_s is None:
+            terms.append((Facet.DURATION, 0.0))
+        elif query_s.duration_days is None:
+            terms.append((Facet.DURATION, u))
+        else:
+            terms.append(
+                (Facet.DURATION, duration_similarity(case_s.duration_days, query_s.duration_days))
+            )
+    if case_s.onset is not Onset.UNKNOWN:
+        if query_s is None:
+            terms.append((Facet.ONSET, 0.0))
+        else:
+            sim = config.onset_similarity(case_s.onset, query_s.onset)
+            terms.append((Facet.ONSET, u if sim is None else sim))
+    if case_s.severity is not None:
+        if query_s is None:
+            terms.append((Facet.SEVERITY, 0.0))
+        elif query_s.severity is None:
+            terms.append((Facet.SEVERITY, u))
+        else:
+            terms.append((Facet.SEVERITY, severity_similarity(case_s.severity, query_s.severity)))
+    return terms
+
+
+def case_similarity(
+    library_case: CaseRecord,
+    query: CaseRecord,
+    weights: Mapping[str, float],
+    config: SimilarityConfig | None = None,
+    *,
+    default_weight: float = 1.0,
+) -> SimilarityBreakdown:
+    """Sim(i, j) = Σ_p w_p·Sim(i_p, j_p) / Σ_p w_p, p over the attributes of ``library_case``.
+
+    ``weights`` maps attribute keys (``symptom:<name>``, ``lab:<name>``) to w; a symptom
+    facet's weight is w_symptom·φ_facet. A case with no weighted attribute has Sim 0.
+    """
+    config = config or SimilarityConfig()
+    q_symptoms = first_by_name(query.symptoms)
+    q_labs = first_by_name(query.labs)
+    raw: list[tuple[str, Facet, float, float]] = []
+    for name, s in first_by_name(library_case.symptoms).items():
+        key = f"symptom:{name}"
+        w = float(weights.get(key, default_weight))
+        for facet, sim in symptom_terms(s, q_symptoms.get(name), config):
+            raw.append((key, facet, w * config.facets.of(facet), sim))
+    for name, lab in first_by_name(library_case.labs).items():
+        key = f"lab:{name}"
+        w = float(weights.get(key, default_weight))
+        q = q_labs.get(name)
+        if q is None:
+            sim = config.unknown_similarity
+        else:
+            sim = lab_similarity(lab.value, q.value, lab_scale(lab, q))
+        raw.append((key, Facet.VALUE, w, sim))
+    total = math.fsum(w for _, _, w, _ in raw)
+    if total <= 0.0:
+        return SimilarityBreakdown(0.0, ())
+    contributions = tuple(Contribution(k, f, w, s, w * s / total) for k, f, w, s in raw)
+    return SimilarityBreakdown(math.fsum(c.contribution for c in contributions), contributions)

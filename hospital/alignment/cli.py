@@ -1,0 +1,162 @@
+"""`fedchain align`: run a private alignment among hospital services, or among local files.
+
+`serve` starts one hospital's alignment endpoints over an item file; `run` relays a session
+among running services; `local` runs the same protocol in process over item files (demo).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.items import AlignmentPurpose
+from hospital.alignment.links import LocalLink, PartyLink, WireLog
+from hospital.alignment.party import AlignmentParty, ItemSource, PartyResult
+from hospital.alignment.relay import RunSummary, run_alignment
+from hospital.alignment.sources import ItemFormat, default_purpose, load_items
+from node.errors import ValidationFailed
+
+app = typer.Typer(
+    name="align", no_args_is_help=True,
+    help="Private sample alignment (PSI): which of your items other hospitals also hold.",
+)
+_out = Console()
+
+PurposeOpt = Annotated[
+    AlignmentPurpose | None,
+    typer.Option(help="pathology signatures or patient tokens (default: from --format)"),
+]
+FormatOpt = Annotated[ItemFormat, typer.Option("--format", help="how item files are read")]
+MinOpt = Annotated[int, typer.Option(min=1, help="others that must hold an item to share it")]
+RunOpt = Annotated[str, typer.Option(help="run label recorded on chain")]
+
+
+def _run_with_progress(
+    links: list[PartyLink], log: WireLog, *, run: str, purpose: AlignmentPurpose, min_other: int
+) -> RunSummary:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=_out, transient=False) as bar:
+        task = bar.add_task("opening session", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        return run_alignment(links, run=run, purpose=purpose, min_other_holders=min_other,
+                             log=log, progress=progress)
+
+
+def _print_summary(summary: RunSummary, min_other: int) -> None:
+    table = Table(title=f"alignment {summary.run} ({summary.purpose.value}), "
+                        f"session {summary.session_id}")
+    for col in ("hospital", "items", f"shared (held by >= {min_other} others)",
+                "sharedSetHash (for recordAlignment)"):
+        table.add_column(col)
+    for name in summary.parties:
+        r = summary.receipts[name]
+        table.add_row(name, str(summary.set_sizes[name]), str(r.shared_size), r.shared_set_hash)
+    _out.print(table)
+    _out.print(
+        f"{summary.seconds:.2f} s, {summary.payload_bytes + summary.framing_bytes:,} bytes on "
+        f"the wire ({summary.framing_bytes:,} of them HTTP framing), "
+        f"{summary.bytes_per_item:.1f} bytes per item"
+    )
+
+
+def _fixed(items: list[bytes]) -> ItemSource:
+    return lambda _purpose: items
+
+
+@app.command()
+def local(
+    files: Annotated[list[Path], typer.Argument(help="one item file per hospital")],
+    fmt: FormatOpt = ItemFormat.TEXT,
+    purpose: PurposeOpt = None,
+    min_other_holders: MinOpt = 1,
+    run: RunOpt = "local-demo",
+    out: Annotated[Path | None, typer.Option(help="write each hospital's result here")] = None,
+) -> None:
+    """Run the protocol in this process among local item files (one hospital per file)."""
+    if len(files) < 2:
+        raise ValidationFailed("alignment needs at least two hospitals", field="files",
+                               fix="give two or more item files")
+    names = [f.stem for f in files]
+    if len(set(names)) != len(names):
+        raise ValidationFailed("item files must have distinct names", field="files",
+                               fix="the file name (without suffix) names the hospital")
+    sets = {name: load_items(path, fmt) for name, path in zip(names, files, strict=True)}
+    results: list[PartyResult] = []
+    parties = [AlignmentParty(name, _fixed(items), on_result=results.append)
+               for name, items in sets.items()]
+    log = WireLog()
+    summary = _run_with_progress([LocalLink(p, log) for p in parties], log, run=run,
+                                 purpose=purpose or default_purpose(fmt),
+                                 min_other=min_other_holders)
+    _print_summary(summary, min_other_holders)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for res in results:
+            (out / f"{res.party}.json").write_text(res.model_dump_json(indent=1))
+        _out.print(f"each hospital's local result (items, counts, salt) written to {out}/")
+
+
+@app.command("run")
+def run_remote(
+    urls: Annotated[list[str], typer.Argument(help="alignment service URL of each hospital")],
+    purpose: Annotated[AlignmentPurpose, typer.Option(help="what the hospitals align")] = (
+        AlignmentPurpose.PATHOLOGY),
+    min_other_holders: MinOpt = 1,
+    run: RunOpt = "alignment",
+) -> None:
+    """Relay a session among running hospital services (this process is the relay)."""
+    if len(urls) < 2:
+        raise ValidationFailed("alignment needs at least two hospitals", field="urls",
+                               fix="give two or more service URLs")
+    from hospital.alignment.client import HttpLink
+
+    log = WireLog()
+    with httpx.Client() as client:
+        links: list[PartyLink] = [HttpLink(u, client, log) for u in urls]
+        summary = _run_with_progress(links, log, run=run, purpose=purpose,
+                                     min_other=min_other_holders)
+    _print_summary(summary, min_other_holders)
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Option(help="the name this hospital answers to")],
+    items: Annotated[Path, typer.Option(help="this hospital's item file")],
+    fmt: FormatOpt = ItemFormat.TEXT,
+    purpose: PurposeOpt = None,
+    port: Annotated[int, typer.Option(help="loopback port")] = 8650,
+    results: Annotated[Path | None, typer.Option(help="directory for local results")] = None,
+) -> None:
+    """Serve one hospital's alignment endpoints on 127.0.0.1 over an item file."""
+    import uvicorn
+
+    from hospital.alignment.router import create_app
+
+    loaded = load_items(items, fmt)
+    serves = purpose or default_purpose(fmt)
+
+    def items_for(asked: AlignmentPurpose) -> list[bytes]:
+        if asked is not serves:
+            raise AlignmentRefused(f"{name} serves {serves.value} items, not {asked.value}",
+                                   field="purpose", fix=f"run the session with {serves.value}")
+        return loaded
+
+    def keep(res: PartyResult) -> None:
+        if results is not None:
+            results.mkdir(parents=True, exist_ok=True)
+            (results / f"{res.session_id}.json").write_text(res.model_dump_json())
+
+    party = AlignmentParty(name, items_for, on_result=keep)
+    _out.print(f"{name}: {len(loaded)} {serves.value} items on http://127.0.0.1:{port}")
+    uvicorn.run(create_app(party), host="127.0.0.1", port=port, log_level="warning")

@@ -1,0 +1,15 @@
+"""Errors of the alignment protocol: a refused message names the field that was wrong."""
+
+from __future__ import annotations
+
+from node.errors import ValidationFailed
+
+
+class AlignmentRefused(ValidationFailed):
+    """A protocol message was refused (bad point, wrong length, unknown session, replay...).
+
+    ``field`` names the message field at fault; ``fix`` says what the sender must do.
+    """
+
+    def __init__(self, message: str, *, field: str, fix: str | None = None) -> None:
+        super().__init__(message, field=field, fix=fix)

@@ -1,0 +1,112 @@
+"""The alignment endpoints of a hospital service: a thin FastAPI router over AlignmentParty.
+
+Bodies are raw wire messages (JSON, or binary frames for point batches), decoded and
+validated here; a refused message answers 400 with the field at fault and the fix.
+The crypto runs in the thread pool so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.messages import (
+    CountsDelivery,
+    EncodeRequest,
+    M,
+    Message,
+    PointBatch,
+    SessionOpen,
+    content_type,
+    from_wire,
+    to_wire,
+)
+from hospital.alignment.party import AlignmentParty
+
+PREFIX = "/alignment"
+
+
+class PartyInfo(BaseModel):
+    """GET /alignment/info: the name this hospital answers to in sessions."""
+
+    party: str
+
+
+class Refusal(BaseModel):
+    """The body of a refused message."""
+
+    error: str
+    field: str | None
+    fix: str | None
+
+
+def get_party(request: Request) -> AlignmentParty:
+    """The hospital's AlignmentParty, kept on the app state by ``install``."""
+    party: AlignmentParty = request.app.state.alignment_party
+    return party
+
+
+PartyDep = Annotated[AlignmentParty, Depends(get_party)]
+router = APIRouter(prefix=PREFIX, tags=["alignment"])
+
+
+async def _answer(request: Request, cls: type[M], step: Callable[[M], Message]) -> Response:
+    msg = from_wire(cls, await request.body())
+    reply = await run_in_threadpool(step, msg)
+    return Response(content=to_wire(reply), media_type=content_type(type(reply)))
+
+
+@router.get("/info")
+def info(party: PartyDep) -> PartyInfo:
+    """Which party this service is."""
+    return PartyInfo(party=party.name)
+
+
+@router.post("/open")
+async def open_session(request: Request, party: PartyDep) -> Response:
+    """SessionOpen -> SessionAccepted."""
+    return await _answer(request, SessionOpen, party.open)
+
+
+@router.post("/encode")
+async def encode(request: Request, party: PartyDep) -> Response:
+    """EncodeRequest -> PointBatch (this hospital's own set, hop 1)."""
+    return await _answer(request, EncodeRequest, party.encode)
+
+
+@router.post("/blind")
+async def blind(request: Request, party: PartyDep) -> Response:
+    """PointBatch -> PointBatch raised to this hospital's key."""
+    return await _answer(request, PointBatch, party.blind)
+
+
+@router.post("/finish")
+async def finish(request: Request, party: PartyDep) -> Response:
+    """CountsDelivery -> AlignmentReceipt."""
+    return await _answer(request, CountsDelivery, party.finish)
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AlignmentRefused)
+    body = Refusal(error=exc.message, field=exc.field, fix=exc.fix)
+    return JSONResponse(status_code=400, content=body.model_dump())
+
+
+def install(app: FastAPI, party: AlignmentParty) -> None:
+    """Mount the alignment router on a hospital service app, answering as ``party``."""
+    app.state.alignment_party = party
+    app.include_router(router)
+    app.add_exception_handler(AlignmentRefused, _refused)
+
+
+def create_app(party: AlignmentParty) -> FastAPI:
+    """A stand-alone app with only the alignment endpoints (tests, `fedchain align serve`)."""
+    app = FastAPI(title=f"fedchain alignment: {party.name}")
+    install(app, party)
+    return app

@@ -1,0 +1,1 @@
+"""Synthetic hospital case libraries in the patent schema, from the disease knowledge table."""

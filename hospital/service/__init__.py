@@ -1,0 +1,1 @@
+"""The hospital's FastAPI service: alignment, diagnosis and round endpoints over its EMR."""

@@ -1,0 +1,105 @@
+"""The hospital's alignment book: PSI items from the case store, results kept and recorded.
+
+The PSI party asks for items per purpose; the book answers from the EMR library (pathology
+signatures of diagnosed, non-pending cases; national-id tokens of patients). Each run's
+result is written atomically under the data directory (it holds the hospital's own items
+and the salt of its ledger commitment, so it never leaves the hospital) and, for the
+pathology purpose, its shared-set hash and size are recorded on chain: miners and the
+ledger cap the sample count of this hospital's updates by that size.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from hospital.alignment.items import (
+    AlignmentPurpose,
+    cases_to_train_on,
+    pathology_items,
+)
+from hospital.alignment.party import PartyResult
+from hospital.emr.records import CaseRecord, Origin
+from hospital.emr.store import CaseStore
+from node.chain.client import LedgerClient
+from node.errors import ValidationFailed
+
+ResultSink = Callable[[PartyResult], None]
+
+
+class AlignmentBook:
+    """Feeds one hospital's PSI party and remembers what each purpose's latest run learned."""
+
+    def __init__(
+        self, store: CaseStore, results_dir: Path, *, record: ResultSink | None = None
+    ) -> None:
+        self.store = store
+        self.results_dir = Path(results_dir)
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self._record = record
+
+    def _training_library(self) -> list[CaseRecord]:
+        # Pending cases are a doctor's unconfirmed findings: they neither align nor train.
+        return [c for c in self.store.iter_cases() if c.origin is not Origin.PENDING]
+
+    def items_for(self, purpose: AlignmentPurpose) -> list[bytes]:
+        """The hospital's PSI items for ``purpose``."""
+        if purpose is AlignmentPurpose.PATHOLOGY:
+            return pathology_items(c for c in self._training_library() if c.diagnosis)
+        return [bytes.fromhex(token) for token in self.store.national_tokens().values()]
+
+    def _path(self, purpose: AlignmentPurpose) -> Path:
+        return self.results_dir / f"latest-{purpose.value}.json"
+
+    def on_result(self, result: PartyResult) -> None:
+        """Keep ``result`` as the latest of its purpose (atomic write), then record it."""
+        fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(result.model_dump_json())
+        os.replace(tmp, self._path(result.purpose))
+        if self._record is not None and result.purpose is AlignmentPurpose.PATHOLOGY:
+            self._record(result)
+
+    def latest(self, purpose: AlignmentPurpose) -> PartyResult | None:
+        """The latest run's result for ``purpose``, if any run finished."""
+        path = self._path(purpose)
+        if not path.exists():
+            return None
+        return PartyResult.model_validate_json(path.read_text())
+
+    def training_cases(self, *, min_other_holders: int) -> list[CaseRecord]:
+        """The shared samples: cases whose signature enough other hospitals hold.
+
+        Without any pathology alignment yet, nothing is shared and the list is empty.
+        """
+        result = self.latest(AlignmentPurpose.PATHOLOGY)
+        if result is None:
+            return []
+        holders = result.holders_by_item()
+        return cases_to_train_on(
+            self._training_library(), holders, min_other_holders=min_other_holders
+        )
+
+
+def ledger_run_id(run: str) -> int:
+    """The ledger's uint64 run number for a PSI run id (which must be a decimal number)."""
+    if not run.isdigit() or int(run) >= 2**64:
+        raise ValidationFailed(
+            f"alignment run {run!r} is not a uint64 number",
+            field="run",
+            fix="start alignment runs with a numeric run id (e.g. the round number)",
+        )
+    return int(run)
+
+
+def record_on_ledger(ledger: LedgerClient) -> ResultSink:
+    """A sink that records a pathology result with ``recordAlignment`` as this hospital."""
+
+    def record(result: PartyResult) -> None:
+        ledger.record_alignment(
+            ledger_run_id(result.run), result.shared_set_hash, result.shared_size
+        )
+
+    return record

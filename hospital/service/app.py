@@ -1,0 +1,59 @@
+"""The hospital service: one FastAPI app over the hospital's EMR library.
+
+It answers alignment runs (PSI over its cases and patient tokens), doctors' diagnosis
+queries and feedback (validated cases go back into the library), and its health.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from diagnosis.api.errors import install_error_handlers
+from diagnosis.api.routes import build_router
+from diagnosis.service import DiagnosisService
+from hospital.alignment.party import AlignmentParty
+from hospital.alignment.router import install as install_alignment
+from hospital.service.alignment import AlignmentBook
+from hospital.service.library import EmrCaseLibrary
+
+
+class Health(BaseModel):
+    """What /health reports."""
+
+    status: str
+    hospital: str
+    cases: int
+    diagnosis_index: int
+
+
+def create_hospital_app(
+    *,
+    name: str,
+    book: AlignmentBook,
+    doctor_tokens: list[str],
+    diagnosis: DiagnosisService | None = None,
+) -> FastAPI:
+    """The hospital's app: alignment, diagnosis and health over ``book.store``."""
+    library = EmrCaseLibrary(book.store)
+    service = diagnosis or DiagnosisService(library=library, sink=library)
+    app = FastAPI(
+        title=f"fedchain hospital: {name}",
+        version="0.1.0",
+        description="A hospital's EMR library: private alignment, assisted diagnosis.",
+    )
+    install_error_handlers(app)
+    install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result))
+    app.include_router(build_router(service, doctor_tokens))
+    app.state.diagnosis = service
+
+    @app.get("/health", response_model=Health, tags=["health"])
+    def health() -> Health:
+        return Health(
+            status="ok",
+            hospital=name,
+            cases=book.store.count(),
+            diagnosis_index=len(service.index),
+        )
+
+    return app

@@ -1,0 +1,131 @@
+"""The consortium's BP model over the EMR schema: its spec, a hospital's trainer, its uses.
+
+V1 (features) is the input; V2 (outcome) gives three heads: the diagnosis (softmax over
+the schema's diseases), complications (multi-label) and which drugs are given
+(multi-label); doses, routes and durations come from matched validated cases, not the
+model. The round client calls ``CaseTrainer.train`` / ``evaluate`` with flat weight
+vectors; diagnosis gets a ``DiagnosisModel`` and attribute weights from the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from diagnosis.ports import DiagnosisModel
+from hospital.emr.records import CaseRecord
+from hospital.models import BPSpec, HeadKind, HeadSpec, MultiHeadNetwork, build_model
+from hospital.models.heads import head_probabilities
+from hospital.training import (
+    LocalData,
+    TrainConfig,
+    evaluate,
+    flatten,
+    load_flat,
+    model_delta,
+    stratified_split,
+    train_local,
+)
+from hospital.vectorize.encode import case_to_v1, vectorize_cases
+from hospital.vectorize.layout import V1Layout, V2Layout
+from node.errors import ValidationFailed
+
+DIAGNOSIS, COMPLICATIONS, DRUGS = "diagnosis", "complications", "drugs"
+
+
+def consortium_spec(v1: V1Layout, v2: V2Layout, hidden: tuple[int, ...] = (64,)) -> BPSpec:
+    """The BP network every hospital of the consortium trains (V1 in, three heads out)."""
+    return BPSpec(
+        input_dim=v1.width,
+        hidden=hidden,
+        heads=(
+            HeadSpec(name=DIAGNOSIS, kind=HeadKind.SOFTMAX, size=len(v2.diseases)),
+            HeadSpec(name=COMPLICATIONS, kind=HeadKind.MULTILABEL, size=len(v2.complications)),
+            HeadSpec(name=DRUGS, kind=HeadKind.MULTILABEL, size=len(v2.drugs)),
+        ),
+    )
+
+
+def case_data(cases: Sequence[CaseRecord], v1: V1Layout, v2: V2Layout) -> LocalData:
+    """V1 rows and the three heads' targets of diagnosed cases."""
+    diagnosed = [c for c in cases if c.diagnosis is not None]
+    x, y = vectorize_cases(diagnosed, v1, v2)
+    given = [first for first, _ in sorted(v2.drugs.values(), key=lambda d: d[0])]
+    return LocalData(
+        torch.from_numpy(x),
+        {
+            DIAGNOSIS: torch.from_numpy(y[:, v2.disease_slice].argmax(axis=1)),
+            COMPLICATIONS: torch.from_numpy(np.ascontiguousarray(y[:, v2.complication_slice])),
+            DRUGS: torch.from_numpy(np.ascontiguousarray(y[:, given])),
+        },
+    )
+
+
+@dataclass
+class CaseTrainer:
+    """One hospital's local training on its shared samples, with a held-out split.
+
+    ``train`` and ``evaluate`` take the global model as a flat float32 vector in the
+    documented parameter order (hospital/training/params.py), as the round client holds it.
+    """
+
+    spec: BPSpec
+    data: LocalData
+    config: TrainConfig
+    holdout_fraction: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.data) < 2:
+            raise ValidationFailed(
+                f"{len(self.data)} shared samples: too few to train and hold out",
+                field="cases",
+                fix="align with the consortium first; a hospital needs shared samples",
+            )
+        rest, held = stratified_split(self.data.targets[DIAGNOSIS], self.holdout_fraction,
+                                      self.seed)
+        self.train_split = self.data.subset(rest)
+        self.holdout = self.data.subset(held)
+        self._model = build_model(self.spec, self.seed)
+
+    def _with(self, weights: np.ndarray) -> MultiHeadNetwork:
+        load_flat(self._model, torch.as_tensor(np.asarray(weights, np.float32)))
+        return self._model
+
+    def train(self, global_weights: np.ndarray) -> tuple[np.ndarray, int]:
+        """Δ = w_local − w_global after local training, and the number of samples used."""
+        start = self._with(global_weights)
+        local = train_local(start, self.train_split, self.config)
+        delta = model_delta(local, start)
+        return delta.numpy(), len(self.train_split)
+
+    def evaluate(self, weights: np.ndarray) -> float:
+        """Diagnosis accuracy of ``weights`` on the held-out split (higher is better)."""
+        return evaluate(self._with(weights), self.holdout, DIAGNOSIS).accuracy
+
+    def initial_weights(self) -> np.ndarray:
+        """The seeded initial model as a flat vector (round 1's global model)."""
+        return flatten(build_model(self.spec, self.seed)).numpy()
+
+
+def diagnosis_model(model: MultiHeadNetwork, v1: V1Layout, v2: V2Layout) -> DiagnosisModel:
+    """The consortium model as diagnosis needs it: findings → ICD-10 → probability."""
+    codes = [code for code, _ in sorted(v2.diseases.items(), key=lambda kv: kv[1][0])]
+    heads = [h for h in model.spec.heads if h.name == DIAGNOSIS]
+
+    def predict(case: CaseRecord) -> Mapping[str, float]:
+        x = torch.from_numpy(case_to_v1(case, v1)).unsqueeze(0)
+        model.eval()
+        with torch.no_grad():
+            proba = head_probabilities(model(x), heads)[DIAGNOSIS][0]
+        return {code: float(p) for code, p in zip(codes, proba.tolist(), strict=True)}
+
+    return predict
+
+
+def attribute_columns(v1: V1Layout) -> dict[str, range]:
+    """V1 columns per case attribute, in the form diagnosis's weight refresh takes."""
+    return {name: range(start, stop) for name, (start, stop) in v1.groups.items()}

@@ -1,0 +1,69 @@
+"""Start fedchain services as real processes on free loopback ports; stop them by PID."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def fedchain_service(
+    args: Sequence[str], *, port: int, env: Mapping[str, str], log: Path,
+    health: str = "/health", timeout: float = 60.0,
+) -> Iterator[Service]:
+    """Run `fedchain <args>` until its ``health`` answers 200; terminate it by PID afterwards."""
+    full_env = {**os.environ, **env}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "node.cli.app", *args], cwd=REPO, env=full_env,
+            stdout=sink, stderr=subprocess.STDOUT, text=True,
+        )
+    service = Service(f"http://127.0.0.1:{port}", process, log)
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"`fedchain {' '.join(args)}` exited:\n{service.output()}")
+            try:
+                if httpx.get(service.url + health, timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > end:
+                raise TimeoutError(f"{service.url}{health} not ready:\n{service.output()}")
+            time.sleep(0.2)
+        yield service
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
