@@ -81,6 +81,7 @@ class Fetched:
     digest: str
     blob: bytes | None
     states: dict[str, CopyState]
+    wrong: dict[str, bytes] = field(default_factory=dict)  # source -> bytes that do not match
 
     @property
     def mismatched(self) -> list[str]:
@@ -102,6 +103,7 @@ class BlobReader:
             return self._cache[key]
         good: bytes | None = None
         states: dict[str, CopyState] = {}
+        wrong: dict[str, bytes] = {}
         for source in self.sources:
             data = source.raw(key)
             if data is None:
@@ -111,7 +113,8 @@ class BlobReader:
                 good = good if good is not None else data
             else:
                 states[source.name] = CopyState.MISMATCH
-        fetched = self._cache[key] = Fetched(key, good, states)
+                wrong[source.name] = data
+        fetched = self._cache[key] = Fetched(key, good, states, wrong)
         return fetched
 
     def get(self, digest: str) -> bytes | None:

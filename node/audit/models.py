@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 class _Frozen(BaseModel):
@@ -189,6 +189,7 @@ class AuditReport(_Frozen):
     total_supply: int  # recomputed from events
     checks: list[CheckResult]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def verified(self) -> bool:
         """True when no check failed."""

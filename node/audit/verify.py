@@ -99,20 +99,25 @@ def check_aggregate(r: RoundRecord, reader: BlobReader, key: ThresholdPublicKey)
         if blob is None:
             return fail(f"accepted update {u.update_id} blob {u.blob_hash} is unavailable")
         blobs.append(blob)
-    stored = reader.get(r.aggregate_hash)
-    if stored is None:
-        served = reader.fetch(r.aggregate_hash).mismatched
-        return fail("no source holds the committed aggregate"
-                    + (f" (wrong copies at {', '.join(served)})" if served else ""))
+    fetched = reader.fetch(r.aggregate_hash)
     try:
-        declared = {c.update_id.hex() for c in read_aggregate(stored, key).contributions}
         recomputed = blob_hash(aggregate_updates(key, blobs))
+        copies = ({"": fetched.blob} if fetched.blob is not None else fetched.wrong)
+        declared = {where: {c.update_id.hex() for c in read_aggregate(blob, key).contributions}
+                    for where, blob in copies.items()}  # fmt: skip
     except FedchainError as exc:
-        return fail(f"cannot recompute: {exc.message}")
+        return fail(f"cannot recompute or read the aggregate: {exc.message}")
+    if not declared:
+        return fail("no source holds the committed aggregate")
     wanted = {u.blob_hash for u in accepted}
-    if declared != wanted:
-        return fail(f"aggregate sums {len(declared)} updates, {len(declared - wanted)} of them "
-                    f"not accepted; {len(wanted - declared)} accepted updates left out")
+    for where, summed in declared.items():
+        if summed != wanted:
+            at = f"the copy at {where}" if where else "the aggregate"
+            return fail(f"{at} sums {len(summed)} updates, {len(summed - wanted)} of them not "
+                        f"accepted; {len(wanted - summed)} accepted updates left out")
+    if fetched.blob is None:
+        return fail(f"no copy hashes to the committed aggregate (wrong copies at "
+                    f"{', '.join(fetched.wrong)})")
     if recomputed != r.aggregate_hash:
         return fail(f"sum of the accepted updates hashes to {recomputed}")
     return _result(CheckKind.AGGREGATE, OK, subject, r.round,

@@ -9,22 +9,29 @@ sends a poisoned update and the hold-out check rejects the round.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import uvicorn
 
 from hospital.round import RoundClient
 from hospital.roundlink import InProcessLink
+from miner.app import create_app as create_miner_app
 from miner.duties import MinerNode
 from miner.intake import submit_update
 from node.blobnet import StorePeers
 from node.blobstore import FileBlobStore, blob_hash
 from node.chain.connect import connect
 from node.chain.deploy import deploy_ledger
-from node.chain.devnet import Devnet
+from node.chain.devnet import Devnet, free_port
 from node.chain.models import RoundStatus
-from node.chain.network import devnet_pair_accounts
+from node.chain.network import NetworkFile, PairEntry, devnet_pair_accounts
 from node.crypto import decode_key_share, decode_public_key, read_update
 from node.crypto.codec import encode_update, public_key_id
 from node.fedopt import encode_global_model, initial_model
@@ -132,3 +139,64 @@ def build_audit_world(root: Path, key: tuple[bytes, list[bytes]]) -> AuditWorld:
     pub_file.write_bytes(key[0])
     return AuditWorld(fed, devnet, [root / f"miner-{k}" for k in range(3)], pub_file,
                       fed.genesis_hash)  # fmt: skip
+
+
+# ---------------------------------------------------------------- helpers for the audit tests
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > end or not thread.is_alive():
+            raise AssertionError("service did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextmanager
+def miner_services(world: AuditWorld) -> Iterator[list[str]]:
+    """Each in-process miner behind its real HTTP routes (no chain watcher)."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(serve_app(create_miner_app(m, tick_interval=None)))
+               for m in world.fed.miners]  # fmt: skip
+
+
+@contextmanager
+def tampered(path: Path, data: bytes) -> Iterator[Path]:
+    """Replace a file's bytes for the duration of the block, then put the original back."""
+    original = path.read_bytes()
+    path.write_bytes(data)
+    try:
+        yield path
+    finally:
+        path.write_bytes(original)
+
+
+def blob_path(blob_dir: Path, digest: str) -> Path:
+    """Where a FileBlobStore keeps ``digest``."""
+    return blob_dir / digest[:2] / digest
+
+
+def write_network_file(world: AuditWorld, path: Path) -> Path:
+    """The network file an auditor reads (chain, ledger, pairs)."""
+    admin = world.ledger
+    rates = admin.rates()
+    network = NetworkFile(
+        chain_id=int(admin.w3.eth.chain_id), rpc_url=world.devnet.status().rpc_url,  # type: ignore[union-attr]
+        ledger_address=admin.address, ledger_block=0, admin=admin.account.address,
+        quorum=admin.quorum(), proposer_timeout=admin.proposer_timeout(),
+        hospital_rate=rates.hospital_rate, verifier_rate=rates.verifier_rate,
+        packer_rate=rates.packer_rate,
+        pairs=[PairEntry(index=k, hospital=h.account.address, miner=m.account.address)
+               for k, (h, m) in enumerate(zip(world.fed.world.hospitals, world.fed.world.miners,
+                                              strict=True))],
+    )  # fmt: skip
+    return network.save(path)
