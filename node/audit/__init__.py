@@ -1,1 +1,1 @@
-"""The auditor: rebuilds rounds, contributions and rewards from the ledger and verifies them against the blob store."""
+"""The auditor: rebuilds rounds, contributions and rewards from the ledger; checks the blobs."""

@@ -56,6 +56,14 @@ class ReportCache:
             return self._report
 
 
+def _report(request: Request) -> AuditReport:
+    cache: ReportCache = request.app.state.cache
+    return cache.get()
+
+
+Report = Annotated[AuditReport, Depends(_report)]
+
+
 def auditor_auth(tokens: Sequence[str]):  # noqa: ANN201 - a FastAPI dependency
     """A dependency that accepts only a configured auditor bearer token (constant time)."""
     known = [t.encode() for t in tokens]
@@ -85,12 +93,8 @@ def create_app(auditor: Auditor, *, tokens: Sequence[str], cache_seconds: float 
     cache = ReportCache(auditor, cache_seconds)
     app = FastAPI(title="fedchain auditor", version="1",
                   description="Read-only audit of the fedchain ledger and blob store.")
+    app.state.cache = cache
     auth = [Depends(auditor_auth(tokens))]
-
-    def report() -> AuditReport:
-        return cache.get()
-
-    Report = Annotated[AuditReport, Depends(report)]
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -27,21 +27,29 @@ function axes(svg, w, h, pad, maxY, labels) {
   return step;
 }
 
+// A round axis maximum (1, 2 or 5 times a power of ten) so tick labels are whole numbers.
+function niceMax(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 4, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function fmt(v) { return Math.abs(v) >= 10 || v === 0 ? String(Math.round(v)) : v.toFixed(2); }
 
 // Grouped bars: series = hospitals, groups = rounds.
 function barChart(target, rounds, series, value) {
   const w = 380, h = 220, pad = 40;
   const svg = el("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img" });
-  const maxY = Math.max(1, ...series.flatMap((s) => rounds.map((r) => value(s, r))));
-  const step = axes(svg, w, h, pad, maxY, rounds.map((r) => "round " + r));
+  const maxY = niceMax(Math.max(4, ...series.flatMap((s) => rounds.map((r) => value(s, r.round)))));
+  const step = axes(svg, w, h, pad, maxY, rounds.map((r) => "round " + r.round +
+                                                      (r.outcome === "rejected" ? " ✗" : "")));
   const bw = (step * 0.8) / Math.max(1, series.length);
   rounds.forEach((r, i) => series.forEach((s, k) => {
-    const v = value(s, r), bh = (h - pad - 8) * v / maxY;
+    const v = value(s, r.round), bh = (h - pad - 8) * v / maxY;
     const rect = el("rect", { x: pad + step * i + step * 0.1 + bw * k, y: h - pad - bh,
                               width: Math.max(1, bw - 2), height: bh, fill: COLORS[k % COLORS.length],
                               "class": "bar" });
-    rect.appendChild(el("title", {}, `${s.label}, round ${r}: ${v}`));
+    rect.appendChild(el("title", {}, `${s.label}, round ${r.round}: ${v}`));
     svg.appendChild(rect);
   }));
   target.replaceChildren(svg, legend(series));
@@ -103,7 +111,7 @@ function render(report) {
   const failed = report.checks.filter((c) => c.status === "failed").length;
   $("meta").textContent = `ledger ${report.ledger} · chain ${report.chain_id} · block ${report.block} · ` +
     `${report.checks.length} checks, ${failed} failed · total supply ${report.total_supply}`;
-  const rounds = report.rounds.map((r) => r.round);
+  const rounds = report.rounds;
   const hospitals = [...new Map(report.contributions.map((c) => [c.hospital, c])).values()]
     .sort((a, b) => a.pair_index - b.pair_index)
     .map((c) => ({ label: `H${c.pair_index} ${short(c.hospital)}`, hospital: c.hospital }));
