@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_account import Account
 from typer.testing import CliRunner
@@ -20,6 +23,7 @@ from node.audit.export import read_csv, to_csv
 from node.audit.models import AuditReport, CheckKind, CheckStatus, RoundOutcome, UpdateOutcome
 from node.chain.client import LedgerClient
 from node.chain.connect import connect
+from node.chain.devnet import free_port
 from node.crypto import aggregate_updates
 from tests.integration.audit_world import (  # type: ignore[import-not-found]
     SAMPLES,
@@ -169,3 +173,43 @@ def test_history_survives_an_anvil_restart_and_the_audit_still_verifies(world):
     assert after.verified, after.failures()
     assert after.rounds == before.rounds and after.block >= before.block
     assert after.balances == before.balances and after.total_supply == before.total_supply
+
+
+def _serve_env(world: AuditWorld, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ,
+            "FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
+            "FEDCHAIN_AUDITOR_BLOB_DIRS": ",".join(map(str, world.blob_dirs)),
+            "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file), **extra}  # fmt: skip
+
+
+def test_fedchain_audit_serve_answers_with_a_token_and_stops_by_pid(world, tmp_path):
+    token = "serve-test-token-0123456789abcdef"
+    port = free_port()
+    env = _serve_env(world, tmp_path, FEDCHAIN_AUDITOR_TOKENS=json.dumps([token]))
+    proc = subprocess.Popen([str(FEDCHAIN), "audit", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < end, "auditor service did not come up"
+                time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{url}/api/verification", timeout=30).status_code == 401
+        assert httpx.get(f"{url}/api/verification", headers=auth, timeout=30).json()["verified"]
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_fedchain_audit_serve_refuses_a_placeholder_token(world, tmp_path):
+    env = _serve_env(world, tmp_path, FEDCHAIN_AUDITOR_TOKENS='["changeme"]')
+    out = subprocess.run([str(FEDCHAIN), "audit", "serve"], env=env, capture_output=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 2
+    assert b"FEDCHAIN_AUDITOR_TOKENS" in out.stderr
