@@ -9,6 +9,7 @@ from miner.intake import submit_update
 from node.blobstore import blob_hash
 from node.chain.ledgerview import Phase
 from node.chain.models import RoundStatus
+from node.chain.rewards import hospital_settlement
 from node.crypto import read_update
 from node.crypto.codec import encode_update
 from node.identity import devnet_account
@@ -134,5 +135,6 @@ def test_poisoned_update_gets_its_round_rejected_by_the_holdout_check(make_feder
     reports = fed.world.admin.events(names={"HoldoutReported"})
     assert len(reports) == 3 and all(r.worse for r in reports)
     assert fed.world.admin.total_supply() == 0
+    assert hospital_settlement(fed.world.admin.events()) == {}  # a rejected round pays nothing
     assert all(h.model is None for h in fed.hospitals)
     assert fed.hospitals[0].view.rounds[1].phase is Phase.REJECTED
