@@ -41,7 +41,8 @@ def test_encrypted_and_plaintext_rounds_agree_within_quantisation(consortium, op
     plain_mean = sum(d * c for d, c in pairs) / sum(counts)
     plain = server_step(start, plain_mean, spec)
 
-    blobs = [encrypt_update(key, spec.packing(), d, weight=c) for d, c in zip(deltas, counts, strict=True)]
+    blobs = [encrypt_update(key, spec.packing(), d, weight=c)
+             for d, c in zip(deltas, counts, strict=True)]
     agg = aggregate_updates(key, blobs)
     n_ct = spec.packing().ciphertext_count(n, key.n_bits)
     plan = assign_ciphertexts(n_ct, [1, 2, 3], 2)
