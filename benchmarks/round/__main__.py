@@ -46,7 +46,9 @@ def main() -> None:
                                   f"{wall:.1f}", f"{plain:.4f}", f"{wall / plain:,.0f}x",
                                   f"{clock.gas:,}", str(clock.txs),
                                   f"{s['max |encrypted - plaintext|']:.1e}")
-                    console.print(f"done: {n} hospitals x {size:,} params, {wall:.1f} s")
+                    console.print(f"done: {n} hospitals x {size:,} params, {wall:.1f} s: "
+                                  + " ".join(f"{ph}={s[ph]:.2f}" for ph in PHASES)
+                                  + f" gas={clock.gas:,} txs={clock.txs}")
         finally:
             chain.stop()
     console.print(table)

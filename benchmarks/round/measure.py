@@ -73,6 +73,8 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
     """Deploy, register, run round 1 to the seal; returns (clock, wall seconds, plain seconds)."""
     admin, _ = deploy_ledger(w3, devnet_account(0), proposer_timeout=60)
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
+    for account in (a for pair in pairs for a in pair):  # anvil funds only accounts 0-9
+        w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]
     for h, m in pairs:
         admin.register_pair(h.address, m.address)
     admin.set_holdout_policy(hospitals, 1000)
