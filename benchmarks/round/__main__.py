@@ -30,6 +30,10 @@ def main() -> None:
     for col in ["hospitals", "params", *PHASES, "wall s", "plaintext FedAvg s", "ratio",
                 "gas / round", "txs", "max err"]:
         table.add_column(col, justify="right")
+    calls = Table(title="gas per call in the last round measured (median, max)")
+    calls.add_column("call")
+    calls.add_column("count", justify="right")
+    calls.add_column("gas", justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         chain = Devnet(Path(tmp), state_interval=3600)
         info = chain.start()
@@ -51,7 +55,11 @@ def main() -> None:
                                   + f" gas={clock.gas:,} txs={clock.txs}")
         finally:
             chain.stop()
+    for name, gas in sorted(clock.gas_by_call.items()):
+        gas = sorted(gas)
+        calls.add_row(name, str(len(gas)), f"{gas[len(gas) // 2]:,} (max {gas[-1]:,})")
     console.print(table)
+    console.print(calls)
 
 
 if __name__ == "__main__":

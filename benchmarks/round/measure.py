@@ -35,6 +35,7 @@ class Clock:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     gas: int = 0
     txs: int = 0
+    gas_by_call: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _stack: list[list[Any]] = field(default_factory=list)
 
     def wrap(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,9 +60,10 @@ class Clock:
     def watch_chain(self, sender: Any) -> None:
         transact = self.wrap("chain", sender.transact)
 
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            receipt = transact(*args, **kwargs)
+        def counted(fn: Any, action: str) -> Any:
+            receipt = transact(fn, action)
             self.gas += int(receipt["gasUsed"])
+            self.gas_by_call[action.split("(")[0]].append(int(receipt["gasUsed"]))
             self.txs += 1
             return receipt
 
