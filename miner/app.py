@@ -120,6 +120,8 @@ def create_app(node: MinerNode, *, tick_interval: float | None = 0.5) -> FastAPI
         try:
             with rt.lock:
                 receipt = submit_update(node=rt.node, signer=signer, submission=submission)
+        except NotFound as exc:
+            raise HTTPException(403, detail=str(exc)) from exc
         except ValidationFailed as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         code = 200 if receipt.status is ReceiptStatus.PROPOSED else 422

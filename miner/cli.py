@@ -23,6 +23,11 @@ app = typer.Typer(help="Run a miner: verify, pack, decrypt and seal rounds.",
                   no_args_is_help=True)  # fmt: skip
 
 
+@app.callback()
+def miner() -> None:
+    """Run a miner: verify, pack, decrypt and seal rounds."""
+
+
 def build_node(settings: MinerSettings) -> MinerNode:
     """The miner described by ``settings``: identity, ledger, blob store, peers, key share."""
     network = NetworkFile.load(settings.resolved_network_file)

@@ -171,7 +171,11 @@ class MinerNode:
 
     def pack_if_chosen(self, r: RoundView) -> None:
         """If the contract lets this miner pack now, aggregate and commit the hash."""
-        if not r.ready_at or not self.ledger.may_pack(r.round, self.me):
+        if not r.ready_at:
+            if self.now() > r.deadline:  # never got ready: the miner whose turn it is rejects
+                self._reject(r, "NOT_READY_BY_DEADLINE")
+            return
+        if not self.ledger.may_pack(r.round, self.me):
             return
         blob = self.aggregate(r)
         digest = self.publish(blob)
@@ -277,8 +281,8 @@ class MinerNode:
     def _reject(self, r: RoundView, reason: str) -> None:
         try:
             self.ledger.reject_round(r.round, reason)
-        except ContractReverted as exc:
-            log.info("rejection not recorded: %s", exc)
+        except ContractReverted as exc:  # not this miner's turn yet, or already closed
+            log.debug("rejection not recorded: %s", exc)
 
     def status_phase(self) -> str | None:
         """The current round's phase (None before the first round)."""

@@ -40,6 +40,10 @@ def submit_update(
     """Check a submission from ``signer`` (the request's verified signer) and propose it."""
     node.view.catch_up(node.ledger, node.from_block)
     hospital = node.view.paired_hospital(node.me)
+    if not node.view.is_active_hospital(signer):
+        # an outsider must not make this miner spend gas recording its attempts
+        raise NotFound(f"{signer} is not an active hospital of this network",
+                       fix="only registered hospitals submit updates")
     try:
         if signer.lower() != hospital.lower():
             raise UpdateRefused(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from miner.checks import RejectReason
 from miner.intake import submit_update
 from node.blobstore import blob_hash
 from node.chain.ledgerview import Phase
 from node.chain.models import RoundStatus
+from node.chain.rewards import hospital_settlement
 from node.crypto import read_update
 from node.crypto.codec import encode_update
+from node.errors import NotFound
 from node.identity import devnet_account
 from node.roundwire import ReceiptStatus, UpdateSubmission, b64
 
@@ -134,5 +138,14 @@ def test_poisoned_update_gets_its_round_rejected_by_the_holdout_check(make_feder
     reports = fed.world.admin.events(names={"HoldoutReported"})
     assert len(reports) == 3 and all(r.worse for r in reports)
     assert fed.world.admin.total_supply() == 0
+    assert hospital_settlement(fed.world.admin.events()) == {}  # a rejected round pays nothing
     assert all(h.model is None for h in fed.hospitals)
     assert fed.hospitals[0].view.rounds[1].phase is Phase.REJECTED
+
+
+def test_submission_from_an_outsider_is_refused_without_spending_gas(make_federation):
+    fed = _opened(make_federation)
+    sub = _submission(fed, 0)
+    with pytest.raises(NotFound):
+        submit_update(node=fed.miners[0], signer=devnet_account(9).address, submission=sub)
+    assert _refusals(fed) == []

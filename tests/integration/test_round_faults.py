@@ -63,3 +63,15 @@ def test_restarted_miner_catches_up_and_takes_its_duties_again(make_federation):
     fed.drive(lambda: fed.status(2) == RoundStatus.SEALED)
     approvals = fed.world.admin.events(names={"UpdateApproved"})
     assert any(e.miner == me and e.update_id >> 16 == 2 for e in approvals)
+
+
+def test_round_that_never_gets_ready_is_rejected_after_its_deadline(make_federation):
+    fed = make_federation()
+    fed.down = fed.offline = {1, 2}
+    fed.open_round(1, min_updates=3, deadline_in=30)
+    fed.drive(lambda: fed.world.admin.round(1).proposed == 1)
+    fed.world.advance(31 + 2 * fed.world.timeout)  # past the deadline and everyone's turn
+    fed.drive(lambda: fed.status(1) == RoundStatus.REJECTED)
+    (rejected,) = fed.world.admin.events(names={"RoundRejected"})
+    assert rejected.reason == "NOT_READY_BY_DEADLINE"
+    assert fed.world.admin.total_supply() == 0

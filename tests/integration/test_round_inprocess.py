@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from node.chain.models import RoundStatus
+from node.chain.rewards import credits_from_events, hospital_settlement, quality_factor
 
 
 def test_honest_round_seals_and_pays(make_federation):
@@ -19,3 +20,14 @@ def test_honest_round_seals_and_pays(make_federation):
     for k, h in enumerate(fed.world.hospitals):
         assert fed.world.admin.balance_of(h.account.address) == (30, 50, 70)[k]
     assert all(fed.world.admin.balance_of(m.account.address) > 0 for m in fed.world.miners)
+    events = fed.world.admin.events()
+    settled = hospital_settlement(events)[1]
+    q = quality_factor(e for e in events if e.event == "HoldoutReported")
+    assert 1.0 < q <= 2.0  # the round improved every hold-out metric
+    counts = zip(fed.world.hospitals, (30, 50, 70), strict=True)
+    assert settled == {h.account.address: n * q for h, n in counts}
+    assert credits_from_events(events)[1] == {
+        **{h.account.address: n for h, n in zip(fed.world.hospitals, (30, 50, 70), strict=True)},
+        **{m.account.address: fed.world.admin.balance_of(m.account.address)
+           for m in fed.world.miners},
+    }
