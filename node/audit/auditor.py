@@ -12,6 +12,7 @@ from node.audit.verify import (
     check_aggregate,
     check_balances,
     check_blob_hashes,
+    check_holdout_reports,
     check_model_chain,
     check_rewards,
     check_sealed_model,
@@ -80,6 +81,7 @@ class Auditor:
             if self.check_sealed_models and (r.new_model_hash or r.holdout):
                 checks.append(check_sealed_model(r, self.reader, key))
         checks += check_model_chain(history, self.reader)
+        checks += check_holdout_reports(history)
         checks += check_rewards(history)
         try:
             balances = self.onchain_balances(history)

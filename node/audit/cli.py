@@ -27,7 +27,7 @@ def print_report(report: AuditReport, console: Console) -> None:
     """Rich tables: rounds, rejections, contributions and rewards, miners, failed checks."""
     rounds = Table(title=f"Rounds (ledger {report.ledger}, block {report.block})")
     for col in ("round", "outcome", "accepted", "refused", "samples", "hold-out before→after",
-                "credits", "reason"):
+                "quality", "credits", "reason"):
         rounds.add_column(col)
     for r in report.rounds:
         before, after = r.mean_holdout_before(), r.mean_holdout_after()
@@ -35,7 +35,8 @@ def print_report(report: AuditReport, console: Console) -> None:
         refused = sum(1 for u in r.updates if u.outcome.value == "refused") + len(r.refusals)
         rounds.add_row(str(r.round), r.outcome.value, str(len(r.accepted())), str(refused),
                        str(sum(u.sample_count for u in r.accepted())), holdout,
-                       str(r.hospital_credits + r.miner_credits), r.rejection_reason)
+                       f"{r.quality_factor:.2f}", str(r.hospital_credits + r.miner_credits),
+                       r.rejection_reason)
     console.print(rounds)
     rejections = Table(title="Rejections")
     for col in ("round", "what", "hospital", "by", "reason"):
@@ -53,11 +54,13 @@ def print_report(report: AuditReport, console: Console) -> None:
             rejections.add_row(str(r.round), "round", "", _short(r.rejected_by), r.rejection_reason)
     console.print(rejections)
     contrib = Table(title="Contributions and rewards per hospital per round")
-    for col in ("round", "pair", "hospital", "proposed", "accepted samples", "credits"):
+    for col in ("round", "pair", "hospital", "proposed", "accepted samples", "credits",
+                "settlement"):
         contrib.add_column(col)
     for c in report.contributions:
         contrib.add_row(str(c.round), str(c.pair_index), _short(c.hospital),
-                        str(c.proposed_samples), str(c.accepted_samples), str(c.credits))
+                        str(c.proposed_samples), str(c.accepted_samples), str(c.credits),
+                        f"{c.settlement:g}")
     console.print(contrib)
     miners = Table(title="Miners' verification and packing work")
     for col in ("round", "pair", "miner", "proposed", "approved", "rejected", "packed",

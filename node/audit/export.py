@@ -8,7 +8,7 @@ import io
 from node.audit.models import AuditReport
 
 CSV_COLUMNS = ["table", "round", "account", "role", "pair_index", "outcome", "samples",
-               "credits", "status", "subject", "detail"]  # fmt: skip
+               "credits", "settlement", "status", "subject", "detail"]  # fmt: skip
 
 
 def to_json(report: AuditReport) -> str:
@@ -24,7 +24,7 @@ def csv_rows(report: AuditReport) -> list[dict[str, object]]:
                      "outcome": r.outcome.value, "samples": sum(u.sample_count
                                                                 for u in r.accepted()),
                      "credits": r.hospital_credits + r.miner_credits,
-                     "detail": r.rejection_reason})  # fmt: skip
+                     "settlement": r.quality_factor, "detail": r.rejection_reason})  # fmt: skip
         for u in r.updates:
             reasons = sorted({v.reason for v in u.votes if v.reason})
             rows.append({"table": "update", "round": r.round, "account": u.hospital,
@@ -38,7 +38,8 @@ def csv_rows(report: AuditReport) -> list[dict[str, object]]:
     for c in report.contributions:
         rows.append({"table": "contribution", "round": c.round, "account": c.hospital,
                      "role": "hospital", "pair_index": c.pair_index,
-                     "samples": c.accepted_samples, "credits": c.credits})  # fmt: skip
+                     "samples": c.accepted_samples, "credits": c.credits,
+                     "settlement": c.settlement})  # fmt: skip
     for m in report.miner_work:
         rows.append({"table": "miner", "round": m.round, "account": m.miner, "role": "miner",
                      "pair_index": m.pair_index, "credits": m.credits,

@@ -20,7 +20,7 @@ from node.audit.models import (
     Vote,
 )
 from node.chain import events as ev
-from node.chain.rewards import credits_from_events
+from node.chain.rewards import credits_from_events, hospital_settlement, quality_factor
 
 
 def h(value: str) -> str:
@@ -38,6 +38,7 @@ class _Round:
     attesters: list[str] = field(default_factory=list)
     partials: dict[str, list[str]] = field(default_factory=dict)
     holdout: dict[str, HoldoutRecord] = field(default_factory=dict)
+    reports: list[ev.HoldoutReported] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _fold_round_end(e: ev.LedgerEvent, r: _Round) -> None:
     elif isinstance(e, ev.PartialDecryptionSubmitted):
         r.partials.setdefault(e.miner, []).append(h(e.blob_hash))
     elif isinstance(e, ev.HoldoutReported):
+        r.reports = [x for x in r.reports if x.hospital != e.hospital] + [e]
         r.holdout[e.hospital] = HoldoutRecord(
             hospital=e.hospital, candidate_hash=h(e.candidate_hash), metric_before=e.metric_before,
             metric_after=e.metric_after, worse=e.worse,
@@ -126,7 +128,7 @@ def fold_rounds(events: Iterable[ev.LedgerEvent]) -> tuple[dict[int, tuple[str, 
             _fold_round_end(e, rounds[e.round])
     records = [
         RoundRecord(
-            **r.fields,
+            **r.fields, quality_factor=quality_factor(r.reports),
             updates=[UpdateRecord(**u) for _, u in sorted(r.updates.items())],
             refusals=r.refusals, attesters=r.attesters, partials=r.partials,
             holdout=list(r.holdout.values()),
@@ -137,10 +139,11 @@ def fold_rounds(events: Iterable[ev.LedgerEvent]) -> tuple[dict[int, tuple[str, 
 
 
 def _contributions(pairs: dict[int, tuple[str, str]], rounds: list[RoundRecord],
-                   credits: dict[int, dict[str, int]]) -> list[Contribution]:
+                   credits: dict[int, dict[str, int]],
+                   settled: dict[int, dict[str, float]]) -> list[Contribution]:
     out = []
     for r in rounds:
-        paid = credits.get(r.round, {})
+        paid, fair = credits.get(r.round, {}), settled.get(r.round, {})
         for index, (hospital, _) in sorted(pairs.items()):
             mine = [u for u in r.updates if u.hospital == hospital]
             out.append(Contribution(
@@ -148,7 +151,7 @@ def _contributions(pairs: dict[int, tuple[str, str]], rounds: list[RoundRecord],
                 proposed_samples=sum(u.sample_count for u in mine),
                 accepted_samples=sum(u.sample_count for u in mine
                                      if u.outcome is UpdateOutcome.ACCEPTED),
-                credits=paid.get(hospital, 0),
+                credits=paid.get(hospital, 0), settlement=round(fair.get(hospital, 0.0), 6),
             ))  # fmt: skip
     return out
 
@@ -191,7 +194,8 @@ def reconstruct(events: list[ev.LedgerEvent]) -> History:
         if isinstance(e, ev.Transfer) and int(e.from_, 16) == 0:
             minted[e.to] += e.value
     return History(
-        pairs=pairs, rounds=rounds, contributions=_contributions(pairs, rounds, credits),
+        pairs=pairs, rounds=rounds, contributions=_contributions(pairs, rounds, credits,
+                                                               hospital_settlement(events)),
         miner_work=_miner_work(pairs, rounds, credits), rewards=rewards,
         credits_by_round=credits, balances=dict(balances), minted=dict(minted),
     )  # fmt: skip

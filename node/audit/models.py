@@ -93,6 +93,7 @@ class RoundRecord(_Frozen):
     rejection_reason: str = ""
     hospital_credits: int = 0
     miner_credits: int = 0
+    quality_factor: float = 1.0  # docs/rewards.md: from the hold-out reports
 
     def accepted(self) -> list[UpdateRecord]:
         """Accepted updates in update-id order."""
@@ -119,7 +120,8 @@ class Contribution(_Frozen):
     pair_index: int
     proposed_samples: int
     accepted_samples: int
-    credits: int
+    credits: int  # minted on chain
+    settlement: float = 0.0  # quality-adjusted reward recomputed from events (docs/rewards.md)
 
 
 class MinerWork(_Frozen):
@@ -161,6 +163,7 @@ class CheckKind(StrEnum):
     AGGREGATE = "aggregate"
     MODEL_CHAIN = "model_chain"
     SEALED_MODEL = "sealed_model"
+    HOLDOUT = "holdout"
     REWARDS = "rewards"
     BALANCES = "balances"
 

@@ -199,6 +199,25 @@ def check_sealed_model(r: RoundRecord, reader: BlobReader,
                    f"{len(partials)} partial decryptions combined and verified")
 
 
+def check_holdout_reports(history: History) -> list[CheckResult]:
+    """A sealed round's hold-out reports all judged the model that was sealed.
+
+    The contract counts the reports but does not compare their candidate hash with the
+    sealed hash; a seal of another model than the one the hospitals evaluated shows here.
+    """
+    out = []
+    for r in history.rounds:
+        if r.outcome is not RoundOutcome.SEALED or not r.holdout:
+            continue
+        other = [x.hospital for x in r.holdout if x.candidate_hash != r.new_model_hash]
+        out.append(_result(
+            CheckKind.HOLDOUT, FAILED if other else OK, f"round {r.round} hold-out reports",
+            r.round, (f"reports of {', '.join(other)} judged another candidate" if other else
+                      f"{len(r.holdout)} reports judged the sealed model"),
+        ))  # fmt: skip
+    return out
+
+
 # ------------------------------------------------------------------------ credits
 def check_rewards(history: History) -> list[CheckResult]:
     """Recomputed credits per sealed round match the seal's totals and the minted Transfers."""

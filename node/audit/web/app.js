@@ -127,14 +127,15 @@ function render(report) {
     const mean = (k) => r.holdout.length ? (r.holdout.reduce((a, x) => a + x[k], 0) / r.holdout.length / 1e6).toFixed(3) : "";
     row(rt, [r.round, r.outcome, acc.length, refused, acc.reduce((a, u) => a + u.sample_count, 0),
              r.holdout.length ? `${mean("metric_before")} → ${mean("metric_after")}` : "",
-             r.hospital_credits + r.miner_credits, r.rejection_reason], [null, "outcome-" + r.outcome]);
+             r.quality_factor.toFixed(2), r.hospital_credits + r.miner_credits, r.rejection_reason], [null, "outcome-" + r.outcome]);
     for (const u of r.updates) for (const vote of u.votes) if (vote.reason)
       row(rj, [r.round, `update ${u.update_id}`, short(u.hospital), short(vote.miner), vote.reason]);
     for (const x of r.refusals) row(rj, [r.round, "submission", short(x.hospital), short(x.miner), x.reason]);
     if (r.rejection_reason) row(rj, [r.round, "round", "", short(r.rejected_by), r.rejection_reason]);
   }
   for (const c of report.contributions)
-    row(ct, [c.round, c.pair_index, short(c.hospital), c.accepted_samples, c.credits]);
+    row(ct, [c.round, c.pair_index, short(c.hospital), c.accepted_samples, c.credits,
+             Number(c.settlement.toFixed(2))]);
   const order = { failed: 0, skipped: 1, ok: 2 };
   for (const c of [...report.checks].sort((a, b) => order[a.status] - order[b.status]))
     row(ck, [c.status, c.kind, c.round ?? "", c.subject, c.detail], ["status-" + c.status]);

@@ -9,7 +9,13 @@ from node.audit.blobsource import BlobReader, CopyState
 from node.audit.history import reconstruct
 from node.audit.models import CheckKind, CheckStatus
 from node.audit.settings import AuditorSettings
-from node.audit.verify import check_balances, check_blob_hashes, check_model_chain, check_rewards
+from node.audit.verify import (
+    check_balances,
+    check_blob_hashes,
+    check_holdout_reports,
+    check_model_chain,
+    check_rewards,
+)
 from node.blobstore import blob_hash
 from node.chain import events as ev
 from node.fedopt import encode_global_model, initial_model
@@ -92,3 +98,22 @@ def test_placeholder_or_short_auditor_tokens_are_refused(token, monkeypatch):
     monkeypatch.setenv("FEDCHAIN_AUDITOR_TOKENS", f'["{token}"]')
     with pytest.raises(ValueError, match="at least 16 characters"):
         AuditorSettings()
+
+
+def test_a_seal_of_another_model_than_the_reported_candidate_fails_the_holdout_check():
+    events = history_events()
+    at = next(i for i, e in enumerate(events) if isinstance(e, ev.HoldoutReported))
+    events[at] = mk(ev.HoldoutReported, round=1, hospital=H[0], candidate_hash="0x" + "9" * 64,
+                    metric_before=500_000, metric_after=700_000, worse=False)  # fmt: skip
+    (result,) = check_holdout_reports(reconstruct(events))
+    assert result.status is CheckStatus.FAILED and H[0] in result.detail
+    (honest,) = check_holdout_reports(reconstruct(history_events()))
+    assert honest.status is CheckStatus.OK
+
+
+def test_round_quality_factor_and_settlement_follow_the_documented_formula():
+    h = reconstruct(history_events())
+    # one report: +200,000 ppm → q = clamp(1 + 10 × 0.2, 0, 2) = 2
+    assert h.rounds[0].quality_factor == 2.0
+    settled = {c.hospital: c.settlement for c in h.contributions if c.round == 1}
+    assert settled == {H[0]: 60.0, H[1]: 100.0, H[2]: 0.0}
