@@ -72,10 +72,10 @@ class Auditor:
         for r in history.rounds:
             if not r.aggregate_hash:
                 continue
-            if key is None:
-                checks.append(CheckResult(kind=CheckKind.AGGREGATE, status=CheckStatus.SKIPPED,
+            if key is None:  # not verifiable is not verified
+                checks.append(CheckResult(kind=CheckKind.AGGREGATE, status=CheckStatus.FAILED,
                                           subject=f"round {r.round} aggregate", round=r.round,
-                                          detail=why))  # fmt: skip
+                                          detail=f"cannot be checked: {why}"))  # fmt: skip
                 continue
             checks.append(check_aggregate(r, self.reader, key))
             if self.check_sealed_models and (r.new_model_hash or r.holdout):

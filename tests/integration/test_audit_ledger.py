@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -213,3 +214,19 @@ def test_fedchain_audit_serve_refuses_a_placeholder_token(world, tmp_path):
                          timeout=120, check=False)  # fmt: skip
     assert out.returncode == 2
     assert b"FEDCHAIN_AUDITOR_TOKENS" in out.stderr
+
+
+def test_without_the_public_key_the_aggregates_are_not_verified(world, tmp_path):
+    reader = BlobReader([DirectorySource(d) for d in world.blob_dirs])
+    key_id = hashlib.sha256(world.public_key_file.read_bytes()).hexdigest()
+    copies = [p for d in world.blob_dirs if (p := blob_path(d, key_id)).exists()]
+    for k, path in enumerate(copies):  # the HTTP test put the key into miner 2's store
+        path.rename(tmp_path / f"key-{k}")
+    try:
+        report = Auditor(world.ledger, reader, None).report()
+    finally:
+        for k, path in enumerate(copies):
+            (tmp_path / f"key-{k}").rename(path)
+    failed = _failed(report, CheckKind.AGGREGATE)
+    assert len(failed) == 3 and all("FEDCHAIN_AUDITOR_PUBLIC_KEY" in c.detail for c in failed)
+    assert not report.verified
