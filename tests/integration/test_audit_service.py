@@ -105,7 +105,8 @@ def test_auditor_page_draws_charts_and_tables_in_chromium(url):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1100})
+            page = browser.new_page(viewport={"width": 1280, "height": 1100},
+                                    accept_downloads=True)
             page.set_default_timeout(15_000)
             page.goto(f"{url}/audit")
             page.fill("#token", "wrong-token-0123456789")
@@ -124,6 +125,10 @@ def test_auditor_page_draws_charts_and_tables_in_chromium(url):
             assert page.locator("#checks td.status-failed").count() == 0
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             png = page.screenshot(path=str(SCREENSHOT_DIR / "auditor.png"), full_page=False)
+            with page.expect_download() as download:
+                page.click("#csv")
+            rows = read_csv(Path(download.value.path()).read_text())
+            assert {r["table"] for r in rows} >= {"round", "contribution", "reward", "check"}
         finally:
             browser.close()
     image = Image.open(io.BytesIO(png)).convert("RGB")
