@@ -183,7 +183,8 @@ class Federation:
     offline: set[int]  # hospitals not running
 
     def open_round(self, round_id: int, *, min_updates: int = 3, deadline_in: int = 3600) -> None:
-        prev = self.genesis_hash if round_id == 1 else self.world.admin.model_hash()
+        sealed = self.world.admin.model_hash().removeprefix("0x")
+        prev = self.genesis_hash if int(sealed, 16) == 0 else sealed
         self.world.admin.open_round(round_id, prev, self.world.now() + deadline_in, min_updates,
                                     self.spec_hash)
 

@@ -141,6 +141,9 @@ def test_poisoned_update_gets_its_round_rejected_by_the_holdout_check(make_feder
     assert hospital_settlement(fed.world.admin.events()) == {}  # a rejected round pays nothing
     assert all(h.model is None for h in fed.hospitals)
     assert fed.hospitals[0].view.rounds[1].phase is Phase.REJECTED
+    fed.hospitals[2].train = fed.task.trainer(70, seed=2)  # the poisoner behaves again
+    fed.open_round(2)  # starts again from the last sealed model (here: genesis)
+    fed.drive(lambda: fed.status(2) == RoundStatus.SEALED)
 
 
 def test_submission_from_an_outsider_is_refused_without_spending_gas(make_federation):
