@@ -19,7 +19,7 @@ from node.audit.verify import (
 )
 from node.chain.client import LedgerClient
 from node.crypto import ThresholdPublicKey, decode_public_key, public_key_id
-from node.errors import FedchainError
+from node.errors import ChainError, FedchainError
 from node.modelspec import decode_model_spec
 
 
@@ -64,9 +64,19 @@ class Auditor:
         return {a: self.ledger.balance_of(a) for a in sorted(accounts)}
 
     def report(self) -> AuditReport:
-        """Reconstruct and verify everything; the report says what holds and what does not."""
-        block = int(self.ledger.w3.eth.block_number)
-        history = self.history()
+        """Reconstruct and verify everything; the report says what holds and what does not.
+
+        Raises ChainError when the ledger cannot be read at all (no partial report).
+        """
+        try:
+            block = int(self.ledger.w3.eth.block_number)
+            history = self.history()
+        except FedchainError:
+            raise
+        except Exception as exc:  # web3 / requests errors of an unreachable or wrong node
+            raise ChainError(f"cannot read the ledger's events: {exc}",
+                             fix="check FEDCHAIN_RPC_URL / the network file and that the "
+                                 "chain is running") from exc  # fmt: skip
         checks: list[CheckResult] = check_blob_hashes(history, self.reader)
         key, why = self.public_key(history)
         for r in history.rounds:

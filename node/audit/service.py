@@ -10,7 +10,13 @@ from importlib.resources import files
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from pydantic import BaseModel
 
 from node.audit.auditor import Auditor
@@ -23,7 +29,7 @@ from node.audit.models import (
     Reward,
     RoundRecord,
 )
-from node.errors import ConfigError
+from node.errors import ConfigError, FedchainError
 
 _WEB = files("node.audit.web")
 _ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -94,6 +100,11 @@ def create_app(auditor: Auditor, *, tokens: Sequence[str], cache_seconds: float 
     app = FastAPI(title="fedchain auditor", version="1",
                   description="Read-only audit of the fedchain ledger and blob store.")
     app.state.cache = cache
+
+    @app.exception_handler(FedchainError)
+    async def unavailable(request: Request, exc: FedchainError) -> JSONResponse:
+        """The chain or the blob sources cannot be read: 503 with the fix, never a 500."""
+        return JSONResponse({"detail": {"message": exc.message, "fix": exc.fix}}, status_code=503)
     auth = [Depends(auditor_auth(tokens))]
 
     @app.get("/health")

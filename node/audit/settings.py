@@ -36,6 +36,11 @@ class AuditorSettings(Settings):
     )
     auditor_host: str = Field(default="127.0.0.1", description="address to listen on")
     auditor_port: int = Field(default=8800, ge=0, le=65535, description="port to listen on")
+    auditor_recompute_models: bool = Field(
+        default=True,
+        description="combine the partial decryptions to re-derive each sealed model "
+                    "(the costliest check: one threshold combination per round)",
+    )
     auditor_cache_seconds: float = Field(
         default=5.0, ge=0, description="how long a computed report is served before re-auditing"
     )
@@ -89,4 +94,5 @@ def build_auditor(settings: AuditorSettings) -> Auditor:
     ledger = LedgerClient(w3, network.ledger_address, Account.create())
     return Auditor(ledger=ledger, reader=BlobReader(sources),
                    public_key_file=settings.auditor_public_key,
-                   from_block=network.ledger_block)  # fmt: skip
+                   from_block=network.ledger_block,
+                   check_sealed_models=settings.auditor_recompute_models)  # fmt: skip

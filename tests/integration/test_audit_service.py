@@ -9,14 +9,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
+from web3 import Web3
 
 from node.audit.auditor import Auditor
 from node.audit.blobsource import BlobReader, DirectorySource
 from node.audit.export import read_csv
 from node.audit.models import AuditReport
 from node.audit.service import create_app
+from node.chain.client import LedgerClient
+from node.chain.devnet import free_port
 from node.errors import ConfigError
 from tests.integration.audit_world import (  # type: ignore[import-not-found]
     AuditWorld,
@@ -138,3 +142,13 @@ def test_auditor_page_draws_charts_and_tables_in_chromium(url):
     assert counts.get((0x09, 0x69, 0xDA), 0) > 500  # the first hospital's bars
     assert counts.get((0xBF, 0x39, 0x89), 0) > 200  # the second series (bars and after-line)
     assert len(colours) > 50  # a rendered page, not a blank one
+
+
+def test_an_unreachable_chain_gives_503_with_the_fix(world):
+    ledger = LedgerClient(Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}")),
+                          world.ledger.address, Account.create())  # fmt: skip
+    auditor = Auditor(ledger, BlobReader([DirectorySource(d) for d in world.blob_dirs]))
+    with serve_app(create_app(auditor, tokens=[TOKEN], cache_seconds=0)) as base:
+        resp = httpx.get(f"{base}/api/rounds", headers=AUTH, timeout=30)
+    assert resp.status_code == 503
+    assert "FEDCHAIN_RPC_URL" in resp.json()["detail"]["fix"]
