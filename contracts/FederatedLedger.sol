@@ -67,6 +67,8 @@ contract FederatedLedger {
         uint40 deadline;
         uint40 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
         uint40 committedAt;
+        uint16 holdoutReports; // bitmap of hospitals that reported the candidate's hold-out metric
+        uint8 holdoutWorse; // how many of those reports found the candidate worse beyond margin
     }
 
     /// One slot.
@@ -98,6 +100,8 @@ contract FederatedLedger {
     uint8 public pairCount;
     uint8 public activeMiners;
     uint32 public proposerTimeout;
+    uint8 public holdoutQuorum; // hold-out reports needed before a seal (0 = none); capped by accepted
+    uint32 public holdoutMargin; // metric units (ppm): worse means after + margin < before
     // slot: rates + round pointer
     uint64 public hospitalRate;
     uint64 public verifierRate;
@@ -161,6 +165,22 @@ contract FederatedLedger {
         uint256 minerCredits
     );
     event RoundRejected(uint64 indexed round, address indexed by, string reason);
+    event HoldoutPolicyChanged(uint8 holdoutQuorum, uint32 holdoutMargin);
+    /// A hospital's hold-out metric (ppm, higher is better) of the current and the candidate
+    /// global model of a committed round.
+    event HoldoutReported(
+        uint64 indexed round,
+        address indexed hospital,
+        bytes32 candidateHash,
+        int64 metricBefore,
+        int64 metricAfter,
+        bool worse
+    );
+    /// A miner refused a submission at its edge (never proposed): recorded for the audit.
+    event SubmissionRefused(
+        uint64 indexed round, address indexed hospital, address indexed miner, bytes32 blobHash,
+        string reason
+    );
     /// ERC-20 Transfer; emitted from address(0) when credits are minted at a seal.
     event Transfer(address indexed from, address indexed to, uint256 value);
 
@@ -194,6 +214,9 @@ contract FederatedLedger {
     error AlreadyAttested(uint64 round, address miner);
     error NoQuorum(uint64 round, uint8 attestations, uint8 quorum);
     error NonTransferable();
+    error AlreadyReported(uint64 round, address hospital);
+    error HoldoutPending(uint64 round, uint8 reports, uint8 needed);
+    error HoldoutFailed(uint64 round, uint8 worse, uint8 reports);
 
     // ---------------------------------------------------------------- modifiers
     modifier onlyAdmin() {
@@ -309,6 +332,14 @@ contract FederatedLedger {
     function setProposerTimeout(uint32 proposerTimeout_) external onlyAdmin {
         proposerTimeout = proposerTimeout_;
         emit ProposerTimeoutChanged(proposerTimeout_);
+    }
+
+    /// @notice Hold-out rule: a seal needs min(reports_, accepted updates) hold-out reports
+    /// (or one proposer timeout past the commit), and fails when a majority found it worse.
+    function setHoldoutPolicy(uint8 reports_, uint32 margin_) external onlyAdmin {
+        holdoutQuorum = reports_;
+        holdoutMargin = margin_;
+        emit HoldoutPolicyChanged(reports_, margin_);
     }
 
     // ================================================================ alignment (PSI)
@@ -470,6 +501,38 @@ contract FederatedLedger {
         emit PartialDecryptionSubmitted(round, msg.sender, blobHash);
     }
 
+    /// @notice A hospital reports hold-out metrics (ppm, higher is better) of the global model
+    /// before and after a committed round's candidate; one report per hospital and round.
+    function reportHoldout(
+        uint64 round,
+        bytes32 candidateHash,
+        int64 metricBefore,
+        int64 metricAfter
+    ) external {
+        Member memory h = members[msg.sender];
+        if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(msg.sender);
+        Round storage r = rounds[round];
+        Round memory rm = r;
+        if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
+        uint16 bit = uint16(1) << h.index;
+        if (rm.holdoutReports & bit != 0) revert AlreadyReported(round, msg.sender);
+        bool worse = int256(metricAfter) + int256(uint256(holdoutMargin)) < int256(metricBefore);
+        r.holdoutReports = rm.holdoutReports | bit;
+        if (worse) r.holdoutWorse = rm.holdoutWorse + 1;
+        emit HoldoutReported(round, msg.sender, candidateHash, metricBefore, metricAfter, worse);
+    }
+
+    /// @notice A miner records that it refused a hospital's submission before proposing it.
+    function refuseSubmission(
+        address hospital,
+        uint64 round,
+        bytes32 blobHash,
+        string calldata reason
+    ) external {
+        _activeMinerIndex();
+        emit SubmissionRefused(round, hospital, msg.sender, blobHash, reason);
+    }
+
     /// @notice Seal a committed round at a quorum of attestations and mint the credits.
     /// The packer seals; after `proposerTimeout` past the commit any active miner may.
     function sealRound(uint64 round, bytes32 newModelHash) external {
@@ -480,9 +543,11 @@ contract FederatedLedger {
         uint8 q = rm.quorum;
         uint8 attested = _popcount(rm.attestations);
         if (attested < q) revert NoQuorum(round, attested, q);
-        if (index != rm.packer && block.timestamp < uint256(rm.committedAt) + proposerTimeout) {
+        uint256 windowEnd = uint256(rm.committedAt) + proposerTimeout;
+        if (index != rm.packer && block.timestamp < windowEnd) {
             revert NotProposer(msg.sender, round);
         }
+        _checkHoldout(round, rm, windowEnd);
         r.status = ROUND_SEALED;
         modelHash = newModelHash;
         (uint256 hospitalCredits, uint256 minerCredits) = _credit(round, rm);
@@ -511,6 +576,20 @@ contract FederatedLedger {
         }
         r.status = ROUND_REJECTED;
         emit RoundRejected(round, msg.sender, reason);
+    }
+
+    /// @dev Enough hold-out reports (or the window is over) and no majority found it worse.
+    function _checkHoldout(uint64 round, Round memory rm, uint256 windowEnd) internal view {
+        uint8 needed = holdoutQuorum;
+        if (needed == 0) return;
+        if (needed > rm.accepted) needed = uint8(rm.accepted);
+        uint8 reports = _popcount(rm.holdoutReports);
+        if (reports < needed && block.timestamp < windowEnd) {
+            revert HoldoutPending(round, reports, needed);
+        }
+        if (uint256(rm.holdoutWorse) * 2 > reports) {
+            revert HoldoutFailed(round, rm.holdoutWorse, reports);
+        }
     }
 
     // ================================================================ views

@@ -133,7 +133,18 @@ class LedgerClient:
         )
         return self._send(fn, f"openRound({round_id})")
 
+    def set_holdout_policy(self, reports: int, margin_ppm: int) -> TxResult:
+        """Hold-out reports a seal needs (0 = none) and the margin in ppm (admin)."""
+        return self._send(self._f.setHoldoutPolicy(reports, margin_ppm), "setHoldoutPolicy")
+
     # ------------------------------------------------------------ hospitals
+    def report_holdout(
+        self, round_id: int, candidate_hash: bytes | str, metric_before: int, metric_after: int
+    ) -> TxResult:
+        """Report hold-out metrics (ppm, higher is better) of a committed round's candidate."""
+        fn = self._f.reportHoldout(round_id, _b32(candidate_hash), metric_before, metric_after)
+        return self._send(fn, f"reportHoldout({round_id})")
+
     def record_alignment(
         self, run: int, shared_set_hash: bytes | str, shared_size: int
     ) -> TxResult:
@@ -168,6 +179,13 @@ class LedgerClient:
         if not proposed:
             raise ChainError("proposeUpdate emitted no UpdateProposed event")
         return int(proposed[0].update_id), result  # type: ignore[attr-defined]
+
+    def refuse_submission(
+        self, hospital: str, round_id: int, blob_hash: bytes | str, reason: str
+    ) -> TxResult:
+        """Record that this miner refused a submission at its edge, and why."""
+        fn = self._f.refuseSubmission(hospital, round_id, _b32(blob_hash), reason)
+        return self._send(fn, f"refuseSubmission(round {round_id})")
 
     def approve_update(self, update_id: int) -> TxResult:
         """Approve one update (another miner)."""
@@ -271,7 +289,7 @@ class LedgerClient:
             round=round_id, status=RoundStatus(r[0]), min_updates=r[1], proposed=r[2],
             accepted=r[3], proposed_by=bitmap_indexes(r[4]), attestations=bitmap_indexes(r[5]),
             packer=r[6], quorum=r[7], miners=r[8], deadline=r[9], ready_at=r[10],
-            committed_at=r[11],
+            committed_at=r[11], holdout_reports=bitmap_indexes(r[12]), holdout_worse=r[13],
             prev_model_hash=h[0], model_spec_hash=h[1], aggregate_hash=h[2],
         )  # fmt: skip
 

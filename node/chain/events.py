@@ -183,6 +183,34 @@ class RoundRejected(LedgerEvent):
     reason: str
 
 
+class HoldoutPolicyChanged(LedgerEvent):
+    """The admin changed how many hold-out reports a seal needs, and the margin."""
+
+    holdout_quorum: int
+    holdout_margin: int
+
+
+class HoldoutReported(LedgerEvent):
+    """A hospital's hold-out metrics (ppm) before/after a committed round's candidate."""
+
+    round: int
+    hospital: str
+    candidate_hash: Hex
+    metric_before: int
+    metric_after: int
+    worse: bool
+
+
+class SubmissionRefused(LedgerEvent):
+    """A miner refused a submission at its edge (it was never proposed)."""
+
+    round: int
+    hospital: str
+    miner: str
+    blob_hash: Hex
+    reason: str
+
+
 class Transfer(LedgerEvent):
     """ERC-20 Transfer: credits minted from address(0) at a seal."""
 
@@ -204,7 +232,7 @@ EVENT_MODELS: dict[str, type[LedgerEvent]] = {
         ProposerTimeoutChanged, AlignmentRecorded, RoundOpened, UpdateProposed,
         UpdateApproved, UpdateRejected, UpdateAccepted, UpdateRefused, RoundReady,
         AggregateCommitted, AggregateAttested, PartialDecryptionSubmitted, RoundSealed,
-        RoundRejected, Transfer,
+        RoundRejected, Transfer, HoldoutPolicyChanged, HoldoutReported, SubmissionRefused,
     )
 }  # fmt: skip
 

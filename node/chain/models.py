@@ -86,6 +86,8 @@ class RoundInfo(_Frozen):
     deadline: int
     ready_at: int
     committed_at: int
+    holdout_reports: list[int]
+    holdout_worse: int
     prev_model_hash: Hex
     model_spec_hash: Hex
     aggregate_hash: Hex

@@ -1,0 +1,170 @@
+"""The hospital's side of a round: fetch, train, encrypt, sign, send; check; apply the seal.
+
+The local trainer is pluggable (``train(global_weights) -> (delta, sample_count)`` and
+``evaluate(weights) -> float`` on the hold-out split); torch stays in hospital/training.
+``RoundClient.tick()`` is driven by the chain like a miner's: it joins an open round once,
+rebuilds the committed round's candidate model itself from the aggregate and the miners'
+partial decryptions, reports its hold-out metrics, and applies the sealed model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hospital.roundlink import MinerLink
+from node.blobnet import get_blob
+from node.blobstore import BlobStore, MemoryBlobStore
+from node.chain.client import LedgerClient
+from node.chain.ledgerview import LedgerView, Phase, RoundView
+from node.chain.tx import ContractReverted
+from node.crypto import NotEnoughShares, ObfuscatorPool, ThresholdPublicKey, encrypt_update
+from node.errors import IntegrityError, NotFound
+from node.fedopt import GlobalModel, decode_global_model, model_hash
+from node.modelspec import ModelSpec, decode_model_spec
+from node.roundmath import candidate_model
+from node.roundwire import ReceiptStatus, UpdateReceipt, UpdateSubmission, b64
+
+log = logging.getLogger(__name__)
+
+Trainer = Callable[[np.ndarray], tuple[np.ndarray, int]]
+Evaluator = Callable[[np.ndarray], float]
+PPM = 1_000_000
+
+
+def to_ppm(metric: float) -> int:
+    """A metric in [0, 1] (higher is better) as the integer ppm the ledger records."""
+    return int(round(float(metric) * PPM))
+
+
+@dataclass
+class RoundClient:
+    """One hospital in the federation: its ledger client, its miner link, its trainer."""
+
+    ledger: LedgerClient
+    link: MinerLink
+    public_key: ThresholdPublicKey
+    train: Trainer
+    evaluate: Evaluator
+    from_block: int = 0
+    view: LedgerView = field(default_factory=LedgerView)
+    store: BlobStore = field(default_factory=MemoryBlobStore)
+    model: GlobalModel | None = None  # the latest applied global model
+    receipts: dict[int, UpdateReceipt] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    _candidates: dict[int, GlobalModel] = field(default_factory=dict)
+    _reported: set[int] = field(default_factory=set)
+
+    def blob(self, digest: str) -> bytes:
+        """A blob via the paired miner, hash checked, cached locally."""
+        return get_blob(digest, self.store, self.link)
+
+    def spec(self, r: RoundView) -> ModelSpec:
+        """The round's model spec."""
+        return decode_model_spec(self.blob(r.spec_hash))
+
+    def global_model(self, digest: str) -> GlobalModel:
+        """The global model whose hash is on chain (the blob's hash is checked on fetch)."""
+        return decode_global_model(self.blob(digest))
+
+    def tick(self) -> None:
+        """Catch up with the chain and do what the current round needs from this hospital."""
+        self.view.catch_up(self.ledger, self.from_block)
+        r = self.view.rounds.get(self.view.current_round)
+        if r is None:
+            return
+        try:
+            self._step(r)
+        except NotFound as exc:  # a blob not replicated yet, or the miner down: next tick
+            log.info("round %s: waiting: %s", r.round, exc)
+
+    def _step(self, r: RoundView) -> None:
+        if r.phase is Phase.OPEN and r.round not in self.receipts:
+            self.participate(r)
+        elif r.phase is Phase.COMMITTED and r.round not in self._reported:
+            self.report_holdout(r)
+        elif r.phase is Phase.SEALED and (self.model is None or self.model.round < r.round):
+            self.apply(r)
+
+    # ------------------------------------------------------------ steps 2-3
+    def make_submission(self, r: RoundView) -> UpdateSubmission:
+        """Train on the global model, encrypt n·Δ's packing, sign: the message to the miner."""
+        spec = self.spec(r)
+        start = self.global_model(r.prev_model_hash)
+        pool = ObfuscatorPool(self.public_key.n)
+        count = spec.packing().ciphertext_count(spec.n_params, self.public_key.n_bits)
+        filler = threading.Thread(target=pool.fill, args=(count,), daemon=True)
+        t0 = time.perf_counter()
+        filler.start()  # obfuscators are computed while the model trains
+        delta, samples = self.train(start.weights.copy())
+        t1 = time.perf_counter()
+        filler.join()
+        t2 = time.perf_counter()
+        blob = encrypt_update(self.public_key, spec.packing(), np.asarray(delta, np.float64),
+                              weight=int(samples), pool=pool,
+                              clip_out_of_range=True)  # fmt: skip
+        t3 = time.perf_counter()
+        self.timings.update(train=t1 - t0, encrypt=(t2 - t1) + (t3 - t2))
+        digest = self.store.put(blob)
+        signature = self.ledger.sign_update(r.round, digest, int(samples))
+        return UpdateSubmission(round=r.round, blob_hash=digest, sample_count=int(samples),
+                                signature="0x" + signature.hex(), blob_b64=b64(blob))  # fmt: skip
+
+    def participate(self, r: RoundView) -> UpdateReceipt:
+        """Make and send this round's update once; remember the miner's receipt."""
+        receipt = self.link.submit(self.make_submission(r))
+        self.receipts[r.round] = receipt
+        if receipt.status is not ReceiptStatus.PROPOSED:
+            log.warning("round %s: miner refused our update: %s", r.round, receipt.reason)
+        return receipt
+
+    # ------------------------------------------------------------ hold-out (step 6)
+    def candidate(self, r: RoundView) -> GlobalModel | None:
+        """The committed round's candidate model, rebuilt here (None until enough partials)."""
+        if r.round in self._candidates:
+            return self._candidates[r.round]
+        try:
+            agg = self.blob(r.aggregate_hash)
+            partials = []
+            for digest in (h for hs in r.partials.values() for h in hs):
+                try:
+                    partials.append(self.blob(digest))
+                except NotFound:  # a partial that never got out of a dead miner
+                    continue
+            model, _, _ = candidate_model(self.public_key, agg, partials,
+                                          self.global_model(r.prev_model_hash), self.spec(r))
+        except (NotEnoughShares, NotFound):
+            return None
+        self._candidates[r.round] = model
+        return model
+
+    def report_holdout(self, r: RoundView) -> None:
+        """Evaluate the current and the candidate model on the hold-out split; report both."""
+        model = self.candidate(r)
+        if model is None:
+            return
+        before = to_ppm(self.evaluate(self.global_model(r.prev_model_hash).weights))
+        after = to_ppm(self.evaluate(model.weights))
+        try:
+            self.ledger.report_holdout(r.round, model_hash(model), before, after)
+        except ContractReverted as exc:
+            log.info("hold-out report not recorded: %s", exc)
+        self._reported.add(r.round)
+
+    # ------------------------------------------------------------ step 6: apply
+    def apply(self, r: RoundView) -> GlobalModel:
+        """Take the sealed model: our own candidate if its hash matches, else fetch it."""
+        own = self._candidates.get(r.round)
+        if own is not None and model_hash(own).hex() == r.sealed_hash:
+            self.model = own
+        else:
+            model = self.global_model(r.sealed_hash)
+            if model.round != r.round:
+                raise IntegrityError(f"sealed model says round {model.round}, not {r.round}")
+            self.model = model
+        return self.model

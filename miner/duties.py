@@ -1,0 +1,310 @@
+"""A miner's duties, driven by the chain: verify, pack, attest, decrypt, seal or reject.
+
+``MinerNode.tick()`` folds new events into its LedgerView (from a block cursor) and does
+whatever the current round asks of this miner. Everything it knows is rebuilt from the
+chain and its blob store, so a restarted miner (a fresh MinerNode) catches up and resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+from miner.checks import Claim, HospitalFacts, RoundFacts, UpdateRefused, check_update
+from node.blobnet import BlobPeers, get_blob
+from node.blobstore import BlobStore
+from node.chain.client import LedgerClient
+from node.chain.ledgerview import LedgerView, Phase, RoundView, UpdateView
+from node.chain.tx import ContractReverted
+from node.crypto import (
+    KeyShareRecord,
+    NotEnoughShares,
+    ThresholdPublicKey,
+    aggregate_updates,
+    assign_ciphertexts,
+    partial_decrypt,
+)
+from node.crypto.codec import decode_aggregate
+from node.errors import FedchainError, NotFound
+from node.fedopt import GlobalModel, decode_global_model
+from node.modelspec import ModelSpec, decode_model_spec
+from node.roundmath import candidate_model, missing_ciphertexts, share_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MinerNode:
+    """One miner: its ledger client (its account), blob store, peers and key share."""
+
+    ledger: LedgerClient
+    store: BlobStore
+    peers: BlobPeers
+    public_key: ThresholdPublicKey
+    share: KeyShareRecord
+    partial_grace: float = 3.0  # seconds before covering ciphertexts a silent miner left
+    from_block: int = 0
+    clock: Callable[[], float] = time.monotonic
+    view: LedgerView = field(default_factory=LedgerView)
+    _specs: dict[str, ModelSpec] = field(default_factory=dict)
+    _committed_seen: dict[int, float] = field(default_factory=dict)
+    _bad: set[int] = field(default_factory=set)  # votes the ledger refused: do not resend
+    _candidates: dict[int, str] = field(default_factory=dict)  # round -> candidate hash
+
+    @property
+    def me(self) -> str:
+        """The address of this miner."""
+        return str(self.ledger.account.address)
+
+    # ------------------------------------------------------------ helpers
+    def blob(self, digest: str) -> bytes:
+        """A blob from the local store or a peer (hash checked either way)."""
+        return get_blob(digest, self.store, self.peers)
+
+    def publish(self, blob: bytes) -> str:
+        """Store a blob locally and replicate it to the peers; returns its hash."""
+        digest = self.store.put(blob)
+        self.peers.push(blob)
+        return digest
+
+    def spec(self, spec_hash: str) -> ModelSpec:
+        """The round's ModelSpec, read from its blob."""
+        if spec_hash not in self._specs:
+            self._specs[spec_hash] = decode_model_spec(self.blob(spec_hash))
+        return self._specs[spec_hash]
+
+    def previous_model(self, r: RoundView) -> GlobalModel:
+        """The global model the round starts from."""
+        return decode_global_model(self.blob(r.prev_model_hash))
+
+    def now(self) -> int:
+        """Latest block timestamp."""
+        return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+
+    def round_facts(self, r: RoundView, now: int) -> RoundFacts:
+        """The chain facts a claim for round ``r`` is checked against."""
+        return RoundFacts(
+            chain_id=self.ledger.sender.chain_id, ledger=self.ledger.address,
+            current_round=self.view.current_round, open=r.phase is Phase.OPEN,
+            deadline=r.deadline, now=now, spec=self.spec(r.spec_hash),
+        )  # fmt: skip
+
+    def hospital_facts(self, hospital: str, blob_hash: str, exclude: int | None) -> HospitalFacts:
+        """The chain facts about a hospital, ignoring the proposal ``exclude`` itself."""
+        others = [
+            u for r in self.view.rounds.values() for u in r.updates.values()
+            if u.update_id != exclude
+        ]  # fmt: skip
+        current = self.view.rounds.get(self.view.current_round)
+        size = self.view.shared_size.get(hospital.lower())
+        return HospitalFacts(
+            registered=self.view.is_active_hospital(hospital),
+            aligned=size is not None,
+            shared_size=size or 0,
+            proposed_this_round=current is not None and any(
+                u.hospital.lower() == hospital.lower() for u in current.updates.values()
+                if u.update_id != exclude
+            ),
+            blob_seen=any(u.blob_hash == blob_hash for u in others),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ the loop
+    def tick(self) -> None:
+        """Catch up with the chain and do this round's duties (each step idempotent)."""
+        self.view.catch_up(self.ledger, self.from_block)
+        r = self.view.rounds.get(self.view.current_round)
+        if r is None or self.me not in self.view.active_miners():
+            return
+        if r.phase is Phase.OPEN:
+            self.verify_pending(r)
+            self.pack_if_chosen(r)
+        elif r.phase is Phase.COMMITTED:
+            self.attest(r)
+            self.decrypt(r)
+            self.seal_if_due(r)
+
+    # ------------------------------------------------------------ 6.2 cross-validation
+    def verify_pending(self, r: RoundView) -> None:
+        """Check every update this miner has not voted on; approve in one batch, reject each."""
+        todo = [u for u in r.updates.values()
+                if self.me not in u.voters and not u.refused and u.update_id not in self._bad]
+        approve: list[int] = []
+        now = self.now()
+        for u in todo:
+            try:
+                blob = self.blob(u.blob_hash)
+            except NotFound:
+                continue  # not replicated yet; the proposer's miner may be slow
+            try:
+                check_update(self._claim(u), blob, self.round_facts(r, min(now, r.deadline)),
+                             self.hospital_facts(u.hospital, u.blob_hash, u.update_id),
+                             self.public_key)  # fmt: skip
+            except UpdateRefused as refused:
+                log.info("rejecting update %s: %s", u.update_id, refused)
+                self._vote(partial(self.ledger.reject_update, u.update_id,
+                                   refused.reason.value), u.update_id)  # fmt: skip
+                continue
+            approve.append(u.update_id)
+        if approve:
+            self._vote(partial(self.ledger.approve_updates, approve), None)
+
+    def _claim(self, u: UpdateView) -> Claim:
+        return Claim(u.hospital, u.round, bytes.fromhex(u.blob_hash), u.sample_count, u.signature)
+
+    def _vote(self, send: Callable[[], object], update_id: int | None) -> None:
+        try:
+            send()
+        except ContractReverted as exc:  # closed or already voted: the view will catch up
+            log.info("vote not recorded: %s", exc)
+            if update_id is not None:
+                self._bad.add(update_id)
+
+    # ------------------------------------------------------------ 6.3 packing
+    def aggregate(self, r: RoundView) -> bytes:
+        """The homomorphic weighted sum of the round's accepted updates, in update-id order."""
+        blobs = [self.blob(u.blob_hash) for u in r.accepted()]
+        return aggregate_updates(self.public_key, blobs)
+
+    def pack_if_chosen(self, r: RoundView) -> None:
+        """If the contract lets this miner pack now, aggregate and commit the hash."""
+        if not r.ready_at:
+            if self.now() > r.deadline:  # never got ready: the miner whose turn it is rejects
+                self._reject(r, "NOT_READY_BY_DEADLINE")
+            return
+        if not self.ledger.may_pack(r.round, self.me):
+            return
+        blob = self.aggregate(r)
+        digest = self.publish(blob)
+        try:
+            self.ledger.commit_aggregate(r.round, digest, len(r.accepted()))
+        except ContractReverted as exc:
+            log.info("commit not accepted (retrying next tick): %s", exc)
+
+    def attest(self, r: RoundView) -> None:
+        """Recompute the aggregate; attest the committed hash if it matches."""
+        if self.me in r.attesters:
+            return
+        try:
+            mine = self.store.put(self.aggregate(r))
+        except NotFound:
+            return
+        if mine != r.aggregate_hash:
+            log.warning("round %s: committed aggregate %s, recomputed %s; not attesting",
+                        r.round, r.aggregate_hash, mine)  # fmt: skip
+            return
+        try:
+            self.ledger.attest_aggregate(r.round, mine)
+        except ContractReverted as exc:
+            log.info("attestation not recorded: %s", exc)
+
+    # ------------------------------------------------------------ threshold decryption
+    def decrypt(self, r: RoundView) -> None:
+        """Post this miner's assigned partial; after the grace, cover what silent miners left."""
+        if not self._try_fetch(r.aggregate_hash):
+            return
+        agg = self.blob(r.aggregate_hash)
+        mine = share_index(self.view.miner_index(self.me))
+        first_seen = self._committed_seen.setdefault(r.round, self.clock())
+        if self.me not in r.partials:
+            shares = [share_index(self.view.miner_index(m)) for m in self.view.active_miners()]
+            n = len(decode_aggregate(agg, self.public_key).ciphertexts)
+            plan = assign_ciphertexts(n, shares, self.public_key.threshold)
+            self._post_partial(r, agg, list(plan.get(mine, ())))
+            return
+        if self.clock() - first_seen < self.partial_grace:
+            return
+        partials = self._partials(r)
+        missing = missing_ciphertexts(self.public_key, agg, partials)
+        todo = sorted(j for j, covered in missing.items() if mine not in covered)
+        if todo:
+            log.info("round %s: covering %d ciphertexts left by silent miners", r.round, len(todo))
+            self._post_partial(r, agg, todo)
+
+    def _try_fetch(self, digest: str) -> bool:
+        try:
+            self.blob(digest)
+        except NotFound:
+            return False
+        return True
+
+    def _post_partial(self, r: RoundView, agg: bytes, indices: list[int]) -> None:
+        if not indices:
+            return
+        blob = partial_decrypt(self.public_key, self.share, agg, indices=indices)
+        digest = self.publish(blob)
+        try:
+            self.ledger.submit_partial_decryption(r.round, digest)
+        except ContractReverted as exc:
+            log.info("partial not recorded: %s", exc)
+
+    def _partials(self, r: RoundView) -> list[bytes]:
+        out = []
+        for hashes in r.partials.values():
+            for digest in hashes:
+                try:
+                    out.append(self.blob(digest))
+                except NotFound:
+                    continue
+        return out
+
+    # ------------------------------------------------------------ seal / reject
+    def seal_if_due(self, r: RoundView) -> None:
+        """Combine the partials into the candidate; seal it, or reject the round on hold-out."""
+        info = self.ledger.round(r.round)
+        if len(info.attestations) < info.quorum:
+            return
+        if r.packer != self.me and self.now() < info.committed_at + self.ledger.proposer_timeout():
+            return
+        digest = self._candidates.get(r.round)
+        if digest is None:
+            try:
+                agg = self.blob(r.aggregate_hash)
+                _, blob, _ = candidate_model(self.public_key, agg, self._partials(r),
+                                             self.previous_model(r), self.spec(r.spec_hash))
+            except (NotEnoughShares, NotFound) as exc:
+                log.info("round %s: no candidate yet: %s", r.round, exc)
+                return
+            digest = self._candidates[r.round] = self.publish(blob)
+            log.info("round %s: candidate %s", r.round, digest)
+        try:
+            self.ledger.seal_round(r.round, digest)
+        except ContractReverted as exc:
+            if exc.error_name == "HoldoutFailed":
+                self._reject(r, f"HOLDOUT_WORSE: {exc.error_args}")
+            else:
+                log.info("seal not accepted: %s", exc)
+
+    def _reject(self, r: RoundView, reason: str) -> None:
+        try:
+            self.ledger.reject_round(r.round, reason)
+        except ContractReverted as exc:  # not this miner's turn yet, or already closed
+            log.debug("rejection not recorded: %s", exc)
+
+    def status_phase(self) -> str | None:
+        """The current round's phase (None before the first round)."""
+        r = self.view.rounds.get(self.view.current_round)
+        return r.phase.value if r else None
+
+
+class Ticking(Protocol):
+    """Anything with a ``tick()`` (a node, or a node behind a lock)."""
+
+    def tick(self) -> None:
+        """One step."""
+        ...
+
+
+def run_forever(node: Ticking, *, interval: float, stop: Callable[[], bool]) -> None:
+    """Tick until ``stop()``; a failing tick is logged and retried (chain or peers down)."""
+    while not stop():
+        try:
+            node.tick()
+        except FedchainError as exc:
+            log.warning("tick failed: %s", exc)
+        except Exception:  # keep the watcher alive across transient RPC/HTTP errors
+            log.exception("tick failed")
+        time.sleep(interval)

@@ -1,0 +1,1 @@
+"""Static files of the auditor page."""
