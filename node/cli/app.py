@@ -34,27 +34,19 @@ def _register_plugins(root: typer.Typer) -> None:
 
 
 def main() -> None:
-    """Console-script entry: run the app, turning fedchain errors into message + fix."""
+    """Console-script entry: run the app, turning fedchain errors into message + fix.
+
+    Usage errors (unknown command or option, bad value) are printed by typer's own click in
+    standalone mode with exit code 2; a FedchainError is printed as its message and fix.
+    """
     _register_plugins(app)
     try:
-        app(standalone_mode=False)
+        app()
     except FedchainError as exc:
         _err.print(f"[bold red]error:[/] {exc.message}")
         if exc.fix:
             _err.print(f"[bold]fix:[/] {exc.fix}")
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        _err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
