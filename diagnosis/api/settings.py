@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "password", "doctor"}
+from node.tokens import require_real_tokens
 
 
 class DiagnosisSettings(BaseSettings):
@@ -21,10 +21,4 @@ class DiagnosisSettings(BaseSettings):
     @field_validator("doctor_tokens")
     @classmethod
     def _tokens_are_real(cls, tokens: list[str]) -> list[str]:
-        for t in tokens:
-            if len(t) < 16 or t.lower() in _PLACEHOLDERS:
-                raise ValueError(
-                    "each doctor token must be a random string of at least 16 characters "
-                    "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"
-                )
-        return tokens
+        return require_real_tokens(tokens, role="doctor")

@@ -15,8 +15,7 @@ from node.chain.connect import connect
 from node.chain.network import NetworkFile
 from node.config import Settings
 from node.errors import ConfigError
-
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "password", "auditor", "test"}
+from node.tokens import require_real_tokens
 
 
 class AuditorSettings(Settings):
@@ -48,13 +47,7 @@ class AuditorSettings(Settings):
     @field_validator("auditor_tokens")
     @classmethod
     def _tokens_are_real(cls, tokens: list[str]) -> list[str]:
-        for t in tokens:
-            if len(t) < 16 or t.lower() in _PLACEHOLDERS:
-                raise ValueError(
-                    "each auditor token must be a random string of at least 16 characters "
-                    "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"
-                )
-        return tokens
+        return require_real_tokens(tokens, role="auditor")
 
     def sources(self) -> list[BlobSource]:
         """Every configured blob source: miners over HTTP, then directories."""
