@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diagnosis.service import DiagnosisService
+from hospital.alignment.items import AlignmentPurpose
 from hospital.emr.schema import default_schema
 from hospital.models import BPSpec, build_model
 from hospital.round import Evaluator, RoundClient, Trainer
@@ -123,10 +124,21 @@ class HospitalRounds:
                 field="FEDCHAIN_ROUND_HIDDEN", fix="use the consortium's hidden sizes",
             )
 
+    def aligned_size(self) -> int:
+        """How many shared items the latest pathology alignment recorded on chain."""
+        result = self.book.latest(AlignmentPurpose.PATHOLOGY)
+        return len(result.shared_items()) if result is not None else 0
+
     def train(self, weights: np.ndarray) -> tuple[np.ndarray, int]:
-        """The round client's trainer: Δ and the number of shared samples trained on."""
+        """The round client's trainer: Δ and the sample count it is weighted by.
+
+        Several cases can share one pathology signature, so a hospital may train on more
+        cases than the shared items the ledger recorded; the claimed count (the update's
+        weight and its reward) is capped at that recorded size, which miners enforce.
+        """
         self._check(weights)
-        return self.trainer().train(weights)
+        delta, trained = self.trainer().train(weights)
+        return delta, min(trained, self.aligned_size())
 
     def evaluate(self, weights: np.ndarray) -> float:
         """Hold-out diagnosis accuracy of ``weights``."""
