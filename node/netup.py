@@ -40,7 +40,7 @@ class NetworkOptions:
     seed: int = 7
     hidden: tuple[int, ...] = (16,)
     train: dict[str, Any] = field(default_factory=lambda: {
-        "epochs": 3, "batch_size": 32, "optimizer": "adam", "lr": 0.003})
+        "epochs": 8, "batch_size": 16, "optimizer": "adam", "lr": 0.005})
     block_time: float = 1.0
     proposer_timeout: int = 30
     holdout_reports: int | None = None  # reports a seal needs: None = every hospital, 0 = off

@@ -47,7 +47,7 @@ class RoundSettings(BaseSettings):
     public_key: Path | None = Field(default=None, description="consortium.pub of the ceremony")
     hidden: list[int] = Field(default=[16], description="hidden layer sizes of the BP model")
     train: TrainConfig = Field(
-        default=TrainConfig(epochs=3, batch_size=32, optimizer=LocalOptimizer.ADAM, lr=3e-3),
+        default=TrainConfig(epochs=8, batch_size=16, optimizer=LocalOptimizer.ADAM, lr=5e-3),
         description="local training per round (JSON)",
     )
     min_other_holders: int = Field(default=1, ge=0, description="shared-sample threshold")
