@@ -197,7 +197,8 @@ def run_demo(data_dir: Path, options: NetworkOptions, rounds: int,
     return result
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def interrupt_on_signal(signum: int, frame: FrameType | None) -> None:
+    """A signal handler that unwinds like Ctrl-C, so every child is stopped by PID."""
     raise KeyboardInterrupt
 
 
@@ -210,7 +211,7 @@ def demo(
     """Run the whole network: up, alignment, K encrypted rounds, a diagnosis, an audit."""
     settings = load_settings()
     console = Console()
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops everything too
+    previous = signal.signal(signal.SIGTERM, interrupt_on_signal)  # SIGTERM stops everything too
     try:
         result = run_demo(settings.data_dir / "demo",
                           NetworkOptions(hospitals=hospitals, key_bits=key_bits, cases=cases),

@@ -13,7 +13,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from node.cli.demo import _interrupt, services_table
+from node.cli.demo import interrupt_on_signal, services_table
 from node.cli.network import network_table
 from node.config import load_settings
 from node.netup import Network, NetworkOptions
@@ -61,7 +61,7 @@ def up(
     console = Console()
     root = data_dir or load_settings().data_dir / "network"
     options = NetworkOptions(hospitals=hospitals, key_bits=key_bits, cases=cases)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt_on_signal)
     try:
         with Network(root, options, say=lambda s: console.log(f"starting: {s}")) as net:
             assert net.network is not None
