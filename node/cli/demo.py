@@ -66,6 +66,13 @@ def align(net: Network, console: Console) -> None:
     console.rule("alignment (PSI over HTTP, recorded on chain)")
     subprocess.run([sys.executable, "-m", "node.cli.app", "align", "run", *net.hospital_urls,
                     "--run", "1", "--min-other-holders", "1"], check=True)
+    from node.cli.round import admin_ledger
+
+    assert net.network is not None
+    _, ledger = admin_ledger(net.settings(devnet_account=0))
+    recorded = [f"{h.name} {ledger.member(p.hospital).shared_size}"
+                for h, p in zip(net.hospitals, net.network.pairs, strict=True)]
+    console.print("shared samples recorded on chain (recordAlignment): " + ", ".join(recorded))
 
 
 def run_round(net: Network, console: Console, timeout: float = 900.0) -> str:

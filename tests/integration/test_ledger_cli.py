@@ -78,6 +78,7 @@ def test_short_demo_seals_a_round_answers_a_doctor_verifies_the_audit_and_stops(
     for pair in network.pairs:  # the consortium table
         assert pair.hospital in result.output and pair.miner in result.output
     assert "2 of 3 miners" in result.output and network.ledger_address in result.output
+    assert "shared samples recorded on chain" in result.output
     assert "round 1" in result.output and "sealed: 3 updates" in result.output
     assert "suggested diagnoses" in result.output and "consortium model used" in result.output
     assert "VERIFIED: " in result.output and "NOT VERIFIED" not in result.output
