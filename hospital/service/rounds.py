@@ -183,8 +183,10 @@ class HospitalRounds:
                     self.tick()
                     self._error = ""
                 except Exception as exc:  # noqa: BLE001 - a failed tick is retried next time
-                    self._error = f"{type(exc).__name__}: {exc}"
-                    log.warning("round tick failed: %s", self._error)
+                    error = f"{type(exc).__name__}: {exc}"
+                    if error != self._error:  # once per distinct failure, not every tick
+                        log.warning("round tick failed (retrying): %s", error)
+                    self._error = error
                 self._stop.wait(self.settings.tick)
 
         self._thread = threading.Thread(target=loop, name="round-client", daemon=True)
