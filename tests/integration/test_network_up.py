@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
+from node.chain.connect import connect
 from node.chain.models import RoundStatus
 from node.cli.round import admin_ledger
 from node.cli.round import app as round_app
@@ -30,6 +32,10 @@ def test_up_serves_every_node_healthy_opens_a_round_and_stops_every_child(tmp_pa
     options = NetworkOptions(hospitals=3, key_bits=512, cases=240)
     with Network(tmp_path / "net", options) as net:
         pids = net.pids()
+        w3 = connect(net.chain.rpc_url)
+        first = w3.eth.block_number
+        time.sleep(2.2)
+        assert w3.eth.block_number > first  # --block-time 1: the chain's clock runs when idle
         assert len(pids) == 7  # 3 miners, 3 hospitals, anvil
         for m in net.miner_urls:
             assert httpx.get(m + "/status", timeout=5).json()["current_round"] == 0
