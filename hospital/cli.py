@@ -279,7 +279,8 @@ def serve(
         record = record_on_ledger(ledger_from_settings(node_settings))
     store = open_store(db or EmrSettings().database_url)
     book = AlignmentBook(store, settings.alignment_dir, record=record)
-    app = create_hospital_app(name=name, book=book, doctor_tokens=doctor_tokens)
+    rounds = _round_participation(book, node_settings)
+    app = create_hospital_app(name=name, book=book, doctor_tokens=doctor_tokens, rounds=rounds)
     _out.print(f"{name}: {store.count()} cases; doctor page "
                f"http://{host or settings.host}:{port or settings.port}/doctor")
     try:
@@ -287,3 +288,46 @@ def serve(
                     log_level="warning")
     finally:
         store.close()
+
+
+def _round_participation(book, node_settings):  # type: ignore[no-untyped-def]
+    """The round participation factory when FEDCHAIN_ROUND_* configure it, else None."""
+    from hospital.round import RoundClient
+    from hospital.roundlink import HttpLink
+    from hospital.service.rounds import HospitalRounds, RoundSettings
+    from node.chain.connect import ledger_from_settings
+    from node.chain.network import NetworkFile
+    from node.crypto import decode_public_key
+
+    settings = RoundSettings()
+    if not settings.enabled:
+        return None
+    assert settings.public_key is not None and settings.miner_url is not None
+    public_key = decode_public_key(settings.public_key.read_bytes())
+    network = NetworkFile.load(node_settings.resolved_network_file)
+    ledger = ledger_from_settings(node_settings)  # its own nonce sequence
+    miner_url = settings.miner_url
+
+    def client(train, evaluate):  # type: ignore[no-untyped-def]
+        return RoundClient(ledger=ledger, link=HttpLink(miner_url, ledger.account),
+                           public_key=public_key, train=train, evaluate=evaluate,
+                           from_block=network.ledger_block)
+
+    return lambda service: HospitalRounds(book=book, service=service, settings=settings,
+                                          client_factory=client)
+
+
+@hospital_app.command("model-init")
+def model_init(
+    out: Annotated[Path, typer.Option(help="the .npy file to write")],
+    seed: Annotated[int, typer.Option(help="initialisation seed")] = 0,
+) -> None:
+    """Write the consortium model's initial flat weights (FEDCHAIN_ROUND_HIDDEN) for round 1."""
+    import numpy as np
+
+    from hospital.service.rounds import RoundSettings, initial_weights
+
+    weights = initial_weights(RoundSettings().hidden, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, weights)
+    _out.print(f"{weights.size} initial weights -> {out}")

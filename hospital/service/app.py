@@ -6,6 +6,9 @@ queries and feedback (validated cases go back into the library), and its health.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -16,6 +19,7 @@ from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
 from hospital.service.alignment import AlignmentBook
 from hospital.service.library import EmrCaseLibrary
+from hospital.service.rounds import HospitalRounds, RoundParticipation
 
 
 class Health(BaseModel):
@@ -25,6 +29,7 @@ class Health(BaseModel):
     hospital: str
     cases: int
     diagnosis_index: int
+    applied_round: int = 0
 
 
 def create_hospital_app(
@@ -33,11 +38,29 @@ def create_hospital_app(
     book: AlignmentBook,
     doctor_tokens: list[str],
     diagnosis: DiagnosisService | None = None,
+    rounds: Callable[[DiagnosisService], HospitalRounds] | None = None,
 ) -> FastAPI:
-    """The hospital's app: alignment, diagnosis and health over ``book.store``."""
+    """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
+
+    ``rounds`` builds the round participation around the diagnosis service; its thread runs
+    for the app's lifetime.
+    """
     library = EmrCaseLibrary(book.store)
     service = diagnosis or DiagnosisService(library=library, sink=library)
+    participation = rounds(service) if rounds is not None else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if participation is not None:
+            participation.start()
+        try:
+            yield
+        finally:
+            if participation is not None:
+                participation.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"fedchain hospital: {name}",
         version="0.1.0",
         description="A hospital's EMR library: private alignment, assisted diagnosis.",
@@ -54,6 +77,12 @@ def create_hospital_app(
             hospital=name,
             cases=book.store.count(),
             diagnosis_index=len(service.index),
+            applied_round=participation.status().applied_round if participation else 0,
         )
+
+    @app.get("/rounds", response_model=RoundParticipation, tags=["health"])
+    def rounds_status() -> RoundParticipation:
+        """The hospital's participation in the training rounds (disabled if not configured)."""
+        return participation.status() if participation else RoundParticipation(enabled=False)
 
     return app

@@ -110,12 +110,16 @@ class Devnet:
         port: int | None = None,
         state_interval: int = 30,
         node_bin: Path | None = None,
+        block_time: float | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.chain_id = chain_id
         self.port = port
         self.state_interval = state_interval
         self.node_bin = node_bin
+        # a block every ``block_time`` seconds even when idle: the ledger's time-based rules
+        # (deadline, rotation, hold-out window) read block.timestamp, which automine freezes
+        self.block_time = block_time
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -165,6 +169,8 @@ class Devnet:
             "--state", str(self.state_file),
             "--state-interval", str(self.state_interval),
         ]  # fmt: skip
+        if self.block_time is not None:
+            args += ["--block-time", f"{self.block_time:g}"]
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 args,

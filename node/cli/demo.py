@@ -1,38 +1,229 @@
-"""`fedchain demo`: a devnet, the ledger, three hospital/miner pairs, printed; then stopped."""
+"""`fedchain demo`: the whole network end to end, then a clean shutdown.
+
+Up (devnet, ledger, keys, data, N miners and N hospitals), private alignment among the
+hospital services (relayed by a child of this process, recorded on chain), K encrypted
+rounds opened by the operator and run by miners and hospitals over HTTP, a doctor's
+diagnosis query over REST, the auditor's verification, and a summary table.
+"""
 
 from __future__ import annotations
 
 import shutil
-from typing import Annotated
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from node.chain.devnet import Devnet
-from node.cli.network import network_table, run_init
+from node.chain.models import RoundStatus
+from node.cli.network import network_table
 from node.config import load_settings
+from node.errors import FedchainError
+from node.netup import Network, NetworkOptions
+
+FINDINGS = {
+    "patient_id": "walk-in-1",
+    "symptoms": [{"name": "fever", "duration_days": 2, "onset": "sudden", "severity": 7},
+                 {"name": "cough", "duration_days": 2, "severity": 5}],
+    "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}],
+}
+
+
+@dataclass
+class DemoResult:
+    """What a demo run produced (tests read it)."""
+
+    rounds: dict[int, str] = field(default_factory=dict)  # round -> final status
+    suggestion: dict[str, Any] = field(default_factory=dict)
+    verified: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def services_table(net: Network) -> Table:
+    """Each service's URL, account and log file."""
+    assert net.network is not None
+    table = Table(title="services (loopback)")
+    for col in ("service", "url", "account", "log"):
+        table.add_column(col)
+    for k, pair in enumerate(net.network.pairs):
+        table.add_row(net.miners[k].name, net.miners[k].url, pair.miner,
+                      str(net.miners[k].log))
+        table.add_row(net.hospitals[k].name, net.hospitals[k].url, pair.hospital,
+                      str(net.hospitals[k].log))
+    return table
+
+
+def align(net: Network, console: Console) -> None:
+    """Private set intersection among the hospital services; each records it on chain."""
+    console.rule("alignment (PSI over HTTP, recorded on chain)")
+    subprocess.run([sys.executable, "-m", "node.cli.app", "align", "run", *net.hospital_urls,
+                    "--run", "1", "--min-other-holders", "1"], check=True)
+    from node.cli.round import admin_ledger
+
+    assert net.network is not None
+    _, ledger = admin_ledger(net.settings(devnet_account=0))
+    recorded = [f"{h.name} {ledger.member(p.hospital).shared_size}"
+                for h, p in zip(net.hospitals, net.network.pairs, strict=True)]
+    console.print("shared samples recorded on chain (recordAlignment): " + ", ".join(recorded))
+
+
+def run_round(net: Network, console: Console, timeout: float = 900.0) -> str:
+    """Open the next round and follow it until sealed (and applied everywhere) or rejected."""
+    from node.cli.round import admin_ledger
+
+    plan = net.open_round()
+    _, ledger = admin_ledger(net.settings(devnet_account=0))
+    r = plan.round_id
+    end = time.monotonic() + timeout
+    last = ""
+    with console.status(f"round {r}: open") as status:
+        while True:
+            info = ledger.round(r)
+            applied = [_get(h.url + "/rounds").get("applied_round", 0) for h in net.hospitals]
+            line = (f"round {r}: {info.status.name.lower()}, {info.proposed} proposed, "
+                    f"{info.accepted} accepted, {len(info.holdout_reports)} hold-out reports, "
+                    f"applied by {sum(a >= r for a in applied)}/{len(applied)} hospitals")
+            status.update(line)
+            if line != last:
+                console.log(line)
+                last = line
+            if info.status is RoundStatus.REJECTED:
+                return "rejected"
+            if info.status is RoundStatus.SEALED and all(a >= r for a in applied):
+                return "sealed"
+            if time.monotonic() > end:
+                raise FedchainError(f"round {r} did not finish in {timeout:.0f} s",
+                                    fix=f"read the service logs in {net.logs}")
+            time.sleep(1.0)
+
+
+def _get(url: str) -> dict[str, Any]:
+    try:
+        reply = httpx.get(url, timeout=5)
+        return dict(reply.json()) if reply.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return {}
+
+
+def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
+    """A doctor's query to the first hospital over REST, with a bearer token."""
+    console.rule(f"a doctor asks {net.hospitals[0].name} (POST /diagnosis)")
+    reply = httpx.post(net.hospitals[0].url + "/diagnosis", json=FINDINGS, timeout=60,
+                       headers={"Authorization": f"Bearer {net.options.doctor_token}"})
+    if reply.status_code != 200:
+        raise FedchainError(f"diagnosis answered {reply.status_code}: {reply.text[:300]}")
+    suggestion: dict[str, Any] = reply.json()
+    table = Table(title="suggested diagnoses (fever 39.1 C, cough, sudden onset)")
+    for col in ("ICD-10", "disease", "score", "model P", "supporting cases"):
+        table.add_column(col)
+    for d in suggestion["diagnoses"][:3]:
+        p = d.get("model_probability")
+        table.add_row(d["disease"]["icd10"], d["disease"]["name"], f"{d['score']:.3f}",
+                      "" if p is None else f"{p:.3f}", str(d["supporting_cases"]))
+    console.print(table)
+    console.print(f"{len(suggestion['evidence'])} similar cases as evidence; consortium model "
+                  f"{'used' if suggestion['model_used'] else 'not used'}")
+    return suggestion
+
+
+def audit(net: Network, console: Console) -> Any:
+    """The auditor's report from the chain and the miners' blobs, printed."""
+    from node.audit.cli import print_report
+    from node.audit.settings import build_auditor, load_auditor_settings
+
+    console.rule("audit (chain + miners' blob stores)")
+    settings = load_auditor_settings(
+        network_file=net.network_file, rpc_url=net.chain.rpc_url if net.chain else None,
+        auditor_miners=",".join(net.miner_urls),
+        auditor_public_key=net.key_dir / "consortium.pub")  # fmt: skip
+    report = build_auditor(settings).report()
+    print_report(report, console)
+    return report
+
+
+def summary_table(result: DemoResult, report: Any, net: Network) -> Table:
+    """Rounds, accepted samples, hold-out accuracy, rewards and timings in one table."""
+    table = Table(title="fedchain demo: summary")
+    table.add_column("what")
+    table.add_column("value")
+    for r in report.rounds:
+        before, after = r.mean_holdout_before(), r.mean_holdout_after()
+        acc = f", hold-out accuracy {before:.3f} → {after:.3f}" if after is not None else ""
+        table.add_row(f"round {r.round}", f"{r.outcome.value}: {len(r.accepted())} updates, "
+                      f"{sum(u.sample_count for u in r.accepted())} samples{acc}")
+    assert net.network is not None
+    for pair in net.network.pairs:
+        table.add_row(f"credits pair {pair.index}",
+                      f"hospital {report.balances.get(pair.hospital, 0)}, "
+                      f"miner {report.balances.get(pair.miner, 0)}")
+    table.add_row("audit", "VERIFIED" if report.verified else "NOT VERIFIED")
+    for name, seconds in {**net.timings, **result.timings}.items():
+        table.add_row(f"time: {name}", f"{seconds:.1f} s")
+    return table
+
+
+def run_demo(data_dir: Path, options: NetworkOptions, rounds: int,
+             console: Console) -> DemoResult:  # fmt: skip
+    """The whole demo in ``data_dir`` (wiped first); everything is stopped at the end."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    result = DemoResult()
+    t0 = time.perf_counter()
+    with Network(data_dir, options, say=lambda s: console.log(f"starting: {s}")) as net:
+        assert net.network is not None
+        console.print(network_table(net.network))
+        console.print(services_table(net))
+        console.print(f"doctor token: {options.doctor_token}")
+        result.timings["up (total)"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        align(net, console)
+        result.timings["alignment"] = time.perf_counter() - t
+        for _ in range(rounds):
+            t = time.perf_counter()
+            outcome = run_round(net, console)
+            result.rounds[len(result.rounds) + 1] = outcome
+            result.timings[f"round {len(result.rounds)}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result.suggestion = ask_doctor_question(net, console)
+        result.timings["diagnosis query"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report = audit(net, console)
+        result.verified = bool(report.verified)
+        result.timings["audit"] = time.perf_counter() - t
+        result.timings["demo (total)"] = time.perf_counter() - t0
+        console.print(summary_table(result, report, net))
+    console.print("every service stopped; devnet stopped (state kept in "
+                  f"{data_dir / 'devnet'})")
+    return result
+
+
+def interrupt_on_signal(signum: int, frame: FrameType | None) -> None:
+    """A signal handler that unwinds like Ctrl-C, so every child is stopped by PID."""
+    raise KeyboardInterrupt
 
 
 def demo(
-    hospitals: Annotated[int, typer.Option(min=1, max=16, help="hospital/miner pairs")] = 3,
-    keep_running: Annotated[bool, typer.Option(help="leave the devnet up afterwards")] = False,
+    hospitals: Annotated[int, typer.Option(min=2, max=9, help="hospital/miner pairs")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="encrypted training rounds")] = 3,
+    key_bits: Annotated[int, typer.Option(help="consortium Paillier modulus bits")] = 2048,
+    cases: Annotated[int, typer.Option(min=30, help="synthetic cases in total")] = 3000,
 ) -> None:
-    """Start a fresh devnet, deploy the ledger, register the demo consortium, print it."""
+    """Run the whole network: up, alignment, K encrypted rounds, a diagnosis, an audit."""
     settings = load_settings()
-    demo_dir = settings.data_dir / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)  # a fresh chain every time
-    settings = settings.model_copy(update={"data_dir": demo_dir, "rpc_url": None})
-    chain = Devnet(settings.devnet_dir, chain_id=settings.chain_id)
-    info = chain.start()
+    console = Console()
+    previous = signal.signal(signal.SIGTERM, interrupt_on_signal)  # SIGTERM stops everything too
     try:
-        Console().print(f"devnet up: {info.rpc_url} (chain id {info.chain_id}, pid {info.pid})")
-        network = run_init(settings, hospitals)
-        Console().print(network_table(network))
-        Console().print(f"network file: {settings.resolved_network_file}")
+        result = run_demo(settings.data_dir / "demo",
+                          NetworkOptions(hospitals=hospitals, key_bits=key_bits, cases=cases),
+                          rounds, console)  # fmt: skip
     finally:
-        if not keep_running:
-            chain.stop()
-            Console().print("devnet stopped (state kept in " + str(settings.devnet_dir) + ")")
-    if keep_running:
-        Console().print("devnet left running: stop it with "
-                   f"`FEDCHAIN_DATA_DIR={demo_dir} fedchain chain down`")
+        signal.signal(signal.SIGTERM, previous)
+    if not result.verified or "sealed" not in result.rounds.values():
+        raise typer.Exit(1)

@@ -62,19 +62,27 @@ def test_network_init_without_a_chain_says_how_to_start_one(tmp_path, monkeypatc
     assert "fedchain chain up" in str(result.exception)
 
 
-def test_demo_registers_three_pairs_and_stops_the_devnet(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_short_demo_seals_a_round_answers_a_doctor_verifies_the_audit_and_stops(
+    tmp_path, monkeypatch,
+):
     monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("FEDCHAIN_RPC_URL", raising=False)
     app = typer.Typer()
     app.command()(demo)
-    result = runner.invoke(app, [])
+    result = runner.invoke(app, ["--rounds", "1", "--key-bits", "1024", "--cases", "600"])
     assert result.exit_code == 0, result.output
     network = NetworkFile.load(tmp_path / "fc" / "demo" / "network.json")
     assert len(network.pairs) == 3
-    for pair in network.pairs:
+    for pair in network.pairs:  # the consortium table
         assert pair.hospital in result.output and pair.miner in result.output
     assert "2 of 3 miners" in result.output and network.ledger_address in result.output
-    assert "devnet stopped" in result.output
+    assert "shared samples recorded on chain" in result.output
+    assert "round 1" in result.output and "sealed: 3 updates" in result.output
+    assert "suggested diagnoses" in result.output and "consortium model used" in result.output
+    assert "VERIFIED: " in result.output and "NOT VERIFIED" not in result.output
+    assert "every service stopped" in result.output
     assert not (tmp_path / "fc" / "demo" / "devnet" / "anvil.pid.json").exists()
 
 

@@ -1,0 +1,199 @@
+"""The hospital service's round participation: a background RoundClient over its shared cases.
+
+Off unless configured (``FEDCHAIN_ROUND_MINER_URL`` and ``FEDCHAIN_ROUND_PUBLIC_KEY``). A
+thread ticks a ``RoundClient`` whose ``train`` / ``evaluate`` are a ``CaseTrainer`` over the
+cases the latest pathology alignment shares with enough other hospitals; after each sealed
+model is applied, the diagnosis service gets the new model and attribute weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from diagnosis.service import DiagnosisService
+from hospital.alignment.items import AlignmentPurpose
+from hospital.emr.schema import default_schema
+from hospital.models import BPSpec, build_model
+from hospital.round import Evaluator, RoundClient, Trainer
+from hospital.service.alignment import AlignmentBook
+from hospital.service.consortium_model import (
+    CaseTrainer,
+    attribute_columns,
+    case_data,
+    consortium_spec,
+    diagnosis_model,
+)
+from hospital.training import LocalOptimizer, TrainConfig, flatten, load_flat, parameter_count
+from hospital.vectorize import V1Layout, V2Layout, v1_layout, v2_layout
+from node.errors import ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+class RoundSettings(BaseSettings):
+    """``FEDCHAIN_ROUND_*``: the paired miner, the consortium key and the local training."""
+
+    model_config = SettingsConfigDict(env_prefix="FEDCHAIN_ROUND_", extra="ignore")
+
+    miner_url: str | None = Field(default=None, description="this hospital's paired miner")
+    public_key: Path | None = Field(default=None, description="consortium.pub of the ceremony")
+    hidden: list[int] = Field(default=[16], description="hidden layer sizes of the BP model")
+    train: TrainConfig = Field(
+        default=TrainConfig(epochs=8, batch_size=16, optimizer=LocalOptimizer.ADAM, lr=5e-3),
+        description="local training per round (JSON)",
+    )
+    min_other_holders: int = Field(default=1, ge=0, description="shared-sample threshold")
+    tick: float = Field(default=1.0, gt=0, description="seconds between chain polls")
+
+    @property
+    def enabled(self) -> bool:
+        """Rounds run only when both the miner and the key are configured."""
+        return bool(self.miner_url) and self.public_key is not None
+
+
+def model_layout(hidden: list[int]) -> tuple[V1Layout, V2Layout, BPSpec]:
+    """The consortium BP model over the default schema with these hidden sizes."""
+    schema = default_schema()
+    v1, v2 = v1_layout(schema), v2_layout(schema)
+    return v1, v2, consortium_spec(v1, v2, hidden=tuple(hidden))
+
+
+def initial_weights(hidden: list[int], seed: int = 0) -> np.ndarray:
+    """The seeded initial consortium model as a flat float32 vector (the genesis weights)."""
+    _, _, spec = model_layout(hidden)
+    return np.asarray(flatten(build_model(spec, seed)).numpy(), np.float32)
+
+
+class RoundParticipation(BaseModel):
+    """What /rounds reports."""
+
+    enabled: bool
+    current_round: int = 0
+    phase: str = ""
+    applied_round: int = 0
+    shared_samples: int = 0
+    receipts: dict[int, str] = {}
+    holdout_accuracy: float | None = None
+    last_error: str = ""
+
+
+class HospitalRounds:
+    """Trains on the shared cases when a round opens; refreshes diagnosis after each seal."""
+
+    def __init__(self, *, book: AlignmentBook, service: DiagnosisService,
+                 settings: RoundSettings,
+                 client_factory: Callable[[Trainer, Evaluator], RoundClient]) -> None:
+        self.book = book
+        self.service = service
+        self.settings = settings
+        self.v1, self.v2, self.spec = model_layout(settings.hidden)
+        self.client: RoundClient = client_factory(self.train, self.evaluate)
+        self._trainer: CaseTrainer | None = None
+        self._trained_on: frozenset[str] = frozenset()
+        self._applied = 0
+        self._holdout: float | None = None
+        self._error = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ trainer
+    def trainer(self) -> CaseTrainer:
+        """A CaseTrainer over the current shared cases (rebuilt when they change)."""
+        cases = self.book.training_cases(min_other_holders=self.settings.min_other_holders)
+        ids = frozenset(c.case_id or "" for c in cases)
+        if self._trainer is None or ids != self._trained_on:
+            self._trainer = CaseTrainer(self.spec, case_data(cases, self.v1, self.v2),
+                                        self.settings.train)  # fmt: skip
+            self._trained_on = ids
+        return self._trainer
+
+    def _check(self, weights: np.ndarray) -> None:
+        expected = parameter_count(build_model(self.spec, 0))
+        if weights.size != expected:
+            raise ValidationFailed(
+                f"the round's model has {weights.size} parameters, this hospital's "
+                f"consortium model (hidden {self.settings.hidden}) has {expected}",
+                field="FEDCHAIN_ROUND_HIDDEN", fix="use the consortium's hidden sizes",
+            )
+
+    def aligned_size(self) -> int:
+        """How many shared items the latest pathology alignment recorded on chain."""
+        result = self.book.latest(AlignmentPurpose.PATHOLOGY)
+        return len(result.shared_items()) if result is not None else 0
+
+    def train(self, weights: np.ndarray) -> tuple[np.ndarray, int]:
+        """The round client's trainer: Δ and the sample count it is weighted by.
+
+        Several cases can share one pathology signature, so a hospital may train on more
+        cases than the shared items the ledger recorded; the claimed count (the update's
+        weight and its reward) is capped at that recorded size, which miners enforce.
+        """
+        self._check(weights)
+        delta, trained = self.trainer().train(weights)
+        return delta, min(trained, self.aligned_size())
+
+    def evaluate(self, weights: np.ndarray) -> float:
+        """Hold-out diagnosis accuracy of ``weights``."""
+        self._check(weights)
+        return self.trainer().evaluate(weights)
+
+    # ------------------------------------------------------------ ticking
+    def tick(self) -> None:
+        """One step of the round client, then a diagnosis refresh if a new model was applied."""
+        self.client.tick()
+        model = self.client.model
+        if model is not None and model.round > self._applied:
+            self.refresh_diagnosis(model.weights, model.round)
+
+    def refresh_diagnosis(self, weights: np.ndarray, round_id: int) -> None:
+        """Give the diagnosis service the sealed model and the attribute weights it implies."""
+        net = build_model(self.spec, 0)
+        load_flat(net, torch.as_tensor(np.asarray(weights, np.float32)))
+        self.service.set_model(diagnosis_model(net, self.v1, self.v2))
+        self.service.weights.on_round_sealed(net, attribute_columns(self.v1), round_id=round_id)
+        if self._trainer is not None:
+            self._holdout = self._trainer.evaluate(weights)
+        self._applied = round_id
+        log.info("round %s applied: diagnosis refreshed", round_id)
+
+    def status(self) -> RoundParticipation:
+        """Where this hospital is in the rounds."""
+        view = self.client.view
+        r = view.rounds.get(view.current_round)
+        return RoundParticipation(
+            enabled=True, current_round=view.current_round, phase=r.phase.value if r else "",
+            applied_round=self._applied, shared_samples=len(self._trained_on),
+            receipts={k: v.status.value for k, v in self.client.receipts.items()},
+            holdout_accuracy=self._holdout, last_error=self._error,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        """Tick in a background thread until ``stop``."""
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                    self._error = ""
+                except Exception as exc:  # noqa: BLE001 - a failed tick is retried next time
+                    error = f"{type(exc).__name__}: {exc}"
+                    if error != self._error:  # once per distinct failure, not every tick
+                        log.warning("round tick failed (retrying): %s", error)
+                    self._error = error
+                self._stop.wait(self.settings.tick)
+
+        self._thread = threading.Thread(target=loop, name="round-client", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

@@ -1,0 +1,301 @@
+"""`fedchain up` as a context manager: devnet, ledger, key ceremony, data, miners, hospitals.
+
+``Network`` starts everything under one data directory and stops every child by PID. node
+may not import hospital or miner, so their services (and the data generator) run as
+``python -m node.cli.app ...`` subprocesses, each with its own environment and log file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from node.chain.devnet import Devnet, DevnetInfo, free_port
+from node.chain.network import NetworkFile
+from node.config import Settings
+from node.errors import FedchainError
+
+Say = Callable[[str], None]
+KEYS, EMR, LOGS, GENESIS = "keys", "emr", "logs", "genesis.npy"
+
+
+@dataclass
+class NetworkOptions:
+    """What `fedchain up` builds."""
+
+    hospitals: int = 3
+    key_bits: int = 2048
+    cases: int = 3000
+    seed: int = 7
+    hidden: tuple[int, ...] = (16,)
+    train: dict[str, Any] = field(default_factory=lambda: {
+        "epochs": 8, "batch_size": 16, "optimizer": "adam", "lr": 0.005})
+    block_time: float = 1.0
+    proposer_timeout: int = 30
+    holdout_reports: int | None = None  # reports a seal needs: None = every hospital, 0 = off
+    holdout_margin_ppm: int = 50_000
+    salt: str = "fedchain-devnet-national-id-salt"
+    doctor_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+
+@dataclass
+class Child:
+    """One service process: its name, URL, health path and log."""
+
+    name: str
+    url: str
+    health: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process.poll() is None
+
+
+def _fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen([sys.executable, "-m", "node.cli.app", *args],
+                                env={**os.environ, **env}, stdout=sink,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # fmt: skip
+
+
+def run_fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> None:
+    """Run a one-shot `fedchain` command to completion; its output goes to ``log``."""
+    process = _fedchain(args, env, log)
+    if process.wait() != 0:
+        tail = log.read_text(errors="replace")[-1500:]
+        raise FedchainError(f"`fedchain {' '.join(args)}` failed:\n{tail}", fix=f"read {log}")
+
+
+class Network:
+    """A whole local network under ``data_dir``; ``with Network(...) as net:`` stops it all."""
+
+    def __init__(self, data_dir: Path, options: NetworkOptions | None = None,
+                 *, say: Say | None = None) -> None:  # fmt: skip
+        self.data_dir = Path(data_dir).resolve()
+        self.options = options or NetworkOptions()
+        self.say: Say = say or (lambda _: None)
+        self.devnet = Devnet(self.data_dir / "devnet", block_time=self.options.block_time)
+        self.chain: DevnetInfo | None = None
+        self.network: NetworkFile | None = None
+        self.miners: list[Child] = []
+        self.hospitals: list[Child] = []
+        self.hospital_names: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------ paths and settings
+    @property
+    def logs(self) -> Path:
+        """One log file per service."""
+        return self.data_dir / LOGS
+
+    @property
+    def key_dir(self) -> Path:
+        """The key ceremony's output."""
+        return self.data_dir / KEYS
+
+    @property
+    def network_file(self) -> Path:
+        """The consortium's network file."""
+        return self.data_dir / "network.json"
+
+    @property
+    def genesis_weights(self) -> Path:
+        """The initial model's flat weights (round 1)."""
+        return self.data_dir / GENESIS
+
+    def settings(self, **overrides: object) -> Settings:
+        """Node settings for this network (the admin's by default)."""
+        assert self.chain is not None
+        base: dict[str, object] = {"data_dir": self.data_dir, "rpc_url": self.chain.rpc_url,
+                                   "network_file": self.network_file,
+                                   "proposer_timeout": self.options.proposer_timeout}
+        return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+
+    @property
+    def miner_urls(self) -> list[str]:
+        """Every miner's base URL, by pair index."""
+        return [m.url for m in self.miners]
+
+    @property
+    def hospital_urls(self) -> list[str]:
+        """Every hospital service's base URL, by pair index."""
+        return [h.url for h in self.hospitals]
+
+    # ------------------------------------------------------------ start
+    def __enter__(self) -> Network:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _step(self, name: str, action: Callable[[], object]) -> None:
+        self.say(name)
+        t0 = time.perf_counter()
+        action()
+        self.timings[name] = time.perf_counter() - t0
+
+    def start(self) -> None:
+        """Devnet, ledger, keys, data, genesis weights, then the services, all healthy."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self._step("devnet", self._start_devnet)
+        self._step("ledger", self._deploy)
+        self._step("key ceremony", self._keys)
+        self._step("hospital data", self._data)
+        self._step("services", self._services)
+
+    def _start_devnet(self) -> None:
+        self.chain = self.devnet.start()
+
+    def _deploy(self) -> None:
+        from node.chain.connect import ledger_from_network
+        from node.cli.network import existing_network, run_init
+        from node.identity import devnet_account
+
+        settings = self.settings()
+        n = self.options.hospitals
+        self.network = existing_network(settings, n) or run_init(settings, n)
+        reports = self.options.holdout_reports
+        reports = n if reports is None else reports
+        if reports:
+            admin = ledger_from_network(self.network, devnet_account(0), settings=settings)
+            admin.set_holdout_policy(reports, self.options.holdout_margin_ppm)
+
+    def _keys(self) -> None:
+        from node.cli.keys import MANIFEST_FILE, deal_in_subprocess, write_ceremony
+
+        n = self.options.hospitals
+        if (self.key_dir / MANIFEST_FILE).exists():
+            kept = json.loads((self.key_dir / MANIFEST_FILE).read_text())
+            if (kept["miners"], kept["n_bits"]) == (n, self.options.key_bits):
+                return
+            raise FedchainError(f"{self.key_dir} holds another ceremony",
+                                fix="use a fresh --data-dir")
+        threshold = max(1, (2 * n + 2) // 3)  # t of m: any two thirds decrypt
+        public_key, shares = deal_in_subprocess(miners=n, threshold=threshold,
+                                                n_bits=self.options.key_bits)
+        write_ceremony(self.key_dir, public_key, shares)
+
+    def _data(self) -> None:
+        emr = self.data_dir / EMR
+        env = self._common_env()
+        if not any(emr.glob("*.sqlite")):
+            run_fedchain(["data", "generate", "--hospitals", str(self.options.hospitals),
+                          "--cases", str(self.options.cases), "--seed", str(self.options.seed),
+                          "--out", str(emr)], env, self.logs / "data.log")  # fmt: skip
+        self.hospital_names = sorted((p.stem for p in emr.glob("*.sqlite")),
+                                     key=lambda s: (len(s), s))
+        if not self.genesis_weights.exists():
+            run_fedchain(["hospital", "model-init", "--out", str(self.genesis_weights)], env,
+                         self.logs / "data.log")
+
+    def _common_env(self) -> dict[str, str]:
+        return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
+                "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
+                "FEDCHAIN_ROUND_TRAIN": json.dumps(self.options.train),
+                "FEDCHAIN_NETWORK_FILE": str(self.network_file),
+                "FEDCHAIN_RPC_URL": self.chain.rpc_url if self.chain else ""}
+
+    def _services(self) -> None:
+        assert self.network is not None
+        n = self.options.hospitals
+        miner_ports = [free_port() for _ in range(n)]
+        urls = [f"http://127.0.0.1:{p}" for p in miner_ports]
+        for k, pair in enumerate(self.network.pairs):
+            env = {**self._common_env(),
+                   "FEDCHAIN_DATA_DIR": str(self.data_dir / f"miner-{k + 1}"),
+                   "FEDCHAIN_DEVNET_ACCOUNT": str(pair.miner_devnet_index),
+                   "FEDCHAIN_MINER_PORT": str(miner_ports[k]),
+                   "FEDCHAIN_MINER_KEY_DIR": str(self.key_dir),
+                   "FEDCHAIN_MINER_PARTIAL_GRACE": "3",
+                   "FEDCHAIN_MINER_PEERS": ",".join(u for j, u in enumerate(urls) if j != k)}
+            log = self.logs / f"miner-{k + 1}.log"
+            self.miners.append(Child(f"miner-{k + 1}", urls[k], "/status", log,
+                                     _fedchain(["miner", "serve"], env, log)))
+        for k, pair in enumerate(self.network.pairs):
+            name = self.hospital_names[k]
+            port = free_port()
+            env = {**self._common_env(),
+                   "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
+                   "FEDCHAIN_DEVNET_ACCOUNT": str(pair.hospital_devnet_index),
+                   "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
+                   "FEDCHAIN_HOSPITAL_NAME": name,
+                   "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
+                   "FEDCHAIN_ROUND_MINER_URL": urls[k],
+                   "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub")}
+            log = self.logs / f"{name}.log"
+            self.hospitals.append(Child(name, f"http://127.0.0.1:{port}", "/health", log,
+                                        _fedchain(["hospital", "serve", "--port", str(port)],
+                                                  env, log)))
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 180.0) -> None:
+        """Wait until every service answers its health route (a dead child is an error)."""
+        end = time.monotonic() + timeout
+        pending = list(self.miners + self.hospitals)
+        while pending:
+            for child in list(pending):
+                if not child.alive():
+                    tail = child.log.read_text(errors="replace")[-2000:]
+                    raise FedchainError(f"{child.name} exited:\n{tail}", fix=f"read {child.log}")
+                try:
+                    if httpx.get(child.url + child.health, timeout=2).status_code == 200:
+                        pending.remove(child)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > end:
+                raise FedchainError(f"not healthy in {timeout:.0f} s: "
+                                    + ", ".join(c.name for c in pending),
+                                    fix=f"read the logs in {self.logs}")  # fmt: skip
+            time.sleep(0.3)
+
+    # ------------------------------------------------------------ run
+    def open_round(self, *, deadline_in: int = 900) -> Any:
+        """The operator opens the next round (genesis model published for round 1)."""
+        from node.cli.round import open_next_round
+
+        return open_next_round(self.settings(devnet_account=0), self.miner_urls,
+                               public_key=self.key_dir / "consortium.pub",
+                               init_weights=self.genesis_weights, deadline_in=deadline_in,
+                               min_updates=None)  # fmt: skip
+
+    def pids(self) -> list[int]:
+        """Every child's PID, the devnet's included."""
+        out = [c.process.pid for c in self.miners + self.hospitals]
+        return out + ([self.chain.pid] if self.chain else [])
+
+    # ------------------------------------------------------------ stop
+    def stop(self) -> None:
+        """SIGTERM every service by PID (hospitals first), wait, then stop the devnet."""
+        children = self.hospitals + self.miners
+        for child in children:
+            if child.alive():
+                child.process.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        self.hospitals, self.miners = [], []
+        if self.chain is not None:
+            self.devnet.stop()
+            self.chain = None

@@ -1,0 +1,76 @@
+"""A hospital's round participation: trains on its shared cases, claims no more than aligned,
+and hands each applied model to diagnosis."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from diagnosis.service import DiagnosisService
+from hospital.alignment import AlignmentPurpose, LocalLink, WireLog, run_alignment
+from hospital.alignment.party import AlignmentParty
+from hospital.datagen.generate import generate_hospitals
+from hospital.emr.store import NewCase, open_store
+from hospital.service.alignment import AlignmentBook
+from hospital.service.library import EmrCaseLibrary
+from hospital.service.rounds import HospitalRounds, RoundSettings, initial_weights
+from hospital.training import TrainConfig
+from node.errors import ValidationFailed
+
+HIDDEN = [8]
+
+
+@pytest.fixture
+def books(tmp_path):
+    books = []
+    for lib in generate_hospitals(2, 300, seed=3):
+        store = open_store(f"sqlite:///{tmp_path / (lib.name + '.sqlite')}")
+        store.add_cases([NewCase(case=g.case, source="gen", ref=g.ref) for g in lib.cases])
+        books.append(AlignmentBook(store, tmp_path / "align" / lib.name))
+    log = WireLog()
+    parties = [AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result)
+               for k, b in enumerate(books)]
+    run_alignment([LocalLink(p, log) for p in parties], run="1",
+                  purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1, log=log)
+    yield books
+    for b in books:
+        b.store.close()
+
+
+def _rounds(book: AlignmentBook) -> tuple[HospitalRounds, DiagnosisService]:
+    library = EmrCaseLibrary(book.store)
+    service = DiagnosisService(library=library, sink=library)
+    settings = RoundSettings(hidden=HIDDEN, train=TrainConfig(epochs=2, batch_size=16))
+    rounds = HospitalRounds(book=book, service=service, settings=settings,
+                            client_factory=lambda train, evaluate: SimpleNamespace())  # type: ignore[arg-type,return-value]
+    return rounds, service
+
+
+def test_update_weight_is_capped_at_the_shared_items_recorded_on_chain(books):
+    rounds, _ = _rounds(books[0])
+    start = initial_weights(HIDDEN)
+    delta, claimed = rounds.train(start)
+    trained = len(rounds.trainer().train_split)
+    assert delta.shape == start.shape
+    assert claimed == min(trained, rounds.aligned_size()) and claimed > 0
+    assert rounds.aligned_size() == len(books[0].latest(AlignmentPurpose.PATHOLOGY).shared_items())
+
+
+def test_a_model_of_another_size_is_refused_naming_the_setting(books):
+    rounds, _ = _rounds(books[0])
+    with pytest.raises(ValidationFailed) as err:
+        rounds.train(np.zeros(10, np.float32))
+    assert err.value.field == "FEDCHAIN_ROUND_HIDDEN"
+
+
+def test_an_applied_model_reaches_diagnosis_with_its_attribute_weights(books):
+    rounds, service = _rounds(books[0])
+    start = initial_weights(HIDDEN)
+    delta, _ = rounds.train(start)
+    rounds.refresh_diagnosis(start + delta, round_id=2)
+    assert service.model is not None
+    snap = service.weights.current()
+    assert snap.round_id == 2 and snap.source.value == "model"
+    assert rounds._applied == 2 and rounds._holdout is not None
