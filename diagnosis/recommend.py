@@ -64,8 +64,13 @@ def recommend(
     model_distribution: Mapping[str, float] | None = None,
     alpha: float = 0.5,
     max_diagnoses: int = 5,
+    disease_names: Mapping[str, str] | None = None,
 ) -> Recommendation:
-    """Rank diagnoses, list complications of the leader, pick its plan, lay out the evidence."""
+    """Rank diagnoses, list complications of the leader, pick its plan, lay out the evidence.
+
+    ``disease_names`` (ICD-10 → name, e.g. the consortium schema's) names diseases that only
+    the model proposes; names on matched cases come first.
+    """
     votes = case_votes(matches, records)
     scores = combine(votes, model_distribution, alpha)
     names: dict[str, str] = {}
@@ -79,7 +84,9 @@ def recommend(
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:max_diagnoses]
     diagnoses = [
         DiagnosisCandidate(
-            disease=Disease(icd10=code, name=names.get(code, code)),
+            disease=Disease(
+                icd10=code, name=names.get(code) or (disease_names or {}).get(code) or code
+            ),
             score=score,
             case_vote=votes.get(code, 0.0),
             model_probability=probs.get(code) if model_distribution else None,

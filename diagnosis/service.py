@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from diagnosis.index import CaseIndex, Match
 from diagnosis.ports import (
@@ -45,12 +45,14 @@ class DiagnosisService:
         config: SimilarityConfig | None = None,
         alpha: float = 0.5,
         suggestions: SuggestionStore | None = None,
+        disease_names: Mapping[str, str] | None = None,
     ) -> None:
         self.library = library
         self.sink = sink
         self.weights = weights or WeightBook()
         self.model = model
         self.alpha = alpha
+        self.disease_names = dict(disease_names or {})
         self.suggestions = suggestions or SuggestionStore()
         self._lock = threading.RLock()
         self.index = CaseIndex(config)
@@ -92,7 +94,8 @@ class DiagnosisService:
         model = self.model
         distribution = model(query) if model is not None else None
         rec = recommend(
-            matches, records, contribs, model_distribution=distribution, alpha=self.alpha
+            matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
+            disease_names=self.disease_names,
         )
         suggestion = DiagnosisSuggestion(
             suggestion_id=uuid.uuid4().hex,

@@ -17,9 +17,11 @@ from diagnosis.api.routes import build_router
 from diagnosis.service import DiagnosisService
 from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
+from hospital.emr.schema import default_schema
 from hospital.service.alignment import AlignmentBook
 from hospital.service.library import EmrCaseLibrary
 from hospital.service.rounds import HospitalRounds, RoundParticipation
+from hospital.vectorize import v2_layout
 
 
 class Health(BaseModel):
@@ -46,7 +48,10 @@ def create_hospital_app(
     for the app's lifetime.
     """
     library = EmrCaseLibrary(book.store)
-    service = diagnosis or DiagnosisService(library=library, sink=library)
+    schema_names = {code: name for code, (_, name) in v2_layout(default_schema()).diseases.items()}
+    service = diagnosis or DiagnosisService(
+        library=library, sink=library, disease_names=schema_names
+    )
     participation = rounds(service) if rounds is not None else None
 
     @asynccontextmanager
