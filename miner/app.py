@@ -11,8 +11,9 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from miner.duties import MinerNode, run_forever
+from miner.duties import MinerNode
 from miner.intake import store_blob, submit_update
+from miner.watcher import run_forever
 from node.blobstore import normalise_hash
 from node.errors import IntegrityError, NotFound, ValidationFailed
 from node.requestauth import AuthError, ReplayGuard, verify_request

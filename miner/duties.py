@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
 
 from miner.checks import Claim, HospitalFacts, RoundFacts, UpdateRefused, check_update
 from node.blobnet import BlobPeers, get_blob
@@ -29,7 +28,7 @@ from node.crypto import (
     partial_decrypt,
 )
 from node.crypto.codec import decode_aggregate
-from node.errors import FedchainError, NotFound
+from node.errors import NotFound
 from node.fedopt import GlobalModel, decode_global_model
 from node.modelspec import ModelSpec, decode_model_spec
 from node.roundmath import candidate_model, missing_ciphertexts, share_index
@@ -288,23 +287,3 @@ class MinerNode:
         """The current round's phase (None before the first round)."""
         r = self.view.rounds.get(self.view.current_round)
         return r.phase.value if r else None
-
-
-class Ticking(Protocol):
-    """Anything with a ``tick()`` (a node, or a node behind a lock)."""
-
-    def tick(self) -> None:
-        """One step."""
-        ...
-
-
-def run_forever(node: Ticking, *, interval: float, stop: Callable[[], bool]) -> None:
-    """Tick until ``stop()``; a failing tick is logged and retried (chain or peers down)."""
-    while not stop():
-        try:
-            node.tick()
-        except FedchainError as exc:
-            log.warning("tick failed: %s", exc)
-        except Exception:  # keep the watcher alive across transient RPC/HTTP errors
-            log.exception("tick failed")
-        time.sleep(interval)
