@@ -31,8 +31,10 @@ from node.netup import Network, NetworkOptions
 
 FINDINGS = {
     "patient_id": "walk-in-1",
-    "symptoms": [{"name": "fever", "duration_days": 2, "onset": "sudden", "severity": 7},
-                 {"name": "cough", "duration_days": 2, "severity": 5}],
+    # consortium symptom terms (docs/emr-import.md): a doctor's page offers these names
+    "symptoms": [{"name": "high_fever", "duration_days": 2, "onset": "sudden", "severity": 7},
+                 {"name": "cough", "duration_days": 2, "onset": "sudden", "severity": 5},
+                 {"name": "muscle_pain", "duration_days": 2, "onset": "sudden", "severity": 6}],
     "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}],
 }
 
@@ -121,7 +123,7 @@ def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
     if reply.status_code != 200:
         raise FedchainError(f"diagnosis answered {reply.status_code}: {reply.text[:300]}")
     suggestion: dict[str, Any] = reply.json()
-    table = Table(title="suggested diagnoses (fever 39.1 C, cough, sudden onset)")
+    table = Table(title="suggested diagnoses (high fever 39.1 C, cough, muscle pain; sudden)")
     for col in ("ICD-10", "disease", "score", "model P", "supporting cases"):
         table.add_column(col)
     for d in suggestion["diagnoses"][:3]:

@@ -81,6 +81,9 @@ def test_short_demo_seals_a_round_answers_a_doctor_verifies_the_audit_and_stops(
     assert "shared samples recorded on chain" in result.output
     assert "round 1" in result.output and "sealed: 3 updates" in result.output
     assert "suggested diagnoses" in result.output and "consortium model used" in result.output
+    # high fever, cough and muscle pain of sudden onset: the matched cases point to influenza
+    top = next(line for line in result.output.splitlines() if "J" in line and "│" in line)
+    assert "J11.1" in top and "Influenza" in top, result.output
     assert "VERIFIED: " in result.output and "NOT VERIFIED" not in result.output
     assert "every service stopped" in result.output
     assert not (tmp_path / "fc" / "demo" / "devnet" / "anvil.pid.json").exists()
