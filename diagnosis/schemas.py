@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from diagnosis.similarity import Facet
+from diagnosis.vocabulary import UnknownTerm
 from diagnosis.weights import WeightSource
 from hospital.emr.records import (
     CaseRecord,
@@ -140,6 +141,11 @@ class DiagnosisSuggestion(_Wire):
     weights: WeightInfo
     library_size: int
     model_used: bool
+    unknown_terms: list[UnknownTerm] = Field(
+        default_factory=list,
+        description="finding names outside the consortium vocabulary (they matched nothing), "
+        "with the closest known terms",
+    )
 
 
 class SimilarCases(_Wire):

@@ -27,6 +27,7 @@ from diagnosis.schemas import (
     WeightInfo,
 )
 from diagnosis.similarity import Contribution, SimilarityConfig, case_similarity
+from diagnosis.vocabulary import Vocabulary
 from diagnosis.weights import WeightBook
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
 from node.errors import NotFound, ValidationFailed
@@ -46,6 +47,7 @@ class DiagnosisService:
         alpha: float = 0.5,
         suggestions: SuggestionStore | None = None,
         disease_names: Mapping[str, str] | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.library = library
         self.sink = sink
@@ -53,6 +55,7 @@ class DiagnosisService:
         self.model = model
         self.alpha = alpha
         self.disease_names = dict(disease_names or {})
+        self.vocabulary = vocabulary
         self.suggestions = suggestions or SuggestionStore()
         self._lock = threading.RLock()
         self.index = CaseIndex(config)
@@ -108,6 +111,7 @@ class DiagnosisService:
             weights=info,
             library_size=size,
             model_used=distribution is not None,
+            unknown_terms=self.vocabulary.unknown_terms(query) if self.vocabulary else [],
         )
         leader = rec.diagnoses[0].disease if rec.diagnoses else None
         plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()

@@ -91,6 +91,11 @@ function render(s) {
   current = s;
   $("result").hidden = false;
   $("receipt").hidden = true;
+  const unknown = s.unknown_terms || [];
+  $("unknown-terms").hidden = !unknown.length;
+  $("unknown-terms").textContent = unknown.map((u) =>
+    `"${u.name}" is not a consortium term and matched nothing` +
+    (u.did_you_mean.length ? ` (did you mean ${u.did_you_mean.join(", ")}?)` : "")).join("; ");
   const dx = $("diagnoses"); dx.replaceChildren();
   if (!s.diagnoses.length) dx.append(el("li", { text: "no case above the threshold" }));
   for (const d of s.diagnoses) {

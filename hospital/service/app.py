@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from diagnosis.api.errors import install_error_handlers
 from diagnosis.api.routes import build_router
 from diagnosis.service import DiagnosisService
+from diagnosis.vocabulary import Vocabulary
 from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
 from hospital.emr.schema import default_schema
@@ -48,9 +49,11 @@ def create_hospital_app(
     for the app's lifetime.
     """
     library = EmrCaseLibrary(book.store)
-    schema_names = {code: name for code, (_, name) in v2_layout(default_schema()).diseases.items()}
+    schema = default_schema()
+    schema_names = {code: name for code, (_, name) in v2_layout(schema).diseases.items()}
     service = diagnosis or DiagnosisService(
-        library=library, sink=library, disease_names=schema_names
+        library=library, sink=library, disease_names=schema_names,
+        vocabulary=Vocabulary(schema.symptoms, (lab.name for lab in schema.labs)),
     )
     participation = rounds(service) if rounds is not None else None
 

@@ -107,3 +107,16 @@ def test_page_without_token_says_how_to_authenticate(page: Page, server: DemoSer
     page.locator("#symptoms tr").nth(0).locator(".s-name").fill("cough")
     page.click("#suggest")
     expect(page.locator("#error")).to_contain_text("a doctor token is required")
+
+
+def test_page_warns_about_a_finding_outside_the_vocabulary(page: Page, server: DemoServer) -> None:
+    page.goto(f"{server.url}/doctor")
+    page.fill("#token", TOKEN)
+    page.dispatch_event("#token", "change")
+    row = page.locator("#symptoms tr").nth(0)
+    row.locator(".s-name").fill("chest pian")  # misspelt: matches no library case
+    row.locator(".s-sev").fill("")
+    page.click("#suggest")
+    expect(page.locator("#unknown-terms")).to_be_visible()
+    expect(page.locator("#unknown-terms")).to_contain_text('"chest pian" is not a consortium term')
+    expect(page.locator("#unknown-terms")).to_contain_text("chest_pain")

@@ -82,6 +82,10 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
             suggestion = http.post("/diagnosis", json=findings).json()
             assert suggestion["diagnoses"] and suggestion["evidence"]
             assert suggestion["treatment_plan"] is not None
+            # "fever" is not a consortium term: the answer says so and offers the real ones
+            (unknown,) = suggestion["unknown_terms"]
+            assert unknown["field"] == "symptoms[0].name" and "high_fever" in \
+                unknown["did_you_mean"]
             reply = http.post(f"/diagnosis/{suggestion['suggestion_id']}/feedback",
                               json={"decision": "accept"})
             assert reply.status_code == 200, reply.text
