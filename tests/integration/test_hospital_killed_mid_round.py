@@ -70,9 +70,15 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
 
         # round 1 needs 2 updates; kill the victim once it has seen the round open
         net.open_round(min_updates=2)
-        _until("the victim sees round 1 open",
-               lambda: _get(victim.url + "/rounds").get("current_round") == 1, 20, every=0.02)
+        seen: dict[str, Any] = {}
+
+        def victim_in_round_1() -> bool:
+            seen.update(_get(victim.url + "/rounds"))
+            return seen.get("current_round") == 1
+
+        _until("the victim sees round 1 open", victim_in_round_1, 20, every=0.02)
         net.kill_hospital(VICTIM)
+        assert seen["phase"] == "open" and "1" not in seen["receipts"]  # killed before sending
         assert not net.hospitals[VICTIM].alive()
 
         survivors = [k for k in range(3) if k != VICTIM]
