@@ -230,22 +230,43 @@ class Network:
             log = self.logs / f"miner-{k + 1}.log"
             self.miners.append(Child(f"miner-{k + 1}", urls[k], "/status", log,
                                      _fedchain(["miner", "serve"], env, log)))
-        for k, pair in enumerate(self.network.pairs):
-            name = self.hospital_names[k]
-            port = free_port()
-            env = {**self._common_env(),
-                   "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
-                   "FEDCHAIN_DEVNET_ACCOUNT": str(pair.hospital_devnet_index),
-                   "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
-                   "FEDCHAIN_HOSPITAL_NAME": name,
-                   "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
-                   "FEDCHAIN_ROUND_MINER_URL": urls[k],
-                   "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub")}
-            log = self.logs / f"{name}.log"
-            self.hospitals.append(Child(name, f"http://127.0.0.1:{port}", "/health", log,
-                                        _fedchain(["hospital", "serve", "--port", str(port)],
-                                                  env, log)))
+        for k in range(n):
+            self.hospitals.append(self._hospital(k, free_port(), urls[k]))
         self.wait_healthy()
+
+    def _hospital(self, k: int, port: int, miner_url: str) -> Child:
+        """Start pair ``k``'s hospital service on ``port`` (its store and data dir by name)."""
+        assert self.network is not None
+        name = self.hospital_names[k]
+        env = {**self._common_env(),
+               "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
+               "FEDCHAIN_DEVNET_ACCOUNT": str(self.network.pairs[k].hospital_devnet_index),
+               "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
+               "FEDCHAIN_HOSPITAL_NAME": name,
+               "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
+               "FEDCHAIN_ROUND_MINER_URL": miner_url,
+               "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub")}
+        log = self.logs / f"{name}.log"
+        return Child(name, f"http://127.0.0.1:{port}", "/health", log,
+                     _fedchain(["hospital", "serve", "--port", str(port)], env, log))
+
+    def kill_hospital(self, k: int) -> None:
+        """SIGKILL pair ``k``'s hospital service by PID (a crash: no shutdown runs) and reap it."""
+        child = self.hospitals[k]
+        if child.alive():
+            child.process.kill()
+        child.process.wait(timeout=20)
+
+    def restart_hospital(self, k: int, timeout: float = 180.0) -> Child:
+        """Start pair ``k``'s stopped hospital again: same store, data dir, port and miner."""
+        old = self.hospitals[k]
+        if old.alive():
+            raise FedchainError(f"{old.name} is still running (PID {old.process.pid})",
+                                fix="stop it first (kill_hospital)")
+        port = int(old.url.rsplit(":", 1)[1])
+        self.hospitals[k] = self._hospital(k, port, self.miners[k].url)
+        self.wait_healthy(timeout)
+        return self.hospitals[k]
 
     def wait_healthy(self, timeout: float = 180.0) -> None:
         """Wait until every service answers its health route (a dead child is an error)."""
@@ -268,14 +289,17 @@ class Network:
             time.sleep(0.3)
 
     # ------------------------------------------------------------ run
-    def open_round(self, *, deadline_in: int = 900) -> Any:
-        """The operator opens the next round (genesis model published for round 1)."""
+    def open_round(self, *, deadline_in: int = 900, min_updates: int | None = None) -> Any:
+        """The operator opens the next round (genesis model published for round 1).
+
+        ``min_updates`` is the accepted updates the round needs to seal (None: every pair).
+        """
         from node.cli.round import open_next_round
 
         return open_next_round(self.settings(devnet_account=0), self.miner_urls,
                                public_key=self.key_dir / "consortium.pub",
                                init_weights=self.genesis_weights, deadline_in=deadline_in,
-                               min_updates=None)  # fmt: skip
+                               min_updates=min_updates)  # fmt: skip
 
     def pids(self) -> list[int]:
         """Every child's PID, the devnet's included."""

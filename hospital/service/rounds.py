@@ -34,6 +34,7 @@ from hospital.service.consortium_model import (
 from hospital.training import LocalOptimizer, TrainConfig, flatten, load_flat, parameter_count
 from hospital.vectorize import V1Layout, V2Layout, v1_layout, v2_layout
 from node.errors import ValidationFailed
+from node.fedopt import model_hash
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class RoundParticipation(BaseModel):
     current_round: int = 0
     phase: str = ""
     applied_round: int = 0
+    applied_model_hash: str = ""  # hex sha256 of the applied global model, as sealed on chain
     shared_samples: int = 0
     receipts: dict[int, str] = {}
     holdout_accuracy: float | None = None
@@ -99,6 +101,7 @@ class HospitalRounds:
         self._trainer: CaseTrainer | None = None
         self._trained_on: frozenset[str] = frozenset()
         self._applied = 0
+        self._applied_hash = ""
         self._holdout: float | None = None
         self._error = ""
         self._stop = threading.Event()
@@ -151,9 +154,10 @@ class HospitalRounds:
         self.client.tick()
         model = self.client.model
         if model is not None and model.round > self._applied:
-            self.refresh_diagnosis(model.weights, model.round)
+            self.refresh_diagnosis(model.weights, model.round, sealed_hash=model_hash(model).hex())
 
-    def refresh_diagnosis(self, weights: np.ndarray, round_id: int) -> None:
+    def refresh_diagnosis(self, weights: np.ndarray, round_id: int, *,
+                          sealed_hash: str = "") -> None:  # fmt: skip
         """Give the diagnosis service the sealed model and the attribute weights it implies."""
         net = build_model(self.spec, 0)
         load_flat(net, torch.as_tensor(np.asarray(weights, np.float32)))
@@ -161,7 +165,7 @@ class HospitalRounds:
         self.service.weights.on_round_sealed(net, attribute_columns(self.v1), round_id=round_id)
         if self._trainer is not None:
             self._holdout = self._trainer.evaluate(weights)
-        self._applied = round_id
+        self._applied, self._applied_hash = round_id, sealed_hash
         log.info("round %s applied: diagnosis refreshed", round_id)
 
     def status(self) -> RoundParticipation:
@@ -170,7 +174,8 @@ class HospitalRounds:
         r = view.rounds.get(view.current_round)
         return RoundParticipation(
             enabled=True, current_round=view.current_round, phase=r.phase.value if r else "",
-            applied_round=self._applied, shared_samples=len(self._trained_on),
+            applied_round=self._applied, applied_model_hash=self._applied_hash,
+            shared_samples=len(self._trained_on),
             receipts={k: v.status.value for k, v in self.client.receipts.items()},
             holdout_accuracy=self._holdout, last_error=self._error,
         )  # fmt: skip

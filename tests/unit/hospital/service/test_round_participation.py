@@ -74,3 +74,22 @@ def test_an_applied_model_reaches_diagnosis_with_its_attribute_weights(books):
     snap = service.weights.current()
     assert snap.round_id == 2 and snap.source.value == "model"
     assert rounds._applied == 2 and rounds._holdout is not None
+
+
+def test_the_applied_model_is_reported_with_its_sealed_hash(books):
+    from node.chain.ledgerview import LedgerView
+    from node.fedopt import GlobalModel, model_hash
+
+    start = initial_weights(HIDDEN)
+    zeros = np.zeros_like(start)
+    model = GlobalModel(round=3, spec_hash="ab" * 32, weights=start, m=zeros, v=zeros)
+    client = SimpleNamespace(tick=lambda: None, model=model, view=LedgerView(), receipts={})
+    library = EmrCaseLibrary(books[0].store)
+    rounds = HospitalRounds(book=books[0], service=DiagnosisService(library=library, sink=library),
+                            settings=RoundSettings(hidden=HIDDEN),
+                            client_factory=lambda train, evaluate: client)  # type: ignore[arg-type,return-value]
+    assert rounds.status().applied_model_hash == ""
+    rounds.tick()  # a restarted hospital's first tick: the chain's sealed model is applied
+    status = rounds.status()
+    assert status.applied_round == 3
+    assert status.applied_model_hash == model_hash(model).hex()
