@@ -17,10 +17,12 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import numpy as np
 import pytest
 from rich.console import Console
 
+from hospital.alignment.items import AlignmentPurpose
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.records import CaseRecord
 from hospital.emr.store import open_store
@@ -29,7 +31,10 @@ from hospital.service.consortium_model import CaseTrainer, case_data
 from hospital.service.rounds import model_layout
 from hospital.training import TrainConfig
 from node.blobstore import blob_hash
+from node.chain.ledgerview import LedgerView
 from node.cli.demo import align, run_round
+from node.cli.round import admin_ledger
+from node.crypto import DecryptedAggregate, combine, decode_public_key
 from node.netup import EMR, Network, NetworkOptions
 from tests.integration.loopcapture import (
     CannotCapture,
@@ -90,16 +95,37 @@ def _case_needles(cases: list[CaseRecord], count: int) -> list[bytes]:
 
 
 def _own_delta(net: Network, name: str, genesis: np.ndarray) -> tuple[np.ndarray, int]:
-    """One hospital's round-1 Δ, recomputed with its CaseTrainer from its own state."""
+    """One hospital's round-1 Δ and claimed sample count, recomputed from its own state."""
     book = AlignmentBook(open_store(f"sqlite:///{net.data_dir / EMR / (name + '.sqlite')}"),
                          net.data_dir / name / "alignment" / name)
     try:
         cases = book.training_cases(min_other_holders=1)
         v1, v2, spec = model_layout(list(net.options.hidden))
         trainer = CaseTrainer(spec, case_data(cases, v1, v2), TrainConfig(**net.options.train))
-        return trainer.train(genesis.copy())
+        delta, trained = trainer.train(genesis.copy())
+        aligned = book.latest(AlignmentPurpose.PATHOLOGY)
+        assert aligned is not None
+        return delta, min(trained, len(aligned.shared_items()))
     finally:
         book.store.close()
+
+
+def _round_one_total(net: Network) -> DecryptedAggregate:
+    """Round 1's aggregate, decrypted from the miners' blobs (what the chain sealed)."""
+    assert net.network is not None
+    _, ledger = admin_ledger(net.settings(devnet_account=0))
+    view = LedgerView()
+    view.catch_up(ledger, net.network.ledger_block)
+    r = view.rounds[1]
+
+    def blob(digest: str) -> bytes:
+        reply = httpx.get(f"{net.miner_urls[0]}/blobs/{digest}", timeout=30)
+        assert reply.status_code == 200 and blob_hash(reply.content) == digest
+        return reply.content
+
+    partials = [blob(h) for hs in r.partials.values() for h in hs]
+    public_key = decode_public_key((net.key_dir / "consortium.pub").read_bytes())
+    return combine(public_key, blob(r.aggregate_hash), partials)
 
 
 def _delta_needles(delta: np.ndarray) -> list[bytes]:
@@ -128,14 +154,20 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
                 assert run_round(net, console, timeout=300) == "sealed"
         except CannotCapture as exc:
             pytest.skip(f"cannot capture loopback traffic here: {exc}")
+        total = _round_one_total(net)
         stores = _stores(net)
         tokens = _tokens(net)
         genesis = np.asarray(np.load(net.genesis_weights), np.float32)
-        first = net.hospital_names[0]
-        delta, trained = _own_delta(net, first, genesis)
-        again, _ = _own_delta(net, first, genesis)
-    assert np.array_equal(delta, again), "the local delta must be reproducible to be searched"
+        deltas = [_own_delta(net, name, genesis) for name in net.hospital_names]
     assert capture.dropped() == 0, capture.report
+    # the recomputed deltas are the ones the hospitals encrypted: their weighted mean is
+    # the decrypted aggregate's within its rounding bound (~1e-5, where a delta trained any
+    # other way would differ by ~1e-2), so searching for their bytes is a real search
+    weights = sum(n for _, n in deltas)
+    assert total.total_weight == weights
+    expected = sum(n * d.astype(np.float64) for d, n in deltas) / weights
+    assert np.max(np.abs(total.mean - expected)) <= total.error_bound / weights + 1e-9
+    delta, trained = deltas[0]
 
     pcap = read_pcap(pcap_path)
     streams = tcp_streams(pcap)
@@ -150,6 +182,8 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
     assert any(blob_hash(d) in uploads for d in decoded if len(d) > 4096)
     assert pcap.payload_bytes(miner_ports) > 100_000
     assert trained > 0 and np.count_nonzero(delta) > 1000  # inputs never seen stay at 0
+    # the float search finds model bytes that do travel: the genesis model published to miners
+    assert any(n in h for n in _delta_needles(genesis) for h in haystacks)
 
     # every pseudonym and national id seen anywhere must not be a patient's
     patients = {c.patient_id.encode() for cases in stores.values() for c in cases}
