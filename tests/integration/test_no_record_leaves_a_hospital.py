@@ -198,6 +198,7 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
     assert not seen_pseudonyms & patients
     assert not seen_ids & national_ids
     assert not seen_tokens & tokens
+    assert seen_tokens  # the 64-hex search sees the blob hashes that do travel
     raw_tokens = [bytes.fromhex(t) for t in sorted(tokens)[:40]]
 
     needles = [n for cases in stores.values() for n in _case_needles(cases, 8)]
@@ -206,3 +207,8 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
     found = [n for n in needles for h in haystacks
              if n in h or n.hex().encode() in h]  # fmt: skip
     assert not found, f"{len(found)} record/update values left a hospital, e.g. {found[0]!r}"
+    print(f"captured {pcap.packets} packets, {len(pcap.raw):,} B pcap, {len(streams)} streams, "
+          f"{len(bodies)} HTTP bodies, {len(decoded)} decoded runs, "
+          f"{pcap.payload_bytes(miner_ports):,} B to miners; searched {len(patients)} "
+          f"pseudonyms, {len(national_ids)} national ids, {len(tokens)} tokens, "
+          f"{len(needles)} record/Δ byte strings")
