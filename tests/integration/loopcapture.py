@@ -168,14 +168,16 @@ def tcp_streams(pcap: Pcap) -> dict[Flow, bytes]:
     first: dict[Flow, int] = {}
     for s in pcap.segments:
         base = first.setdefault(s.flow, s.seq)
-        offset = (s.seq - base) % 2**32
+        offset = (s.seq - base + 2**31) % 2**32 - 2**31  # signed: a segment may come early
         if len(s.payload) > len(by_flow[s.flow].get(offset, b"")):
             by_flow[s.flow][offset] = s.payload
     streams = {}
     for flow, parts in by_flow.items():
         data = bytearray()
-        for offset in sorted(parts):
-            chunk = parts[offset]
+        start = min(parts)
+        for at in sorted(parts):
+            offset = at - start
+            chunk = parts[at]
             if offset < len(data):  # an overlapping retransmission
                 chunk = chunk[len(data) - offset :]
             data += chunk
