@@ -8,6 +8,8 @@ command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/n
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # wrk: the light load generator of benchmarks/diagnosis (it falls back to httpx without it).
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# tcpdump: the loopback capture of the no-record-leaves-a-hospital test (needs root to run).
+command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || need+=(tcpdump)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: cannot install ${need[*]} (need root and apt-get); tests needing them will skip" >&2
