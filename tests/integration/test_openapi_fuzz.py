@@ -22,6 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from diagnosis.api.app import create_app as create_diagnosis_app
+from diagnosis.api.settings import DiagnosisSettings
+from diagnosis.demo import synthetic_cases
+from diagnosis.ports import InMemoryCaseLibrary
+from diagnosis.service import DiagnosisService
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.settings import DEV_SALT
@@ -85,6 +90,14 @@ def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path) -
         assert _raw_alignment_bodies_5xx(app) == []
     finally:
         store.close()
+
+
+def test_diagnosis_service_with_a_model_answers_no_fuzzed_request_with_a_5xx() -> None:
+    library = InMemoryCaseLibrary(synthetic_cases(80, seed=11))
+    service = DiagnosisService(library=library, sink=library,
+                               model=lambda case: {"J18.9": 0.7, "J45.9": 0.3})  # fmt: skip
+    app = create_diagnosis_app(service, DiagnosisSettings(doctor_tokens=[DOCTOR]))
+    assert server_errors(app, {"Authorization": f"Bearer {DOCTOR}"}) == []
 
 
 def _raw_alignment_bodies_5xx(app) -> list[str]:  # type: ignore[no-untyped-def]
