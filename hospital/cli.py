@@ -72,7 +72,11 @@ def import_cmd(
     db: DbOpt = None,
 ) -> None:
     """Import case files (CSV, JSON, FHIR R4 bundles, UCI heart, disease-symptom table)."""
+    from node.config import load_settings
+
     settings = EmrSettings()
+    for chain_id in _configured_chain_ids(load_settings()):  # tokens are salted here, once
+        settings.require_secret_salt(chain_id)
     vocab = _load_vocab(vocab_file) if vocab_file else None
     store = open_store(db or settings.database_url)
     try:

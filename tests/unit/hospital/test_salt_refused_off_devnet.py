@@ -50,3 +50,19 @@ def test_hospital_serve_gets_past_the_salt_check_on_a_devnet(tmp_path, monkeypat
     # the next check (no network file to record alignments on) is what stops it here
     assert isinstance(res.exception, ConfigError)
     assert "network file" in res.exception.message
+
+
+def test_hospital_import_refuses_the_default_salt_on_a_non_devnet_chain(tmp_path, monkeypatch):
+    # the national-id tokens are computed at import: that is where the salt must be secret
+    _serve_env(tmp_path, monkeypatch, "1")
+    source = tmp_path / "cases.json"
+    source.write_text("[]")
+    res = runner.invoke(hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}",
+                                       str(source)])
+    assert isinstance(res.exception, ConfigError)
+    assert "FEDCHAIN_NATIONAL_ID_SALT" in res.exception.message
+    assert not (tmp_path / "h.sqlite").exists()
+    monkeypatch.setenv("FEDCHAIN_NATIONAL_ID_SALT", "consortium-secret-7f3a-0123456789")
+    res = runner.invoke(hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}",
+                                       str(source)])
+    assert not isinstance(res.exception, ConfigError), res.output
