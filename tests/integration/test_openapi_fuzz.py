@@ -47,7 +47,11 @@ from node.requestauth import (
     HEADER_TIMESTAMP,
     request_digest,
 )
-from tests.integration.fuzz_openapi import EXAMPLES, server_errors  # type: ignore[import-not-found]
+from tests.integration.fuzz_openapi import (  # type: ignore[import-not-found]
+    EXAMPLES,
+    operation_server_errors,
+    server_errors,
+)
 
 DOCTOR = "doctor-fuzz-token-0123456789abcdef"
 AUDITOR = "auditor-fuzz-token-0123456789abcdef"
@@ -87,6 +91,17 @@ def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path) -
                                   doctor_tokens=[DOCTOR])  # fmt: skip
         assert server_errors(app, {"Authorization": f"Bearer {DOCTOR}"}) == []
         assert server_errors(app, {}) == []  # and without a token: 401s, never 5xx
+        auth = {"Authorization": f"Bearer {DOCTOR}"}
+        client = TestClient(app, raise_server_exceptions=False)
+        findings = {"patient_id": "p-1",
+                    "symptoms": [s.model_dump(mode="json") for s in lib.cases[0].case.symptoms]}
+
+        def live_suggestion() -> dict[str, str]:
+            r = client.post("/diagnosis", json=findings, headers=auth)
+            return {"suggestion_id": r.json()["suggestion_id"]}
+
+        assert operation_server_errors(app, "POST", "/diagnosis/{suggestion_id}/feedback", auth,
+                                       path_parameters=live_suggestion) == []  # fmt: skip
         assert _raw_alignment_bodies_5xx(app) == []
     finally:
         store.close()
