@@ -170,6 +170,40 @@ def test_miner_answers_a_signed_body_that_is_not_json_with_a_422_naming_the_erro
             assert "input" not in r.json()["detail"][0]
 
 
+def test_miner_answers_no_well_formed_update_from_its_hospital_with_a_5xx(
+        sealed_federation) -> None:  # type: ignore[no-untyped-def]
+    fed = sealed_federation
+    app = create_miner_app(fed.miners[0], tick_interval=None)
+    client = TestClient(app, raise_server_exceptions=False)
+    hospital = fed.world.hospitals[0].account
+    blob = st.binary(max_size=64)
+    submission = st.fixed_dictionaries({
+        "round": st.sampled_from([1, 2, 2**31, 2**64, 2**256, 2**300]),
+        "sample_count": st.sampled_from([1, 100, 2**64, 2**256, 2**300]),
+        "signature": st.just("0x" + "ab" * 65),
+        "blob": blob, "b64_ok": st.booleans(), "hash_ok": st.booleans(),
+    })  # fmt: skip
+    found: list[str] = []
+
+    @given(s=submission)
+    @settings(max_examples=2 * EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    def run(s: dict) -> None:  # type: ignore[type-arg]
+        data: bytes = s["blob"]
+        body = json.dumps({
+            "round": s["round"], "sample_count": s["sample_count"], "signature": s["signature"],
+            "blob_hash": hashlib.sha256(data).hexdigest() if s["hash_ok"] else "cd" * 32,
+            "blob_b64": base64.b64encode(data).decode() if s["b64_ok"] else "not*base64",
+        }).encode()  # fmt: skip
+        r = client.post("/updates", content=body,
+                        headers=_signed_at(hospital, "/updates", body, int(time.time())))
+        if r.status_code >= 500:
+            found.append(f"{body[:160]!r} -> {r.status_code} {r.text[:200]}")
+
+    run()
+    assert found == []
+
+
 def _signed_at(account: LocalAccount, path: str, body: bytes, timestamp: int) -> dict[str, str]:
     """Signature headers for ``POST path body`` at any (even absurd) timestamp."""
     nonce = secrets.token_hex(16)
