@@ -7,6 +7,7 @@ the weights in force and bumps a version on every change so cached denominators 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -163,8 +164,9 @@ class WeightBook:
                     field=key,
                     fix="write 'symptom:<name>' or 'lab:<name>'",
                 )
-            if not v >= 0:
-                raise ValidationFailed(f"override {key!r} = {v}", field=key, fix="use a weight ≥ 0")
+            if not (v >= 0 and math.isfinite(v)):  # an infinite weight voids every match
+                raise ValidationFailed(f"override {key!r} = {v}", field=key,
+                                       fix="use a finite weight ≥ 0")
         with self._lock:
             self._overrides = {
                 k.split(":", 1)[0] + ":" + normalise_term(k.split(":", 1)[1]): float(v)

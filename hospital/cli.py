@@ -72,7 +72,11 @@ def import_cmd(
     db: DbOpt = None,
 ) -> None:
     """Import case files (CSV, JSON, FHIR R4 bundles, UCI heart, disease-symptom table)."""
+    from node.config import load_settings
+
     settings = EmrSettings()
+    for chain_id in _configured_chain_ids(load_settings()):  # tokens are salted here, once
+        settings.require_secret_salt(chain_id)
     vocab = _load_vocab(vocab_file) if vocab_file else None
     store = open_store(db or settings.database_url)
     try:
@@ -268,6 +272,9 @@ def serve(
         )
     record = None
     node_settings = load_settings()
+    emr = EmrSettings()
+    for chain_id in _configured_chain_ids(node_settings):
+        emr.require_secret_salt(chain_id)
     if settings.record_alignment:
         if not node_settings.resolved_network_file.exists():
             raise ConfigError(
@@ -277,7 +284,7 @@ def serve(
                 "FEDCHAIN_RECORD_ALIGNMENT=false to keep them local",
             )
         record = record_on_ledger(ledger_from_settings(node_settings))
-    store = open_store(db or EmrSettings().database_url)
+    store = open_store(db or emr.database_url)
     book = AlignmentBook(store, settings.alignment_dir, record=record)
     rounds = _round_participation(book, node_settings)
     app = create_hospital_app(name=name, book=book, doctor_tokens=doctor_tokens, rounds=rounds)
@@ -288,6 +295,16 @@ def serve(
                     log_level="warning")
     finally:
         store.close()
+
+
+def _configured_chain_ids(node_settings):  # type: ignore[no-untyped-def]
+    """Every chain id this node is configured for: FEDCHAIN_CHAIN_ID and the network file's."""
+    from node.chain.network import NetworkFile
+
+    ids = {node_settings.chain_id}
+    if node_settings.resolved_network_file.exists():
+        ids.add(NetworkFile.load(node_settings.resolved_network_file).chain_id)
+    return sorted(ids)
 
 
 def _round_participation(book, node_settings):  # type: ignore[no-untyped-def]

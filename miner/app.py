@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,7 +95,10 @@ def _parse(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, detail=exc.errors(include_url=False)) from exc
+        # via pydantic's own JSON: raw errors() hold the input bytes (and exceptions in ctx),
+        # which the response cannot serialise (a 500); the input is not echoed back either
+        detail = json.loads(exc.json(include_url=False, include_input=False))
+        raise HTTPException(422, detail=detail) from exc
 
 
 def create_app(node: MinerNode, *, tick_interval: float | None = 0.5) -> FastAPI:

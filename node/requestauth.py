@@ -36,7 +36,7 @@ class SignedHeaders(BaseModel):
     """The four headers a signed request carries."""
 
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    timestamp: int = Field(ge=0)
+    timestamp: int = Field(ge=0, lt=2**63, description="unix seconds (bounded: compared as float)")
     nonce: str = Field(pattern=r"^[0-9a-f]{32}$")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 

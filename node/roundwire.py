@@ -5,9 +5,20 @@ from __future__ import annotations
 import base64
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 HEX32 = r"^[0-9a-f]{64}$"
+#: The ledger stores round ids and sample counts as uint64: larger ones cannot be recorded.
+UINT64_MAX = 2**64 - 1
+
+
+def _check_base64(value: str) -> str:
+    """Refuse a blob that is not strict base64 (a field error, not a failure later)."""
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"blob_b64 is not base64: {exc}") from exc
+    return value
 
 
 class UpdateSubmission(BaseModel):
@@ -15,11 +26,13 @@ class UpdateSubmission(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    round: int = Field(ge=1)
+    round: int = Field(ge=1, le=UINT64_MAX, description="round id (uint64 on chain)")
     blob_hash: str = Field(pattern=HEX32, description="sha256 of the blob, hex")
-    sample_count: int = Field(ge=1, description="n_k, the weight the miners apply")
+    sample_count: int = Field(ge=1, le=UINT64_MAX, description="n_k, the weight the miners apply")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 update signature")
     blob_b64: str = Field(description="the encrypted update blob, base64")
+
+    _blob_is_base64 = field_validator("blob_b64")(_check_base64)
 
     def blob(self) -> bytes:
         """The blob bytes."""
@@ -54,6 +67,8 @@ class BlobUpload(BaseModel):
 
     blob_hash: str = Field(pattern=HEX32)
     blob_b64: str
+
+    _blob_is_base64 = field_validator("blob_b64")(_check_base64)
 
     def blob(self) -> bytes:
         """The blob bytes."""

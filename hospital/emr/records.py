@@ -48,7 +48,10 @@ class Route(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # NaN / Infinity (which JSON parsers accept) are never a measurement: refused by field
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class Symptom(_Strict):

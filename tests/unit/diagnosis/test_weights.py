@@ -73,6 +73,16 @@ def test_overrides_refuse_keys_that_are_not_attributes() -> None:
     assert err.value.field == "fever" and "symptom:" in (err.value.fix or "")
 
 
+@pytest.mark.parametrize("weight", [float("inf"), float("nan"), -1.0])
+def test_overrides_refuse_infinite_nan_or_negative_weights(weight: float) -> None:
+    # found by fuzzing the hospital API: Infinity was accepted and voided every match
+    book = WeightBook()
+    with pytest.raises(ValidationFailed) as err:
+        book.set_overrides({"symptom:fever": weight})
+    assert err.value.field == "symptom:fever" and "finite" in (err.value.fix or "")
+    assert book.current().overrides == {}
+
+
 def test_severity_table_fallback_normalises_names_and_scales_to_mean_one() -> None:
     w = weights_from_severity_table({" skin rash": 3, "itching": 1})
     assert w == {"symptom:skin_rash": 1.5, "symptom:itching": 0.5}

@@ -1,10 +1,15 @@
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_defunct
 
 from node.requestauth import (
+    HEADER_ADDRESS,
+    HEADER_NONCE,
     HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
     AuthError,
     ReplayGuard,
+    request_digest,
     sign_request,
     verify_request,
 )
@@ -57,3 +62,16 @@ def test_unsigned_or_garbled_request_names_what_is_missing() -> None:
     headers[HEADER_SIGNATURE] = "0x" + "00" * 65
     with pytest.raises(AuthError):
         verify_request(headers, "POST", "/u", b"", guard=ReplayGuard(), now=5)
+
+
+def test_a_validly_signed_request_with_a_huge_timestamp_is_refused_not_crashing():
+    # found by the schemathesis fuzz: 10**400 passed validation, then overflowed the
+    # float comparison of the replay window (a 500 for anybody with any key)
+    account = Account.create()
+    timestamp, nonce = 10**400, "ab" * 16
+    digest = request_digest("POST", "/blobs", b"{}", timestamp, nonce)
+    signature = account.sign_message(encode_defunct(digest)).signature
+    headers = {HEADER_ADDRESS: account.address, HEADER_TIMESTAMP: str(timestamp),
+               HEADER_NONCE: nonce, HEADER_SIGNATURE: "0x" + bytes(signature).hex()}
+    with pytest.raises(AuthError, match="malformed signature headers"):
+        verify_request(headers, "POST", "/blobs", b"{}", guard=ReplayGuard())
