@@ -16,6 +16,8 @@ from node.errors import ConfigError, NotFound
 #: anvil's (and hardhat's) default mnemonic: public, so its keys are only for devnets.
 DEVNET_MNEMONIC = "test test test test test test test test test test test junk"
 DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+# The national-id salt every devnet hospital uses; refused on any other chain.
+DEVNET_NATIONAL_ID_SALT = "fedchain-devnet-national-id-salt"
 #: How many mnemonic accounts are checked when refusing devnet keys elsewhere.
 DEVNET_KEYS_CHECKED = 40
 

@@ -25,6 +25,7 @@ from node.chain.devnet import Devnet, DevnetInfo, free_port
 from node.chain.network import NetworkFile
 from node.config import Settings
 from node.errors import FedchainError
+from node.identity import DEVNET_NATIONAL_ID_SALT
 
 Say = Callable[[str], None]
 KEYS, EMR, LOGS, GENESIS = "keys", "emr", "logs", "genesis.npy"
@@ -45,7 +46,7 @@ class NetworkOptions:
     proposer_timeout: int = 30
     holdout_reports: int | None = None  # reports a seal needs: None = every hospital, 0 = off
     holdout_margin_ppm: int = 50_000
-    salt: str = "fedchain-devnet-national-id-salt"
+    salt: str = DEVNET_NATIONAL_ID_SALT
     doctor_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from node.errors import ConfigError
+from node.identity import DEVNET_NATIONAL_ID_SALT as DEV_SALT
 from node.identity import is_devnet_chain
-
-DEV_SALT = "fedchain-devnet-national-id-salt"
 
 
 class EmrSettings(BaseSettings):
