@@ -186,7 +186,7 @@ class Federation:
         sealed = self.world.admin.model_hash().removeprefix("0x")
         prev = self.genesis_hash if int(sealed, 16) == 0 else sealed
         self.world.admin.open_round(round_id, prev, self.world.now() + deadline_in, min_updates,
-                                    self.spec_hash)
+                                    self.spec_hash, self.spec.max_total_weight)
 
     def tick(self, hospitals: bool = True) -> None:
         for k, m in enumerate(self.miners):
