@@ -277,10 +277,12 @@ class MinerNode:
         a round that still did not seal is rejected by the rotation (the packer may be dead).
         """
         info = self.ledger.round(r.round)
-        if len(info.attestations) < info.quorum:
-            return
         now, timeout = self.now(), self.ledger.proposer_timeout()
         stalled = now >= info.committed_at + 2 * timeout
+        if len(info.attestations) < info.quorum:
+            if stalled:
+                self._reject(r, "STALLED: no quorum of attestations two timeouts after the commit")
+            return
         digest = self.candidate(r)
         if digest is None:
             if stalled:

@@ -40,3 +40,21 @@ def test_packer_stopped_after_a_failed_holdout_another_miner_rejects_and_the_nex
     late.tick()
     assert late.applied_round == 3 and late.model is not None
     assert late.model.weights.tobytes() == fed.hospitals[1].model.weights.tobytes()
+
+
+def test_a_committed_round_that_cannot_decrypt_is_rejected_by_the_rotation(make_federation):
+    fed = make_federation()
+    designated = fed.world.admin.proposer_at(1, 0)
+    packer = next(k for k, m in enumerate(fed.world.miners) if m.account.address == designated)
+    survivor, third = (packer + 1) % 3, (packer + 2) % 3
+    fed.down = {third}  # never posts a partial
+    fed.open_round(1)
+    fed.drive(lambda: fed.status(1) == RoundStatus.COMMITTED)
+    fed.down = {packer, third}  # the packer dies after its commit: t = 2, one miner is left
+    fed.tick(hospitals=False)
+    assert fed.status(1) == RoundStatus.COMMITTED  # it waits while the others may come back
+    fed.world.advance(5 * fed.world.timeout)  # two timeouts, then every miner's turn
+    fed.drive(lambda: fed.status(1) == RoundStatus.REJECTED, hospitals=False)
+    (rejected,) = fed.world.admin.events(names={"RoundRejected"})
+    assert rejected.reason.startswith("STALLED")
+    assert rejected.by == fed.world.miners[survivor].account.address
