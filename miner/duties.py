@@ -283,6 +283,9 @@ class MinerNode:
             if stalled:
                 self._reject(r, "STALLED: no quorum of attestations two timeouts after the commit")
             return
+        waiting = r.packer != self.me and now < info.committed_at + timeout
+        if waiting and not any(report.worse for report in r.holdout.values()):
+            return  # nothing for this miner to do yet: only a failing tally needs it early
         digest = self.candidate(r)
         if digest is None:
             if stalled:
@@ -295,7 +298,7 @@ class MinerNode:
         if judged is Verdict.FAILED:
             self._reject_failed(r, digest)
             return
-        if r.packer != self.me and now < info.committed_at + timeout:
+        if waiting:
             return
         try:
             self.ledger.seal_round(r.round, digest)
