@@ -77,7 +77,7 @@ contract FederatedLedger {
         uint40 deadline;
         uint40 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
         uint40 committedAt;
-        uint16 holdoutReports; // bitmap of hospitals that reported a hold-out metric (any candidate)
+        uint16 holdoutReports; // bitmap of hospitals that reported on any candidate
         uint32 weightLeft; // max total weight minus the weight of proposed, unrefused updates
     }
 
@@ -460,7 +460,9 @@ contract FederatedLedger {
         uint64 limit = h.aligned ? uint64(h.sharedSize) : uint64(type(uint32).max);
         if (sampleCount > limit) revert SampleCountTooLarge(sampleCount, limit);
         // the packing has room for the spec's max total weight only (aggregation would fail)
-        if (sampleCount > rm.weightLeft) revert RoundWeightExceeded(round, sampleCount, rm.weightLeft);
+        if (sampleCount > rm.weightLeft) {
+            revert RoundWeightExceeded(round, sampleCount, rm.weightLeft);
+        }
         address signer = _recover(_updateDigest(round, blobHash, sampleCount), signature);
         if (signer != hospital) revert BadSignature(hospital, signer);
 
@@ -634,7 +636,7 @@ contract FederatedLedger {
             bool allowed;
             if (rm.status == ROUND_COMMITTED) {
                 allowed = index == rm.packer
-                    || _mayAct(round, index, uint256(rm.committedAt) + 2 * uint256(proposerTimeout));
+                    || _mayAct(round, index, rm.committedAt + 2 * uint256(proposerTimeout));
             } else if (rm.readyAt != 0) {
                 allowed = _mayAct(round, index, rm.readyAt);
             } else if (block.timestamp > rm.deadline) {
@@ -691,7 +693,8 @@ contract FederatedLedger {
     /// zero; 10^6 without reports. In [0, 2 x 10^6] because every gain is within +-GAIN_CAP.
     function _qualityPpm(HoldoutTally memory t) internal pure returns (uint256) {
         if (t.reports == 0) return PPM;
-        return uint256(int256(PPM) + (QUALITY_GAIN * int256(t.gainSum)) / int256(uint256(t.reports)));
+        int256 mean = (QUALITY_GAIN * int256(t.gainSum)) / int256(uint256(t.reports));
+        return uint256(int256(PPM) + mean);
     }
 
     // ================================================================ views
@@ -822,7 +825,8 @@ contract FederatedLedger {
         for (uint256 seq = 0; seq < rm.proposed; ++seq) {
             Update memory u = updates[base | seq];
             if (u.status != UPDATE_ACCEPTED) continue;
-            uint256 amount = uint256(u.sampleCount) * hRate * u.uniquePpm * qualityPpm / (PPM * PPM);
+            uint256 amount =
+                uint256(u.sampleCount) * hRate * u.uniquePpm * qualityPpm / (PPM * PPM);
             if (amount != 0) {
                 credits[u.hospital].balance += uint192(amount);
                 hospitalCredits += amount;
