@@ -8,7 +8,9 @@ pragma solidity 0.8.37;
 /// approve or reject it; an update is accepted at a quorum of miners. The round's proposer,
 /// chosen by rotation, commits the hash of the encrypted aggregate of the accepted updates;
 /// miners attest it; at a quorum of attestations the round is sealed with the new global
-/// model hash and contribution credits are minted.
+/// model hash and contribution credits are minted: hospitals by accepted samples x their
+/// unique-patient fraction x the round's hold-out quality factor, miners per verification
+/// and per packed round.
 /// @dev Gas-driven layout: one storage slot per update and one per round; the approval,
 /// rejection and attestation sets are 16-bit bitmaps indexed by the miner's pair index
 /// (hence at most 16 pairs). Everything an auditor needs is in events.
@@ -32,6 +34,13 @@ contract FederatedLedger {
     uint8 internal constant UPDATE_REJECTED = 3;
 
     uint256 public constant MAX_PAIRS = 16;
+    /// @dev Fractions and metrics are in parts per million.
+    uint256 internal constant PPM = 1_000_000;
+    /// @dev q = 1 + QUALITY_GAIN x mean hold-out gain: one accuracy point of gain adds 0.1.
+    int256 internal constant QUALITY_GAIN = 10;
+    /// @dev Each report's gain (after - before) is clipped to +-GAIN_CAP (10 points), the
+    /// range over which q saturates, so one hospital moves q by at most 2/reports.
+    int256 internal constant GAIN_CAP = 100_000;
     /// @dev Update ids are (round << 16) | sequence-in-round.
     uint256 internal constant SEQ_BITS = 16;
     uint256 internal constant HALF_ORDER =
@@ -50,15 +59,16 @@ contract FederatedLedger {
         uint8 index;
         bool active;
         bool aligned; // a hospital with a recorded alignment
-        uint48 sharedSize; // its latest recorded shared-sample count
+        uint32 sharedSize; // its latest recorded shared-sample count
+        uint24 uniquePpm; // its latest self-reported unique-patient fraction (ppm)
     }
 
     /// One slot.
     struct Round {
         uint8 status;
-        uint16 minUpdates;
-        uint16 proposed; // number of updates proposed (next sequence number)
-        uint16 accepted;
+        uint8 minUpdates; // at most MAX_PAIRS, as are the two counts below
+        uint8 proposed; // number of updates proposed (next sequence number)
+        uint8 accepted;
         uint16 proposedBy; // bitmap of pair indexes whose hospital already proposed
         uint16 attestations; // bitmap of miners that attested the aggregate
         uint8 packer; // pair index of the miner that committed the aggregate
@@ -67,17 +77,25 @@ contract FederatedLedger {
         uint40 deadline;
         uint40 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
         uint40 committedAt;
-        uint16 holdoutReports; // bitmap of hospitals that reported the candidate's hold-out metric
-        uint8 holdoutWorse; // how many of those reports found the candidate worse beyond margin
+        uint16 holdoutReports; // bitmap of hospitals that reported on any candidate
+        uint32 weightLeft; // max total weight minus the weight of proposed, unrefused updates
     }
 
     /// One slot.
     struct Update {
         address hospital;
-        uint48 sampleCount;
+        uint32 sampleCount; // an update's weight: at most the round's max total weight (uint32)
         uint16 approvals; // bitmap of miners
         uint16 rejections; // bitmap of miners
         uint8 status;
+        uint24 uniquePpm; // the hospital's unique-patient fraction when it was proposed
+    }
+
+    /// One slot per (round, candidate model hash): the hold-out reports on that candidate.
+    struct HoldoutTally {
+        uint8 reports;
+        uint8 worse; // reports that found the candidate worse beyond the margin
+        int64 gainSum; // sum of the clipped gains (after - before), ppm
     }
 
     /// A credit balance. `since` (registration time) is written at registration so the
@@ -117,6 +135,7 @@ contract FederatedLedger {
     mapping(uint256 => RoundHashes) internal roundHashes;
     mapping(uint256 => Update) internal updates;
     mapping(address => Credit) internal credits;
+    mapping(uint256 => mapping(bytes32 => HoldoutTally)) internal holdoutTallies;
 
     bytes32 internal immutable cachedDomainSeparator;
     uint256 internal immutable cachedChainId;
@@ -128,15 +147,22 @@ contract FederatedLedger {
     event QuorumChanged(uint8 quorumOverride, uint8 effectiveQuorum);
     event RatesChanged(uint64 hospitalRate, uint64 verifierRate, uint64 packerRate);
     event ProposerTimeoutChanged(uint32 proposerTimeout);
+    /// `uniquePpm`: the hospital's self-reported unique-patient fraction (ppm) of its shared
+    /// samples, from its patient-token alignment; it scales the hospital's credits.
     event AlignmentRecorded(
-        address indexed hospital, uint64 indexed run, bytes32 sharedSetHash, uint64 sharedSize
+        address indexed hospital,
+        uint64 indexed run,
+        bytes32 sharedSetHash,
+        uint64 sharedSize,
+        uint32 uniquePpm
     );
     event RoundOpened(
         uint64 indexed round,
         bytes32 prevModelHash,
         uint64 deadline,
         uint16 minUpdates,
-        bytes32 modelSpecHash
+        bytes32 modelSpecHash,
+        uint32 maxTotalWeight
     );
     event UpdateProposed(
         uint64 indexed round,
@@ -217,6 +243,12 @@ contract FederatedLedger {
     error AlreadyReported(uint64 round, address hospital);
     error HoldoutPending(uint64 round, uint8 reports, uint8 needed);
     error HoldoutFailed(uint64 round, uint8 worse, uint8 reports);
+    error HoldoutNotFailed(uint64 round, uint8 worse, uint8 reports);
+    error CandidateNotReported(uint64 round, bytes32 candidateHash, uint8 reports, uint8 total);
+    error InvalidUniqueFraction(uint32 uniquePpm);
+    error InvalidMetric(int64 metric);
+    error InvalidMaxTotalWeight(uint32 maxTotalWeight);
+    error RoundWeightExceeded(uint64 round, uint64 sampleCount, uint32 weightLeft);
 
     // ---------------------------------------------------------------- modifiers
     modifier onlyAdmin() {
@@ -290,8 +322,8 @@ contract FederatedLedger {
         if (members[miner].role != ROLE_NONE) revert AlreadyRegistered(miner);
         uint8 index = pairCount;
         if (index >= MAX_PAIRS) revert TooManyPairs();
-        members[hospital] = Member(miner, ROLE_HOSPITAL, index, true, false, 0);
-        members[miner] = Member(hospital, ROLE_MINER, index, true, false, 0);
+        members[hospital] = Member(miner, ROLE_HOSPITAL, index, true, false, 0, 0);
+        members[miner] = Member(hospital, ROLE_MINER, index, true, false, 0, 0);
         minerAt[index] = miner;
         credits[hospital].since = uint64(block.timestamp);
         credits[miner].since = uint64(block.timestamp);
@@ -344,16 +376,24 @@ contract FederatedLedger {
 
     // ================================================================ alignment (PSI)
     /// @notice A hospital records the outcome of a sample-alignment run; later proposals
-    /// may not claim more samples than the latest recorded shared size.
-    function recordAlignment(uint64 run, bytes32 sharedSetHash, uint64 sharedSize) external {
+    /// may not claim more samples than the latest recorded shared size, and are credited
+    /// with the unique-patient fraction `uniquePpm` (self-reported: see docs/rewards.md).
+    function recordAlignment(
+        uint64 run,
+        bytes32 sharedSetHash,
+        uint64 sharedSize,
+        uint32 uniquePpm
+    ) external {
         Member storage h = members[msg.sender];
         if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(msg.sender);
-        if (sharedSize > type(uint48).max) {
-            revert SampleCountTooLarge(sharedSize, type(uint48).max);
+        if (sharedSize > type(uint32).max) {
+            revert SampleCountTooLarge(sharedSize, type(uint32).max);
         }
+        if (uniquePpm > PPM) revert InvalidUniqueFraction(uniquePpm);
         h.aligned = true;
-        h.sharedSize = uint48(sharedSize);
-        emit AlignmentRecorded(msg.sender, run, sharedSetHash, sharedSize);
+        h.sharedSize = uint32(sharedSize);
+        h.uniquePpm = uint24(uniquePpm);
+        emit AlignmentRecorded(msg.sender, run, sharedSetHash, sharedSize, uniquePpm);
     }
 
     // ================================================================ rounds
@@ -362,7 +402,8 @@ contract FederatedLedger {
         bytes32 prevModelHash,
         uint64 deadline,
         uint16 minUpdates,
-        bytes32 modelSpecHash
+        bytes32 modelSpecHash,
+        uint32 maxTotalWeight
     ) external onlyAdmin {
         uint64 last = currentRound;
         if (round != last + 1) revert InvalidRound(round, last + 1);
@@ -376,6 +417,8 @@ contract FederatedLedger {
             revert InvalidDeadline(deadline);
         }
         if (minUpdates == 0 || minUpdates > MAX_PAIRS) revert InvalidMinUpdates(minUpdates);
+        // every update weighs at least 1, so the round must hold minUpdates of them
+        if (maxTotalWeight < minUpdates) revert InvalidMaxTotalWeight(maxTotalWeight);
         bytes32 latest = modelHash;
         if (latest != bytes32(0) && prevModelHash != latest) {
             revert ModelHashMismatch(latest, prevModelHash);
@@ -383,14 +426,15 @@ contract FederatedLedger {
         currentRound = round;
         Round storage r = rounds[round];
         r.status = ROUND_OPEN;
-        r.minUpdates = minUpdates;
+        r.minUpdates = uint8(minUpdates);
         r.deadline = uint40(deadline);
         r.quorum = quorum();
         r.miners = activeMiners;
+        r.weightLeft = maxTotalWeight;
         RoundHashes storage rh = roundHashes[round];
         rh.prevModelHash = prevModelHash;
         rh.modelSpecHash = modelSpecHash;
-        emit RoundOpened(round, prevModelHash, deadline, minUpdates, modelSpecHash);
+        emit RoundOpened(round, prevModelHash, deadline, minUpdates, modelSpecHash, maxTotalWeight);
     }
 
     /// @notice The paired miner proposes its hospital's signed update; the proposal counts
@@ -413,15 +457,22 @@ contract FederatedLedger {
         if (block.timestamp > rm.deadline) revert DeadlinePassed(round, rm.deadline);
         uint16 bit = uint16(1) << m.index;
         if (rm.proposedBy & bit != 0) revert AlreadyProposed(hospital, round);
-        uint64 limit = h.aligned ? uint64(h.sharedSize) : uint64(type(uint48).max);
+        uint64 limit = h.aligned ? uint64(h.sharedSize) : uint64(type(uint32).max);
         if (sampleCount > limit) revert SampleCountTooLarge(sampleCount, limit);
+        // the packing has room for the spec's max total weight only (aggregation would fail)
+        if (sampleCount > rm.weightLeft) {
+            revert RoundWeightExceeded(round, sampleCount, rm.weightLeft);
+        }
         address signer = _recover(_updateDigest(round, blobHash, sampleCount), signature);
         if (signer != hospital) revert BadSignature(hospital, signer);
 
         updateId = (uint256(round) << SEQ_BITS) | rm.proposed;
         r.proposed = rm.proposed + 1;
         r.proposedBy = rm.proposedBy | bit;
-        updates[updateId] = Update(hospital, uint48(sampleCount), bit, 0, UPDATE_PENDING);
+        r.weightLeft = rm.weightLeft - uint32(sampleCount);
+        uint24 unique = h.aligned ? h.uniquePpm : uint24(PPM);
+        updates[updateId] =
+            Update(hospital, uint32(sampleCount), bit, 0, UPDATE_PENDING, unique);
         // The proposal is the proposer's approval (no separate UpdateApproved event).
         emit UpdateProposed(round, updateId, hospital, msg.sender, blobHash, sampleCount, signature);
         if (rm.quorum <= 1) _accept(r, round, updateId, hospital);
@@ -453,6 +504,7 @@ contract FederatedLedger {
         emit UpdateRejected(updateId, msg.sender, reason);
         if (uint256(_popcount(rejections)) + r.quorum > r.miners) {
             u.status = UPDATE_REJECTED;
+            r.weightLeft += um.sampleCount; // a refused update gives its weight back
             emit UpdateRefused(round, updateId, um.hospital);
         }
     }
@@ -501,8 +553,9 @@ contract FederatedLedger {
         emit PartialDecryptionSubmitted(round, msg.sender, blobHash);
     }
 
-    /// @notice A hospital reports hold-out metrics (ppm, higher is better) of the global model
-    /// before and after a committed round's candidate; one report per hospital and round.
+    /// @notice A hospital reports hold-out metrics (ppm in [0, 10^6], higher is better) of the
+    /// global model before and after a committed round's candidate; one report per hospital
+    /// and round, tallied per candidate hash.
     function reportHoldout(
         uint64 round,
         bytes32 candidateHash,
@@ -516,9 +569,18 @@ contract FederatedLedger {
         if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
         uint16 bit = uint16(1) << h.index;
         if (rm.holdoutReports & bit != 0) revert AlreadyReported(round, msg.sender);
+        if (metricBefore < 0 || uint64(metricBefore) > PPM) revert InvalidMetric(metricBefore);
+        if (metricAfter < 0 || uint64(metricAfter) > PPM) revert InvalidMetric(metricAfter);
         bool worse = int256(metricAfter) + int256(uint256(holdoutMargin)) < int256(metricBefore);
+        int256 gain = int256(metricAfter) - int256(metricBefore);
+        if (gain > GAIN_CAP) gain = GAIN_CAP;
+        if (gain < -GAIN_CAP) gain = -GAIN_CAP;
         r.holdoutReports = rm.holdoutReports | bit;
-        if (worse) r.holdoutWorse = rm.holdoutWorse + 1;
+        HoldoutTally storage t = holdoutTallies[round][candidateHash];
+        HoldoutTally memory tm = t;
+        t.reports = tm.reports + 1;
+        if (worse) t.worse = tm.worse + 1;
+        t.gainSum = tm.gainSum + int64(gain);
         emit HoldoutReported(round, msg.sender, candidateHash, metricBefore, metricAfter, worse);
     }
 
@@ -534,7 +596,8 @@ contract FederatedLedger {
     }
 
     /// @notice Seal a committed round at a quorum of attestations and mint the credits.
-    /// The packer seals; after `proposerTimeout` past the commit any active miner may.
+    /// The packer seals; after `proposerTimeout` past the commit any active miner may. Under
+    /// a hold-out policy `newModelHash` must be the candidate the hospitals reported on.
     function sealRound(uint64 round, bytes32 newModelHash) external {
         uint8 index = _activeMinerIndex();
         Round storage r = rounds[round];
@@ -547,15 +610,21 @@ contract FederatedLedger {
         if (index != rm.packer && block.timestamp < windowEnd) {
             revert NotProposer(msg.sender, round);
         }
-        _checkHoldout(round, rm, windowEnd);
+        HoldoutTally memory t = holdoutTallies[round][newModelHash];
+        if (holdoutQuorum != 0) {
+            _judgeHoldout(round, rm, windowEnd, newModelHash, t);
+            if (uint256(t.worse) * 2 > t.reports) revert HoldoutFailed(round, t.worse, t.reports);
+        }
         r.status = ROUND_SEALED;
         modelHash = newModelHash;
-        (uint256 hospitalCredits, uint256 minerCredits) = _credit(round, rm);
+        (uint256 hospitalCredits, uint256 minerCredits) = _credit(round, rm, _qualityPpm(t));
         emit RoundSealed(round, newModelHash, minerAt[rm.packer], hospitalCredits, minerCredits);
     }
 
-    /// @notice Record a round as rejected: by the admin, by the packer of a committed
-    /// round, or by the current proposer of an open round that is ready or past its deadline.
+    /// @notice Record a round as rejected: by the admin; an open round by its current
+    /// proposer once it is ready or past its deadline; a committed round by its packer, or,
+    /// once it has stalled two timeouts past the commit, by the rotation (the designated
+    /// miner first, the next one a timeout later...).
     function rejectRound(uint64 round, string calldata reason) external {
         Round storage r = rounds[round];
         Round memory rm = r;
@@ -566,7 +635,8 @@ contract FederatedLedger {
             uint8 index = _activeMinerIndex();
             bool allowed;
             if (rm.status == ROUND_COMMITTED) {
-                allowed = index == rm.packer;
+                allowed = index == rm.packer
+                    || _mayAct(round, index, rm.committedAt + 2 * uint256(proposerTimeout));
             } else if (rm.readyAt != 0) {
                 allowed = _mayAct(round, index, rm.readyAt);
             } else if (block.timestamp > rm.deadline) {
@@ -578,18 +648,53 @@ contract FederatedLedger {
         emit RoundRejected(round, msg.sender, reason);
     }
 
-    /// @dev Enough hold-out reports (or the window is over) and no majority found it worse.
-    function _checkHoldout(uint64 round, Round memory rm, uint256 windowEnd) internal view {
-        uint8 needed = holdoutQuorum;
-        if (needed == 0) return;
-        if (needed > rm.accepted) needed = uint8(rm.accepted);
-        uint8 reports = _popcount(rm.holdoutReports);
-        if (reports < needed && block.timestamp < windowEnd) {
-            revert HoldoutPending(round, reports, needed);
+    /// @notice Any active miner rejects a committed round whose candidate failed its hold-out
+    /// check on chain (the verdict `sealRound(round, candidateHash)` would revert with), so a
+    /// failed round does not wait for its packer.
+    function rejectFailedHoldout(uint64 round, bytes32 candidateHash) external {
+        _activeMinerIndex();
+        Round storage r = rounds[round];
+        Round memory rm = r;
+        if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
+        HoldoutTally memory t = holdoutTallies[round][candidateHash];
+        if (holdoutQuorum == 0 || uint256(t.worse) * 2 <= t.reports) {
+            revert HoldoutNotFailed(round, t.worse, t.reports);
         }
-        if (uint256(rm.holdoutWorse) * 2 > reports) {
-            revert HoldoutFailed(round, rm.holdoutWorse, reports);
+        _judgeHoldout(round, rm, uint256(rm.committedAt) + proposerTimeout, candidateHash, t);
+        r.status = ROUND_REJECTED;
+        emit RoundRejected(round, msg.sender, "HOLDOUT_WORSE");
+    }
+
+    /// @dev Whether the reports on `candidate` can be judged: it has the policy's reports
+    /// (min(holdoutQuorum, accepted)), or enough reports came in and it holds a strict
+    /// majority of them, or the window is over and no other candidate outnumbers it. So a
+    /// hospital that reports another hash (or none) delays a seal at most one window.
+    function _judgeHoldout(
+        uint64 round,
+        Round memory rm,
+        uint256 windowEnd,
+        bytes32 candidate,
+        HoldoutTally memory t
+    ) internal view {
+        uint256 needed = holdoutQuorum;
+        if (needed > rm.accepted) needed = rm.accepted;
+        uint8 total = _popcount(rm.holdoutReports);
+        uint256 mine = uint256(t.reports) * 2;
+        if (t.reports >= needed) return;
+        if (total >= needed && mine > total) return;
+        if (block.timestamp >= windowEnd && mine >= total) return;
+        if (total < needed && block.timestamp < windowEnd) {
+            revert HoldoutPending(round, total, uint8(needed));
         }
+        revert CandidateNotReported(round, candidate, t.reports, total);
+    }
+
+    /// @dev q in ppm: 10^6 + QUALITY_GAIN x (sum of clipped gains) / reports, truncated toward
+    /// zero; 10^6 without reports. In [0, 2 x 10^6] because every gain is within +-GAIN_CAP.
+    function _qualityPpm(HoldoutTally memory t) internal pure returns (uint256) {
+        if (t.reports == 0) return PPM;
+        int256 mean = (QUALITY_GAIN * int256(t.gainSum)) / int256(uint256(t.reports));
+        return uint256(int256(PPM) + mean);
     }
 
     // ================================================================ views
@@ -627,6 +732,15 @@ contract FederatedLedger {
 
     function getUpdate(uint256 updateId) external view returns (Update memory) {
         return updates[updateId];
+    }
+
+    /// @notice The hold-out reports on one candidate of a round.
+    function holdoutTally(uint64 round, bytes32 candidateHash)
+        external
+        view
+        returns (HoldoutTally memory)
+    {
+        return holdoutTallies[round][candidateHash];
     }
 
     /// @notice The miner designated to pack `round` at `attempt` (0 = first choice).
@@ -678,7 +792,7 @@ contract FederatedLedger {
 
     function _accept(Round storage r, uint64 round, uint256 updateId, address hospital) internal {
         updates[updateId].status = UPDATE_ACCEPTED;
-        uint16 accepted = r.accepted + 1;
+        uint8 accepted = r.accepted + 1;
         r.accepted = accepted;
         emit UpdateAccepted(round, updateId, hospital);
         if (accepted == r.minUpdates) {
@@ -697,10 +811,10 @@ contract FederatedLedger {
         return block.timestamp >= since + attempt * timeout;
     }
 
-    /// @dev Mint credits: hospitals sampleCount * hospitalRate per accepted update; miners
-    /// verifierRate per approval of an accepted update (the proposal counts) and
-    /// packerRate to the packer. One balance write per credited account.
-    function _credit(uint64 round, Round memory rm)
+    /// @dev Mint credits: hospitals sampleCount * hospitalRate * uniquePpm * qualityPpm / 10^12
+    /// per accepted update (one floor division, last); miners verifierRate per approval of
+    /// an accepted update (the proposal counts) and packerRate to the packer.
+    function _credit(uint64 round, Round memory rm, uint256 qualityPpm)
         internal
         returns (uint256 hospitalCredits, uint256 minerCredits)
     {
@@ -711,7 +825,8 @@ contract FederatedLedger {
         for (uint256 seq = 0; seq < rm.proposed; ++seq) {
             Update memory u = updates[base | seq];
             if (u.status != UPDATE_ACCEPTED) continue;
-            uint256 amount = uint256(u.sampleCount) * hRate;
+            uint256 amount =
+                uint256(u.sampleCount) * hRate * u.uniquePpm * qualityPpm / (PPM * PPM);
             if (amount != 0) {
                 credits[u.hospital].balance += uint192(amount);
                 hospitalCredits += amount;

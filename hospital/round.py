@@ -55,6 +55,7 @@ class RoundClient:
     view: LedgerView = field(default_factory=LedgerView)
     store: BlobStore = field(default_factory=MemoryBlobStore)
     model: GlobalModel | None = None  # the latest applied global model
+    applied_round: int = 0  # the ledger round it was sealed in (model.round counts seals only)
     receipts: dict[int, UpdateReceipt] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _candidates: dict[int, GlobalModel] = field(default_factory=dict)
@@ -88,7 +89,7 @@ class RoundClient:
             self.participate(r)
         elif r.phase is Phase.COMMITTED and r.round not in self._reported:
             self.report_holdout(r)
-        elif r.phase is Phase.SEALED and (self.model is None or self.model.round < r.round):
+        elif r.phase is Phase.SEALED and self.applied_round < r.round:
             self.apply(r)
 
     # ------------------------------------------------------------ steps 2-3
@@ -158,13 +159,20 @@ class RoundClient:
 
     # ------------------------------------------------------------ step 6: apply
     def apply(self, r: RoundView) -> GlobalModel:
-        """Take the sealed model: our own candidate if its hash matches, else fetch it."""
+        """Take the sealed model: our own candidate if its hash matches, else fetch it.
+
+        A model's ``round`` counts the seals behind it, so after a rejected round it is less
+        than the ledger's round id: the fetched model must follow the round's start model.
+        """
         own = self._candidates.get(r.round)
         if own is not None and model_hash(own).hex() == r.sealed_hash:
             self.model = own
         else:
             model = self.global_model(r.sealed_hash)
-            if model.round != r.round:
-                raise IntegrityError(f"sealed model says round {model.round}, not {r.round}")
+            expected = self.global_model(r.prev_model_hash).round + 1
+            if model.round != expected:
+                raise IntegrityError(f"sealed model of round {r.round} says it is seal "
+                                     f"{model.round}, its start model makes it {expected}")
             self.model = model
+        self.applied_round = r.round
         return self.model

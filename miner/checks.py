@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     WRONG_SPEC = "WRONG_SPEC"  # packing spec / value count differ from the round's spec
     WEIGHT_MISMATCH = "WEIGHT_MISMATCH"  # blob's weight differs from the signed sample count
     SAMPLES_EXCEED_ALIGNMENT = "SAMPLES_EXCEED_ALIGNMENT"  # more than the aligned shared count
+    ROUND_WEIGHT_FULL = "ROUND_WEIGHT_FULL"  # the round's max total weight has no room for it
 
 
 class UpdateRefused(Exception):  # noqa: N818 - a verdict, not a programming error
@@ -66,6 +67,7 @@ class RoundFacts:
     deadline: int
     now: int  # latest block timestamp
     spec: ModelSpec
+    weight_left: int  # the round's max total weight minus the other proposed, unrefused updates
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,12 @@ def check_claim(claim: Claim, round_: RoundFacts, hospital: HospitalFacts) -> No
         raise UpdateRefused(
             RejectReason.SAMPLES_EXCEED_ALIGNMENT,
             f"{claim.sample_count} samples claimed, {hospital.shared_size} aligned on chain",
+        )
+    if claim.sample_count > round_.weight_left:
+        raise UpdateRefused(
+            RejectReason.ROUND_WEIGHT_FULL,
+            f"{claim.sample_count} samples claimed, the round has room for {round_.weight_left} "
+            "more (the spec's max_total_weight)",
         )
 
 

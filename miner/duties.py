@@ -17,6 +17,7 @@ from miner.checks import Claim, HospitalFacts, RoundFacts, UpdateRefused, check_
 from node.blobnet import BlobPeers, get_blob
 from node.blobstore import BlobStore
 from node.chain.client import LedgerClient
+from node.chain.holdout import Verdict, tally_of, verdict
 from node.chain.ledgerview import LedgerView, Phase, RoundView, UpdateView
 from node.chain.tx import ContractReverted
 from node.crypto import (
@@ -84,12 +85,13 @@ class MinerNode:
         """Latest block timestamp."""
         return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
 
-    def round_facts(self, r: RoundView, now: int) -> RoundFacts:
-        """The chain facts a claim for round ``r`` is checked against."""
+    def round_facts(self, r: RoundView, now: int, exclude: int | None = None) -> RoundFacts:
+        """The chain facts a claim for round ``r`` is checked against (but proposal ``exclude``)."""
         return RoundFacts(
             chain_id=self.ledger.sender.chain_id, ledger=self.ledger.address,
             current_round=self.view.current_round, open=r.phase is Phase.OPEN,
             deadline=r.deadline, now=now, spec=self.spec(r.spec_hash),
+            weight_left=r.weight_left(exclude),
         )  # fmt: skip
 
     def hospital_facts(self, hospital: str, blob_hash: str, exclude: int | None) -> HospitalFacts:
@@ -139,7 +141,8 @@ class MinerNode:
             except NotFound:
                 continue  # not replicated yet; the proposer's miner may be slow
             try:
-                check_update(self._claim(u), blob, self.round_facts(r, min(now, r.deadline)),
+                facts = self.round_facts(r, min(now, r.deadline), exclude=u.update_id)
+                check_update(self._claim(u), blob, facts,
                              self.hospital_facts(u.hospital, u.blob_hash, u.update_id),
                              self.public_key)  # fmt: skip
             except UpdateRefused as refused:
@@ -251,13 +254,8 @@ class MinerNode:
         return out
 
     # ------------------------------------------------------------ seal / reject
-    def seal_if_due(self, r: RoundView) -> None:
-        """Combine the partials into the candidate; seal it, or reject the round on hold-out."""
-        info = self.ledger.round(r.round)
-        if len(info.attestations) < info.quorum:
-            return
-        if r.packer != self.me and self.now() < info.committed_at + self.ledger.proposer_timeout():
-            return
+    def candidate(self, r: RoundView) -> str | None:
+        """The committed round's candidate model hash, combined here (None until it can be)."""
         digest = self._candidates.get(r.round)
         if digest is None:
             try:
@@ -266,16 +264,57 @@ class MinerNode:
                                              self.previous_model(r), self.spec(r.spec_hash))
             except (NotEnoughShares, NotFound) as exc:
                 log.info("round %s: no candidate yet: %s", r.round, exc)
-                return
+                return None
             digest = self._candidates[r.round] = self.publish(blob)
             log.info("round %s: candidate %s", r.round, digest)
+        return digest
+
+    def seal_if_due(self, r: RoundView) -> None:
+        """Seal the candidate; reject the round if its hold-out failed or it has stalled.
+
+        Any miner rejects a failed hold-out at once (the contract verifies the tally); the
+        packer seals, any miner one timeout after the commit; two timeouts after the commit
+        a round that still did not seal is rejected by the rotation (the packer may be dead).
+        """
+        info = self.ledger.round(r.round)
+        now, timeout = self.now(), self.ledger.proposer_timeout()
+        stalled = now >= info.committed_at + 2 * timeout
+        if len(info.attestations) < info.quorum:
+            if stalled:
+                self._reject(r, "STALLED: no quorum of attestations two timeouts after the commit")
+            return
+        waiting = r.packer != self.me and now < info.committed_at + timeout
+        if waiting and not any(report.worse for report in r.holdout.values()):
+            return  # nothing for this miner to do yet: only a failing tally needs it early
+        digest = self.candidate(r)
+        if digest is None:
+            if stalled:
+                self._reject(r, "STALLED: no candidate model two timeouts after the commit")
+            return
+        policy, _ = self.ledger.holdout_policy()
+        tally = tally_of(r.holdout.values(), digest)
+        judged = verdict(tally, total=len(r.holdout), policy=policy, accepted=info.accepted,
+                         window_over=now >= info.committed_at + timeout)  # fmt: skip
+        if judged is Verdict.FAILED:
+            self._reject_failed(r, digest)
+            return
+        if waiting:
+            return
         try:
             self.ledger.seal_round(r.round, digest)
         except ContractReverted as exc:
             if exc.error_name == "HoldoutFailed":
-                self._reject(r, f"HOLDOUT_WORSE: {exc.error_args}")
+                self._reject_failed(r, digest)
+            elif stalled:
+                self._reject(r, f"STALLED: {exc.error_name}")
             else:
                 log.info("seal not accepted: %s", exc)
+
+    def _reject_failed(self, r: RoundView, digest: str) -> None:
+        try:
+            self.ledger.reject_failed_holdout(r.round, digest)
+        except ContractReverted as exc:  # the tally is not decided yet, or already closed
+            log.info("hold-out rejection not recorded: %s", exc)
 
     def _reject(self, r: RoundView, reason: str) -> None:
         try:

@@ -15,7 +15,8 @@ import numpy as np
 
 from node.blobnet import BlobPeers
 from node.blobstore import blob_hash
-from node.chain.client import LedgerClient
+from node.chain.client import DEFAULT_MAX_TOTAL_WEIGHT, LedgerClient
+from node.chain.events import RoundOpened
 from node.chain.models import RoundStatus, TxResult
 from node.errors import ConfigError, FedchainError, ValidationFailed
 from node.fedopt import encode_global_model, initial_model, model_hash
@@ -32,6 +33,7 @@ class RoundPlan:
     prev_model_hash: str  # hex, no 0x
     spec_hash: str  # hex, no 0x
     blobs: list[bytes] = field(default_factory=list)
+    max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT  # the spec's: the ledger bounds the round
 
     @property
     def genesis(self) -> bool:
@@ -47,11 +49,13 @@ def plan_round(
     sealed_hash: str,
     spec: ModelSpec | None,
     initial_weights: np.ndarray | None,
+    current_max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT,
 ) -> RoundPlan:
     """The next round: start from the last sealed model, or (none yet) from a genesis model.
 
-    Without a new ``spec`` a later round reuses the current round's spec. The genesis model
-    is built from ``initial_weights`` under ``spec`` (both needed until a round has sealed).
+    Without a new ``spec`` a later round reuses the current round's spec (and its max total
+    weight). The genesis model is built from ``initial_weights`` under ``spec`` (both needed
+    until a round has sealed).
     """
     if current_round > 0 and current_status in (RoundStatus.OPEN, RoundStatus.COMMITTED):
         raise FedchainError(
@@ -60,16 +64,18 @@ def plan_round(
         )
     sealed = sealed_hash.removeprefix("0x")
     blobs: list[bytes] = []
+    max_weight = current_max_total_weight
     if spec is not None:
         spec_hash = blob_hash(spec.canonical())
         blobs.append(spec.canonical())
+        max_weight = spec.max_total_weight
     elif current_round > 0 and int(current_spec_hash.removeprefix("0x") or "0", 16) != 0:
         spec_hash = current_spec_hash.removeprefix("0x")
     else:
         raise ConfigError("the first round needs a model spec",
                           fix="pass the consortium public key and the initial weights")
     if int(sealed or "0", 16) != 0:
-        return RoundPlan(current_round + 1, sealed, spec_hash, blobs)
+        return RoundPlan(current_round + 1, sealed, spec_hash, blobs, max_weight)
     if spec is None or initial_weights is None:
         raise ValidationFailed(
             "no round has sealed yet, so the round starts from a genesis model",
@@ -78,7 +84,7 @@ def plan_round(
         )
     genesis = initial_model(initial_weights, spec, spec_hash)
     blobs.append(encode_global_model(genesis))
-    return RoundPlan(current_round + 1, model_hash(genesis).hex(), spec_hash, blobs)
+    return RoundPlan(current_round + 1, model_hash(genesis).hex(), spec_hash, blobs, max_weight)
 
 
 def publish(plan: RoundPlan, peers: BlobPeers, *, miners: int) -> None:
@@ -98,7 +104,7 @@ def open_planned_round(
     """``openRound`` as the admin, the deadline counted from the latest block's time."""
     now = int(ledger.w3.eth.get_block("latest")["timestamp"])
     return ledger.open_round(plan.round_id, plan.prev_model_hash, now + deadline_in,
-                             min_updates, plan.spec_hash)  # fmt: skip
+                             min_updates, plan.spec_hash, plan.max_total_weight)  # fmt: skip
 
 
 def plan_from_chain(
@@ -114,7 +120,17 @@ def plan_from_chain(
         sealed_hash=ledger.model_hash(),
         spec=spec,
         initial_weights=initial_weights,
+        current_max_total_weight=_opened_max_weight(ledger, current),
     )
+
+
+def _opened_max_weight(ledger: LedgerClient, round_id: int) -> int:
+    """The max total weight ``round_id`` was opened with (its RoundOpened event)."""
+    if round_id == 0:
+        return DEFAULT_MAX_TOTAL_WEIGHT
+    opened = [e for e in ledger.events(names={"RoundOpened"})
+              if isinstance(e, RoundOpened) and e.round == round_id]  # fmt: skip
+    return opened[-1].max_total_weight if opened else DEFAULT_MAX_TOTAL_WEIGHT
 
 
 def _hex(value: bytes | str) -> str:

@@ -23,8 +23,13 @@ UPDATE_TARGET = 120_000
 SEAL_TARGET = 300_000
 
 
-def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True):
-    """One full round: every hospital's update proposed, approved to quorum, packed, sealed."""
+def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True, holdout=False):
+    """One full round: every hospital's update proposed, approved to quorum, packed, sealed.
+
+    With ``holdout`` every hospital reports on the candidate first and the seal is gated
+    (policy: every hospital's report), so the seal reads the candidate's tally and mints
+    with its quality factor.
+    """
     n = len(hospitals)
     now = int(admin.w3.eth.get_block("latest")["timestamp"])
     gas["openRound"].append(admin.open_round(round_id, prev, now + 3600, n, b"\x02" * 32).gas_used)
@@ -58,7 +63,13 @@ def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True):
     for m in [m for m in miners if m is not packer][: q - 1]:
         gas["attestAggregate"].append(m.attest_aggregate(round_id, agg).gas_used)
     model = os.urandom(32)
-    gas[f"sealRound ({n} hospitals + {n} miners credited)"].append(
+    gated = ""
+    if holdout:
+        for k, h in enumerate(hospitals):
+            gas["reportHoldout"].append(
+                h.report_holdout(round_id, model, 700_000, 710_000 + k).gas_used)
+        gated = ", hold-out gate"
+    gas[f"sealRound ({n} hospitals + {n} miners credited{gated})"].append(
         packer.seal_round(round_id, model).gas_used)
     return model, approvals_gas / n
 
@@ -99,6 +110,9 @@ def main() -> None:
                     prev, a = run_round(admin, hospitals, miners, r, prev, gas)
                     approve_per_update.append(a)
                 prev, _ = run_round(admin, hospitals, miners, 4, prev, gas, batch=False)
+                admin.set_holdout_policy(pairs, 0)
+                prev, _ = run_round(admin, hospitals, miners, 5, prev, gas, holdout=True)
+                admin.set_holdout_policy(0, 0)
                 propose = statistics.median(gas["proposeUpdate"])
                 update_total = propose + statistics.median(approve_per_update)
                 per_update[pairs] = update_total

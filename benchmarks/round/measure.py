@@ -130,7 +130,7 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
     clock.watch_chain(admin.sender)
     now = int(w3.eth.get_block("latest")["timestamp"])
     start = time.perf_counter()
-    admin.open_round(1, genesis_hash, now + 3600, hospitals, spec_hash)
+    admin.open_round(1, genesis_hash, now + 3600, hospitals, spec_hash, spec.max_total_weight)
     while admin.round(1).status != RoundStatus.SEALED:
         for c in clients:
             c.tick()

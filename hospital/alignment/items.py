@@ -11,6 +11,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from fractions import Fraction
 
 from hospital.emr.records import CaseRecord
 from node.errors import ValidationFailed
@@ -19,6 +20,7 @@ SIGNATURE_PREFIX = b"fedchain/pathology-signature/v1\x00"
 _DIGEST_DOMAIN = b"fedchain/psi/v1/item-digest\x00"
 _SET_DOMAIN = b"fedchain/psi/v1/shared-set\x00"
 SALT_BYTES = 32
+PPM = 1_000_000
 
 
 class AlignmentPurpose(StrEnum):
@@ -107,3 +109,21 @@ def cases_to_train_on(
         if other_holders.get(pathology_signature(case), 0) >= min_other_holders:
             chosen.append(case)
     return chosen
+
+
+def unique_patient_ppm(
+    cases: Iterable[CaseRecord], tokens: Mapping[str, bytes], other_holders: Mapping[bytes, int]
+) -> int:
+    """u(h) in ppm: the mean over ``cases`` of 1 / (1 + other hospitals holding its patient).
+
+    ``tokens`` maps a patient pseudonym to its national-id token and ``other_holders`` is the
+    patient-token alignment's count per token, so a patient treated at k + 1 hospitals
+    contributes 1 / (k + 1) through each of them and counts once in total. A patient without
+    a token (or not aligned) counts as held by no other hospital. No cases: 10^6 (floor).
+    """
+    shares = [
+        Fraction(1, 1 + other_holders.get(tokens.get(c.patient_id, b""), 0)) for c in cases
+    ]
+    if not shares:
+        return PPM
+    return int(sum(shares, Fraction(0)) * PPM / len(shares))

@@ -3,9 +3,11 @@
 The PSI party asks for items per purpose; the book answers from the EMR library (pathology
 signatures of diagnosed, non-pending cases; national-id tokens of patients). Each run's
 result is written atomically under the data directory (it holds the hospital's own items
-and the salt of its ledger commitment, so it never leaves the hospital) and, for the
-pathology purpose, its shared-set hash and size are recorded on chain: miners and the
-ledger cap the sample count of this hospital's updates by that size.
+and the salt of its ledger commitment, so it never leaves the hospital). The latest
+pathology run's shared-set hash and size are recorded on chain (miners and the ledger cap
+the sample count of this hospital's updates by that size) with the unique-patient fraction
+u of its shared samples from the latest patient-token run, recorded again when a later
+patient run changes u (the ledger scales the hospital's credits by u).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hospital.alignment.items import (
+    PPM,
     AlignmentPurpose,
     cases_to_train_on,
     pathology_items,
+    unique_patient_ppm,
 )
 from hospital.alignment.party import PartyResult
 from hospital.emr.records import CaseRecord, Origin
@@ -26,7 +30,8 @@ from hospital.emr.store import CaseStore
 from node.chain.client import LedgerClient
 from node.errors import ValidationFailed
 
-ResultSink = Callable[[PartyResult], None]
+#: Records a pathology result and the unique-patient fraction (ppm) of its shared samples.
+ResultSink = Callable[[PartyResult, int], None]
 
 
 class AlignmentBook:
@@ -54,13 +59,26 @@ class AlignmentBook:
         return self.results_dir / f"latest-{purpose.value}.json"
 
     def on_result(self, result: PartyResult) -> None:
-        """Keep ``result`` as the latest of its purpose (atomic write), then record it."""
+        """Keep ``result`` as the latest of its purpose (atomic write), then record it.
+
+        Either purpose records the latest pathology result (if any) with the current u.
+        """
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
         with os.fdopen(fd, "w") as handle:
             handle.write(result.model_dump_json())
         os.replace(tmp, self._path(result.purpose))
-        if self._record is not None and result.purpose is AlignmentPurpose.PATHOLOGY:
-            self._record(result)
+        pathology = self.latest(AlignmentPurpose.PATHOLOGY)
+        if self._record is not None and pathology is not None:
+            self._record(pathology, self.unique_ppm(min_other_holders=pathology.min_other_holders))
+
+    def unique_ppm(self, *, min_other_holders: int) -> int:
+        """The unique-patient fraction (ppm) of the shared samples; 10^6 before a patient run."""
+        patients = self.latest(AlignmentPurpose.PATIENTS)
+        if patients is None:
+            return PPM
+        tokens = {p: bytes.fromhex(t) for p, t in self.store.national_tokens().items()}
+        cases = self.training_cases(min_other_holders=min_other_holders)
+        return unique_patient_ppm(cases, tokens, patients.holders_by_item())
 
     def latest(self, purpose: AlignmentPurpose) -> PartyResult | None:
         """The latest run's result for ``purpose``, if any run finished."""
@@ -97,9 +115,9 @@ def ledger_run_id(run: str) -> int:
 def record_on_ledger(ledger: LedgerClient) -> ResultSink:
     """A sink that records a pathology result with ``recordAlignment`` as this hospital."""
 
-    def record(result: PartyResult) -> None:
+    def record(result: PartyResult, unique_ppm: int) -> None:
         ledger.record_alignment(
-            ledger_run_id(result.run), result.shared_set_hash, result.shared_size
+            ledger_run_id(result.run), result.shared_set_hash, result.shared_size, unique_ppm
         )
 
     return record

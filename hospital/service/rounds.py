@@ -152,9 +152,9 @@ class HospitalRounds:
     def tick(self) -> None:
         """One step of the round client, then a diagnosis refresh if a new model was applied."""
         self.client.tick()
-        model = self.client.model
-        if model is not None and model.round > self._applied:
-            self.refresh_diagnosis(model.weights, model.round, sealed_hash=model_hash(model).hex())
+        model, applied = self.client.model, self.client.applied_round
+        if model is not None and applied > self._applied:
+            self.refresh_diagnosis(model.weights, applied, sealed_hash=model_hash(model).hex())
 
     def refresh_diagnosis(self, weights: np.ndarray, round_id: int, *,
                           sealed_hash: str = "") -> None:  # fmt: skip

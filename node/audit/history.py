@@ -87,6 +87,17 @@ def _fold_round_end(e: ev.LedgerEvent, r: _Round) -> None:
         f.update(outcome=RoundOutcome.REJECTED, rejected_by=e.by, rejection_reason=e.reason)
 
 
+def _judged_candidate(r: _Round) -> str:
+    """The candidate q is taken from: the sealed model, else the most reported candidate."""
+    sealed = r.fields.get("new_model_hash")
+    if sealed:
+        return str(sealed)
+    counts: dict[str, int] = defaultdict(int)
+    for report in r.reports:
+        counts[h(report.candidate_hash)] += 1
+    return max(sorted(counts), key=lambda c: counts[c], default="")
+
+
 def fold_rounds(events: Iterable[ev.LedgerEvent]) -> tuple[dict[int, tuple[str, str]],
                                                            list[RoundRecord]]:
     """Pairs and rounds from events in chain order (pure)."""
@@ -128,7 +139,7 @@ def fold_rounds(events: Iterable[ev.LedgerEvent]) -> tuple[dict[int, tuple[str, 
             _fold_round_end(e, rounds[e.round])
     records = [
         RoundRecord(
-            **r.fields, quality_factor=quality_factor(r.reports),
+            **r.fields, quality_factor=quality_factor(r.reports, _judged_candidate(r)),
             updates=[UpdateRecord(**u) for _, u in sorted(r.updates.items())],
             refusals=r.refusals, attesters=r.attesters, partials=r.partials,
             holdout=list(r.holdout.values()),
@@ -140,7 +151,7 @@ def fold_rounds(events: Iterable[ev.LedgerEvent]) -> tuple[dict[int, tuple[str, 
 
 def _contributions(pairs: dict[int, tuple[str, str]], rounds: list[RoundRecord],
                    credits: dict[int, dict[str, int]],
-                   settled: dict[int, dict[str, float]]) -> list[Contribution]:
+                   settled: dict[int, dict[str, int]]) -> list[Contribution]:
     out = []
     for r in rounds:
         paid, fair = credits.get(r.round, {}), settled.get(r.round, {})

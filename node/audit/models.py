@@ -121,7 +121,7 @@ class Contribution(_Frozen):
     proposed_samples: int
     accepted_samples: int
     credits: int  # minted on chain
-    settlement: float = 0.0  # quality-adjusted reward recomputed from events (docs/rewards.md)
+    settlement: float = 0.0  # n x rate x u x q from events = the minted credits (docs/rewards.md)
 
 
 class MinerWork(_Frozen):

@@ -11,6 +11,7 @@ from web3.contract.contract import ContractFunction
 from node.chain.artifact import ContractArtifact, load_artifact
 from node.chain.events import EventDecoder, LedgerEvent
 from node.chain.models import (
+    HoldoutTally,
     Member,
     Rates,
     Role,
@@ -25,6 +26,11 @@ from node.chain.models import (
 from node.chain.signing import sign_update
 from node.chain.tx import TxSender
 from node.errors import ChainError
+
+#: ModelSpec's default max_total_weight: what a round holds when the caller names none.
+DEFAULT_MAX_TOTAL_WEIGHT = 1 << 20
+#: Fractions (unique patients) and hold-out metrics are recorded in parts per million.
+PPM = 1_000_000
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -126,10 +132,15 @@ class LedgerClient:
         deadline: int,
         min_updates: int,
         model_spec_hash: bytes | str,
+        max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT,
     ) -> TxResult:
-        """Open ``round_id`` (admin); ``deadline`` is a unix time for proposals."""
+        """Open ``round_id`` (admin); ``deadline`` is a unix time for proposals.
+
+        ``max_total_weight`` is the spec's: proposals beyond it are refused on chain.
+        """
         fn = self._f.openRound(
-            round_id, _b32(prev_model_hash), deadline, min_updates, _b32(model_spec_hash)
+            round_id, _b32(prev_model_hash), deadline, min_updates, _b32(model_spec_hash),
+            max_total_weight,
         )
         return self._send(fn, f"openRound({round_id})")
 
@@ -146,10 +157,10 @@ class LedgerClient:
         return self._send(fn, f"reportHoldout({round_id})")
 
     def record_alignment(
-        self, run: int, shared_set_hash: bytes | str, shared_size: int
+        self, run: int, shared_set_hash: bytes | str, shared_size: int, unique_ppm: int = PPM
     ) -> TxResult:
-        """Record this hospital's sample-alignment outcome (hospital)."""
-        fn = self._f.recordAlignment(run, _b32(shared_set_hash), shared_size)
+        """Record this hospital's sample-alignment outcome and unique-patient fraction."""
+        fn = self._f.recordAlignment(run, _b32(shared_set_hash), shared_size, unique_ppm)
         return self._send(fn, "recordAlignment")
 
     def sign_update(self, round_id: int, blob_hash: bytes | str, sample_count: int) -> bytes:
@@ -225,6 +236,11 @@ class LedgerClient:
         """Record the round as rejected (admin, packer, or proposer when it is due)."""
         return self._send(self._f.rejectRound(round_id, reason), f"rejectRound({round_id})")
 
+    def reject_failed_holdout(self, round_id: int, candidate_hash: bytes | str) -> TxResult:
+        """Reject a committed round whose candidate failed its hold-out tally (any miner)."""
+        fn = self._f.rejectFailedHoldout(round_id, _b32(candidate_hash))
+        return self._send(fn, f"rejectFailedHoldout({round_id})")
+
     # ------------------------------------------------------------ views
     def admin(self) -> str:
         """The admin's address."""
@@ -241,6 +257,11 @@ class LedgerClient:
     def active_miners(self) -> int:
         """Miners of active pairs."""
         return int(self._call(self._f.activeMiners(), "activeMiners"))
+
+    def holdout_policy(self) -> tuple[int, int]:
+        """(reports a seal needs, 0 = no gate; margin in ppm)."""
+        return (int(self._call(self._f.holdoutQuorum(), "holdoutQuorum")),
+                int(self._call(self._f.holdoutMargin(), "holdoutMargin")))  # fmt: skip
 
     def proposer_timeout(self) -> int:
         """Seconds each miner in the rotation has before the next may act."""
@@ -267,7 +288,7 @@ class LedgerClient:
         m = self._call(self._f.getMember(address), "getMember")
         return Member(
             address=address, paired=m[0], role=Role(m[1]), index=m[2], active=m[3],
-            aligned=m[4], shared_size=m[5],
+            aligned=m[4], shared_size=m[5], unique_ppm=m[6],
         )  # fmt: skip
 
     def miner_at(self, index: int) -> str:
@@ -289,7 +310,7 @@ class LedgerClient:
             round=round_id, status=RoundStatus(r[0]), min_updates=r[1], proposed=r[2],
             accepted=r[3], proposed_by=bitmap_indexes(r[4]), attestations=bitmap_indexes(r[5]),
             packer=r[6], quorum=r[7], miners=r[8], deadline=r[9], ready_at=r[10],
-            committed_at=r[11], holdout_reports=bitmap_indexes(r[12]), holdout_worse=r[13],
+            committed_at=r[11], holdout_reports=bitmap_indexes(r[12]), weight_left=r[13],
             prev_model_hash=h[0], model_spec_hash=h[1], aggregate_hash=h[2],
         )  # fmt: skip
 
@@ -301,6 +322,12 @@ class LedgerClient:
             approvals=bitmap_indexes(u[2]), rejections=bitmap_indexes(u[3]),
             status=UpdateStatus(u[4]),
         )  # fmt: skip
+
+    def holdout_tally(self, round_id: int, candidate_hash: bytes | str) -> HoldoutTally:
+        """The hold-out reports on one candidate model of a round."""
+        fn = self._f.holdoutTally(round_id, _b32(candidate_hash))
+        t = self._call(fn, "holdoutTally")
+        return HoldoutTally(reports=t[0], worse=t[1], gain_sum=t[2])
 
     def proposer_at(self, round_id: int, attempt: int = 0) -> str:
         """The miner designated to pack ``round_id`` at ``attempt`` (0 = first choice)."""

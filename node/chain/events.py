@@ -81,6 +81,7 @@ class AlignmentRecorded(LedgerEvent):
     run: int
     shared_set_hash: Hex
     shared_size: int
+    unique_ppm: int  # self-reported unique-patient fraction of the shared samples
 
 
 class RoundOpened(LedgerEvent):
@@ -91,6 +92,7 @@ class RoundOpened(LedgerEvent):
     deadline: int
     min_updates: int
     model_spec_hash: Hex
+    max_total_weight: int
 
 
 class UpdateProposed(LedgerEvent):

@@ -48,6 +48,7 @@ class RoundView:
     spec_hash: str
     deadline: int
     min_updates: int
+    max_total_weight: int = 1 << 20
     phase: Phase = Phase.OPEN
     ready_at: int = 0
     updates: dict[int, UpdateView] = field(default_factory=dict)
@@ -62,6 +63,12 @@ class RoundView:
     def accepted(self) -> list[UpdateView]:
         """Accepted updates in update-id order (the order every miner aggregates in)."""
         return [u for _, u in sorted(self.updates.items()) if u.accepted]
+
+    def weight_left(self, exclude: int | None = None) -> int:
+        """The round's max total weight minus its proposed, unrefused updates (but ``exclude``)."""
+        used = sum(u.sample_count for u in self.updates.values()
+                   if not u.refused and u.update_id != exclude)  # fmt: skip
+        return self.max_total_weight - used
 
 
 @dataclass
@@ -106,7 +113,8 @@ class LedgerView:
         elif isinstance(e, ev.RoundOpened):
             self.current_round = e.round
             self.rounds[e.round] = RoundView(
-                e.round, _h(e.prev_model_hash), _h(e.model_spec_hash), e.deadline, e.min_updates
+                e.round, _h(e.prev_model_hash), _h(e.model_spec_hash), e.deadline, e.min_updates,
+                e.max_total_weight,
             )
         elif isinstance(e, ev.UpdateProposed):
             self.rounds[e.round].updates[e.update_id] = UpdateView(

@@ -68,6 +68,7 @@ class Member(_Frozen):
     active: bool
     aligned: bool
     shared_size: int
+    unique_ppm: int  # self-reported unique-patient fraction, ppm (0 until aligned)
 
 
 class RoundInfo(_Frozen):
@@ -86,8 +87,8 @@ class RoundInfo(_Frozen):
     deadline: int
     ready_at: int
     committed_at: int
-    holdout_reports: list[int]
-    holdout_worse: int
+    holdout_reports: list[int]  # pair indexes of hospitals that reported (any candidate)
+    weight_left: int  # the max total weight minus the proposed, unrefused updates' weights
     prev_model_hash: Hex
     model_spec_hash: Hex
     aggregate_hash: Hex
@@ -103,6 +104,14 @@ class UpdateInfo(_Frozen):
     approvals: list[int]
     rejections: list[int]
     status: UpdateStatus
+
+
+class HoldoutTally(_Frozen):
+    """The hold-out reports on one candidate of a round (clipped gains summed, ppm)."""
+
+    reports: int
+    worse: int
+    gain_sum: int
 
 
 class Rates(_Frozen):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from node.chain.events import (
     AggregateCommitted,
+    AlignmentRecorded,
     HoldoutReported,
     LedgerEvent,
     RatesChanged,
@@ -16,6 +17,7 @@ from node.chain.events import (
     UpdateApproved,
     UpdateProposed,
 )
+from node.chain.holdout import PPM, quality_ppm, tally_of
 from node.chain.models import Rates
 
 
@@ -27,22 +29,30 @@ class UpdateVotes:
     sample_count: int
     approvers: set[str] = field(default_factory=set)  # miner addresses, proposer included
     accepted: bool = False
+    unique_ppm: int = PPM  # the hospital's unique-patient fraction when it was proposed
+
+
+def hospital_credit(sample_count: int, rate: int, unique_ppm: int, quality: int) -> int:
+    """One accepted update's credit: n x rate x u x q / 10^12, one floor division, last."""
+    return sample_count * rate * unique_ppm * quality // (PPM * PPM)
 
 
 def round_credits(
-    updates: Iterable[UpdateVotes], packer: str, rates: Rates
+    updates: Iterable[UpdateVotes], packer: str, rates: Rates, *, quality: int = PPM
 ) -> dict[str, int]:
     """Credits minted when a round seals (pure; mirrors FederatedLedger._credit).
 
-    Hospitals: sample_count x hospital_rate per accepted update. Miners: verifier_rate per
-    approval of an accepted update (a proposal is its proposer's approval), plus
-    packer_rate for the packer. Accounts whose credit is zero are absent.
+    Hospitals: ``hospital_credit`` per accepted update (``quality`` = the round's q in ppm).
+    Miners: verifier_rate per approval of an accepted update (a proposal is its proposer's
+    approval), plus packer_rate for the packer. Accounts whose credit is zero are absent.
     """
     credits: dict[str, int] = defaultdict(int)
     for update in updates:
         if not update.accepted:
             continue
-        credits[update.hospital] += update.sample_count * rates.hospital_rate
+        credits[update.hospital] += hospital_credit(
+            update.sample_count, rates.hospital_rate, update.unique_ppm, quality
+        )
         for miner in update.approvers:
             credits[miner] += rates.verifier_rate
     credits[packer] += rates.packer_rate
@@ -52,83 +62,65 @@ def round_credits(
 def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, int]]:
     """Replay a ledger's events (in chain order) into {round: {account: credits}}.
 
-    Uses only what events carry, so an auditor can check the balances without storage.
+    Uses only what events carry, so an auditor can check the balances without storage:
+    u is the hospital's latest ``AlignmentRecorded`` before the proposal (10^6 if none),
+    q comes from the ``HoldoutReported`` events on the sealed model hash.
     """
     rates = Rates(hospital_rate=0, verifier_rate=0, packer_rate=0)
+    unique: dict[str, int] = {}
     updates: dict[int, dict[int, UpdateVotes]] = defaultdict(dict)
+    reports: dict[int, list[HoldoutReported]] = defaultdict(list)
     packers: dict[int, str] = {}
     out: dict[int, dict[str, int]] = {}
     for event in events:
         if isinstance(event, RatesChanged):
             rates = Rates(hospital_rate=event.hospital_rate, verifier_rate=event.verifier_rate,
                           packer_rate=event.packer_rate)  # fmt: skip
+        elif isinstance(event, AlignmentRecorded):
+            unique[event.hospital.lower()] = event.unique_ppm
         elif isinstance(event, UpdateProposed):
             updates[event.round][event.update_id] = UpdateVotes(
-                event.hospital, event.sample_count, {event.miner}
-            )
+                event.hospital, event.sample_count, {event.miner},
+                unique_ppm=unique.get(event.hospital.lower(), PPM),
+            )  # fmt: skip
         elif isinstance(event, UpdateApproved):
             updates[event.update_id >> 16][event.update_id].approvers.add(event.miner)
         elif isinstance(event, UpdateAccepted) and event.event == "UpdateAccepted":
             # (UpdateRefused shares the model but not the name)
             updates[event.round][event.update_id].accepted = True
+        elif isinstance(event, HoldoutReported):
+            reports[event.round].append(event)
         elif isinstance(event, AggregateCommitted):
             packers[event.round] = event.packer
         elif isinstance(event, RoundSealed):
+            q = quality_ppm(tally_of(reports[event.round], event.new_model_hash))
             out[event.round] = round_credits(
-                updates[event.round].values(), packers[event.round], rates
+                updates[event.round].values(), packers[event.round], rates, quality=q
             )
     return out
 
 
 # ---------------------------------------------------------------- quality-adjusted settlement
-#: A median hold-out gain of 1 point (10,000 ppm) raises the round's factor by QUALITY_GAIN/100.
-QUALITY_GAIN = 10.0
-QUALITY_RANGE = (0.0, 2.0)
-
-
-def quality_factor(reports: Iterable[HoldoutReported], *, gain: float = QUALITY_GAIN) -> float:
-    """Q = clamp(1 + gain · median(after - before) / 1e6, 0, 2); 1.0 without reports.
+def quality_factor(reports: Iterable[HoldoutReported], candidate: str) -> float:
+    """The round's q as a float: from the reports on ``candidate`` (1.0 without any).
 
     Round-level on purpose: the aggregate is all anyone can evaluate without decrypting a
     single hospital's update, so every contributor of a round shares its factor.
     """
-    diffs = sorted(r.metric_after - r.metric_before for r in reports)
-    if not diffs:
-        return 1.0
-    mid = len(diffs) // 2
-    median = diffs[mid] if len(diffs) % 2 else (diffs[mid - 1] + diffs[mid]) / 2
-    low, high = QUALITY_RANGE
-    return min(high, max(low, 1.0 + gain * median / 1_000_000))
+    return quality_ppm(tally_of(reports, candidate)) / PPM
 
 
-def hospital_settlement(
-    events: Iterable[LedgerEvent], unique_fraction: dict[str, float] | None = None
-) -> dict[int, dict[str, float]]:
-    """{round: {hospital: reward}} = accepted samples × unique fraction × round quality × rate.
+def hospital_settlement(events: Iterable[LedgerEvent]) -> dict[int, dict[str, int]]:
+    """{round: {hospital: credits}}: samples x rate x u x q, exactly as minted at the seal.
 
-    Sealed rounds only (a rejected round pays nothing). ``unique_fraction`` (hospital →
-    share of its samples no other hospital also contributed) defaults to 1.0: the ledger
-    does not record it yet (see docs/rewards.md).
+    Sealed rounds only (a rejected round pays nothing); hospitals with accepted updates.
     """
-    fractions = unique_fraction or {}
-    rate = 0
-    samples: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    proposed: dict[int, tuple[str, int]] = {}
-    reports: dict[int, list[HoldoutReported]] = defaultdict(list)
-    out: dict[int, dict[str, float]] = {}
-    for event in events:
-        if isinstance(event, RatesChanged):
-            rate = event.hospital_rate
-        elif isinstance(event, UpdateProposed):
-            proposed[event.update_id] = (event.hospital, event.sample_count)
-        elif isinstance(event, UpdateAccepted) and event.event == "UpdateAccepted":
-            hospital, count = proposed[event.update_id]
-            samples[event.round][hospital] += count
-        elif isinstance(event, HoldoutReported):
-            reports[event.round].append(event)
-        elif isinstance(event, RoundSealed):
-            q = quality_factor(reports[event.round])
-            out[event.round] = {
-                h: n * fractions.get(h, 1.0) * q * rate for h, n in samples[event.round].items()
-            }
-    return out
+    listed = list(events)
+    hospitals: dict[int, set[str]] = defaultdict(set)
+    for event in listed:
+        if isinstance(event, UpdateAccepted) and event.event == "UpdateAccepted":
+            hospitals[event.round].add(event.hospital)
+    return {
+        r: {h: paid.get(h, 0) for h in sorted(hospitals[r])}
+        for r, paid in credits_from_events(listed).items()
+    }

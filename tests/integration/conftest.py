@@ -186,7 +186,7 @@ class Federation:
         sealed = self.world.admin.model_hash().removeprefix("0x")
         prev = self.genesis_hash if int(sealed, 16) == 0 else sealed
         self.world.admin.open_round(round_id, prev, self.world.now() + deadline_in, min_updates,
-                                    self.spec_hash)
+                                    self.spec_hash, self.spec.max_total_weight)
 
     def tick(self, hospitals: bool = True) -> None:
         for k, m in enumerate(self.miners):
@@ -219,13 +219,13 @@ def make_federation(make_world: Callable[..., LedgerWorld],
 
     def build(*, n_params: int = 40, samples: tuple[int, ...] = (30, 50, 70),
               holdout_reports: int = 3, margin_ppm: int = 1000, timeout: int = 60,
-              poison: int | None = None) -> Federation:
+              poison: int | None = None, max_total_weight: int = 1 << 20) -> Federation:
         world = make_world(3, timeout=timeout)
         world.admin.set_holdout_policy(holdout_reports, margin_ppm)
         pub_blob, share_blobs = consortium_key
         pub = decode_public_key(pub_blob)
         spec = ModelSpec(n_params=n_params, public_key_id=public_key_id(pub).hex(),
-                         value_bits=16, clip=1.0)
+                         value_bits=16, clip=1.0, max_total_weight=max_total_weight)
         task = Task(n_params)
         stores = [MemoryBlobStore() for _ in range(3)]
         spec_hash = stores[0].put(spec.canonical())

@@ -73,7 +73,9 @@ def test_history_shows_rounds_rejections_contributions_and_rewards(world):
     accepted = {(c.round, c.hospital): c.accepted_samples for c in report.contributions}
     assert accepted[(1, h0)] == SAMPLES[0] and accepted[(2, h0)] == 0
     paid = {(c.round, c.hospital): c.credits for c in report.contributions}
-    assert paid[(1, h0)] == SAMPLES[0] and paid[(3, h0)] == 0  # a rejected round pays nothing
+    q = round(report.rounds[0].quality_factor * 10**6)  # rate 1, u = 1: samples x q
+    assert paid[(1, h0)] == SAMPLES[0] * q // 10**6 > SAMPLES[0]  # round 1 improved the model
+    assert paid[(3, h0)] == 0  # a rejected round pays nothing
     assert sum(w.credits for w in report.rewards) == report.total_supply > 0
     packed = [m for m in report.miner_work if m.packed]
     assert [m.round for m in packed] == [1, 2, 3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from fractions import Fraction
 
 import pytest
 
@@ -94,3 +95,23 @@ def test_non_numeric_run_is_refused_before_anything_is_sent():
     with pytest.raises(ValidationFailed) as err:
         ledger_run_id("run-a")
     assert err.value.field == "run"
+
+
+def test_unique_patient_fraction_of_the_shared_samples_is_recorded_with_the_alignment(books):
+    world, books = books
+    _align(books, AlignmentPurpose.PATHOLOGY, run="1")
+    assert {e.unique_ppm for e in world.admin.events(names={"AlignmentRecorded"})} == {10**6}
+    _align(books, AlignmentPurpose.PATIENTS, run="2")  # records run 1 again, now with u
+
+    tokens = [b.store.national_tokens() for b in books]
+    held = Counter(t for per in tokens for t in set(per.values()))
+    recorded = world.admin.events(names={"AlignmentRecorded"})[3:]
+    assert [e.run for e in recorded] == [1, 1, 1]
+    for k, book in enumerate(books):
+        cases = book.training_cases(min_other_holders=1)
+        shares = [Fraction(1, held[tokens[k][c.patient_id]]) for c in cases]  # 1 / holders
+        expected = int(sum(shares, Fraction(0)) * 10**6 / len(shares))
+        address = world.hospitals[k].account.address
+        (mine,) = [e for e in recorded if e.hospital == address]
+        assert mine.unique_ppm == expected < 10**6  # generated patients visit several
+        assert world.admin.member(address).unique_ppm == expected

@@ -1,4 +1,4 @@
-"""The ledger's hold-out gate and edge-refusal record."""
+"""The ledger's hold-out gate: tallies per candidate, the sealed hash, rejection by any miner."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ import pytest
 from node.chain.models import RoundStatus
 from node.chain.tx import ContractReverted
 
+AGG, CANDIDATE, OTHER = b"\x0a" * 32, b"\x0b" * 32, b"\x0e" * 32
+
 
 def _committed(world, reports: int = 4, margin: int = 1000):
     world.admin.set_holdout_policy(reports, margin)
     world.open_round(1)
     world.accept_all(1)
     packer = world.packer_for(1)
-    packer.commit_aggregate(1, b"\x0a" * 32, 4)
+    packer.commit_aggregate(1, AGG, 4)
     for m in [m for m in world.miners if m is not packer][:2]:
-        m.attest_aggregate(1, b"\x0a" * 32)
+        m.attest_aggregate(1, AGG)
     return packer
+
+
+def _other_miner(world, packer):
+    return next(m for m in world.miners if m is not packer)
 
 
 def _reverts(name: str, call) -> None:
@@ -27,47 +33,101 @@ def _reverts(name: str, call) -> None:
 
 def test_seal_waits_for_reports_then_passes(world):
     packer = _committed(world)
-    _reverts("HoldoutPending", lambda: packer.seal_round(1, b"\x0b" * 32))
+    _reverts("HoldoutPending", lambda: packer.seal_round(1, CANDIDATE))
     for k, h in enumerate(world.hospitals):
-        h.report_holdout(1, b"\x0b" * 32, 700_000, 700_000 + k)
-    packer.seal_round(1, b"\x0b" * 32)
+        h.report_holdout(1, CANDIDATE, 700_000, 700_000 + k)
+    packer.seal_round(1, CANDIDATE)
     assert world.admin.round(1).status == RoundStatus.SEALED
 
 
-def test_worse_majority_blocks_the_seal_and_the_packer_rejects(world):
+def test_worse_majority_blocks_the_seal_and_any_miner_rejects_without_the_packer(world):
     packer = _committed(world)
     for k, h in enumerate(world.hospitals):
-        h.report_holdout(1, b"\x0b" * 32, 700_000, 650_000 if k < 3 else 701_000)
-    info = world.admin.round(1)
-    assert info.holdout_worse == 3 and len(info.holdout_reports) == 4
-    _reverts("HoldoutFailed", lambda: packer.seal_round(1, b"\x0b" * 32))
-    packer.reject_round(1, "HOLDOUT_WORSE")
+        h.report_holdout(1, CANDIDATE, 700_000, 650_000 if k < 3 else 701_000)
+    tally = world.admin.holdout_tally(1, CANDIDATE)
+    assert (tally.reports, tally.worse) == (4, 3)
+    _reverts("HoldoutFailed", lambda: packer.seal_round(1, CANDIDATE))
+    other = _other_miner(world, packer)
+    _reverts("NotProposer", lambda: other.reject_round(1, "no reason"))  # no failure named
+    other.reject_failed_holdout(1, CANDIDATE)  # the tally on chain proves the failure
+    (rejected,) = world.admin.events(names={"RoundRejected"})
+    assert (rejected.by, rejected.reason) == (other.account.address, "HOLDOUT_WORSE")
     assert world.admin.total_supply() == 0
+
+
+def test_a_round_that_did_not_fail_cannot_be_rejected_as_failed(world):
+    packer = _committed(world)
+    for h in world.hospitals:
+        h.report_holdout(1, CANDIDATE, 700_000, 710_000)
+    other = _other_miner(world, packer)
+    _reverts("HoldoutNotFailed", lambda: other.reject_failed_holdout(1, CANDIDATE))
+    _reverts("NotMiner", lambda: world.outsider.reject_failed_holdout(1, CANDIDATE))
 
 
 def test_within_margin_is_not_worse(world):
     _committed(world, margin=1000)
-    world.hospitals[0].report_holdout(1, b"\x0b" * 32, 700_000, 699_500)
-    assert world.admin.round(1).holdout_worse == 0
+    world.hospitals[0].report_holdout(1, CANDIDATE, 700_000, 699_500)
+    assert world.admin.holdout_tally(1, CANDIDATE).worse == 0
 
 
 def test_missing_reports_stop_blocking_after_the_timeout(world):
     packer = _committed(world)
-    world.hospitals[0].report_holdout(1, b"\x0b" * 32, 1, 2)
+    world.hospitals[0].report_holdout(1, CANDIDATE, 1, 2)
     world.advance(world.timeout)
-    packer.seal_round(1, b"\x0b" * 32)
+    packer.seal_round(1, CANDIDATE)
     assert world.admin.round(1).status == RoundStatus.SEALED
 
 
-def test_reports_only_from_hospitals_once_per_committed_round(world):
+def test_only_the_candidate_the_hospitals_evaluated_can_be_sealed(world):
+    packer = _committed(world)
+    for h in world.hospitals:
+        h.report_holdout(1, CANDIDATE, 700_000, 710_000)
+    _reverts("CandidateNotReported", lambda: packer.seal_round(1, OTHER))
+    world.advance(world.timeout)  # the window does not help a hash nobody reported on
+    _reverts("CandidateNotReported", lambda: packer.seal_round(1, OTHER))
+    packer.seal_round(1, CANDIDATE)
+    (sealed,) = world.admin.events(names={"RoundSealed"})
+    assert sealed.new_model_hash == "0x" + CANDIDATE.hex()
+
+
+def test_one_lying_hospital_neither_blocks_the_honest_candidate_nor_rejects_the_round(world):
+    packer = _committed(world)  # the policy wants all four reports
+    for h in world.hospitals[:3]:
+        h.report_holdout(1, CANDIDATE, 700_000, 705_000)
+    world.hospitals[3].report_holdout(1, OTHER, 700_000, 0)  # another hash, "much worse"
+    other = _other_miner(world, packer)
+    _reverts("CandidateNotReported", lambda: other.reject_failed_holdout(1, OTHER))
+    _reverts("CandidateNotReported", lambda: packer.seal_round(1, OTHER))
+    packer.seal_round(1, CANDIDATE)  # 3 of 4 reports: a strict majority, no wait
+    assert world.admin.round(1).status == RoundStatus.SEALED
+
+
+def test_reports_only_from_hospitals_once_per_committed_round_with_ppm_metrics(world):
     world.admin.set_holdout_policy(4, 0)
     world.open_round(1)
-    _reverts("RoundNotCommitted", lambda: world.hospitals[0].report_holdout(1, b"\x0b" * 32, 1, 1))
+    _reverts("RoundNotCommitted", lambda: world.hospitals[0].report_holdout(1, CANDIDATE, 1, 1))
     world.accept_all(1)
-    world.packer_for(1).commit_aggregate(1, b"\x0a" * 32, 4)
-    _reverts("NotHospital", lambda: world.miners[0].report_holdout(1, b"\x0b" * 32, 1, 1))
-    world.hospitals[0].report_holdout(1, b"\x0b" * 32, 1, 1)
-    _reverts("AlreadyReported", lambda: world.hospitals[0].report_holdout(1, b"\x0b" * 32, 1, 1))
+    world.packer_for(1).commit_aggregate(1, AGG, 4)
+    _reverts("NotMiner", lambda: world.outsider.reject_failed_holdout(1, CANDIDATE))
+    _reverts("NotHospital", lambda: world.miners[0].report_holdout(1, CANDIDATE, 1, 1))
+    _reverts("InvalidMetric", lambda: world.hospitals[0].report_holdout(1, CANDIDATE, 1, 10**6 + 1))
+    _reverts("InvalidMetric", lambda: world.hospitals[0].report_holdout(1, CANDIDATE, -1, 1))
+    world.hospitals[0].report_holdout(1, CANDIDATE, 1, 1)
+    _reverts("AlreadyReported", lambda: world.hospitals[0].report_holdout(1, OTHER, 1, 1))
+
+
+def test_a_stalled_committed_round_is_rejected_by_the_rotation(world):
+    packer = _committed(world, reports=0)  # the packer commits, then goes silent
+    designated = world.packer_for(1)
+    index = world.miners.index(designated)
+    nxt = world.miners[(index + 1) % 4]
+    _reverts("NotProposer", lambda: nxt.reject_round(1, "STALLED"))
+    world.advance(2 * world.timeout)  # the packer's seal window and one more have passed
+    _reverts("NotProposer", lambda: nxt.reject_round(1, "STALLED"))  # not its turn yet
+    world.advance(world.timeout)
+    nxt.reject_round(1, "STALLED")
+    assert world.admin.round(1).status == RoundStatus.REJECTED
+    assert packer is designated
 
 
 def test_edge_refusals_are_recorded_by_miners_only(world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from node.chain.models import UpdateStatus
-from node.chain.rewards import credits_from_events
+from node.chain.rewards import credits_from_events, hospital_settlement
 
 AGG = b"\x0a" * 32
 
@@ -104,3 +104,60 @@ def test_auditor_rebuilds_every_rounds_credits_from_events_alone(make_world):
     for address, value in totals.items():
         assert world.admin.balance_of(address) == value
     assert world.admin.total_supply() == sum(totals.values())
+
+
+def _reported_round(world, round_id, prev, model, samples, metrics):
+    """Every hospital proposes ``samples``; after the commit each reports (before, after)."""
+    world.open_round(round_id, prev=prev)
+    world.accept_all(round_id, samples)
+    packer = world.packer_for(round_id)
+    packer.commit_aggregate(round_id, AGG, len(samples))
+    for m in [m for m in world.miners if m is not packer][: world.admin.quorum() - 1]:
+        m.attest_aggregate(round_id, AGG)
+    for h, (before, after) in zip(world.hospitals, metrics, strict=True):
+        h.report_holdout(round_id, model, before, after)
+    return packer
+
+
+def test_minted_hospital_credits_are_samples_times_unique_fraction_times_quality(make_world):
+    world = make_world(4, rates=(7, 10, 50))
+    world.admin.set_holdout_policy(4, 0)
+    unique = [500_000, 333_333, 1_000_000, None]  # hospital 3 never aligned: u = 1
+    for h, u in zip(world.hospitals, unique, strict=True):
+        if u is not None:
+            h.record_alignment(1, b"\x09" * 32, 1000, u)
+    samples = [101, 202, 303, 404]
+    # gains +12,345, -3,001, +150,000 (clipped to +100,000) and +1: the mean is 27,336.25 ppm
+    packer = _reported_round(world, 1, b"\x01" * 32, b"\x0b" * 32, samples,
+                             [(700_000, 712_345), (700_000, 696_999), (100_000, 250_000),
+                              (5, 6)])  # fmt: skip
+    # u is the one in force at the proposal: a later re-recording does not change round 1
+    world.hospitals[0].record_alignment(2, b"\x09" * 32, 1000, 1_000_000)
+    sealed = packer.seal_round(1, b"\x0b" * 32).of("RoundSealed")[0]
+    q = 1_000_000 + (10 * (12_345 - 3_001 + 100_000 + 1)) // 4  # 1,273,362 (exact: .5 cut)
+    u_in_force = [500_000, 333_333, 1_000_000, 1_000_000]
+    expected = [n * 7 * u * q // 10**12 for n, u in zip(samples, u_in_force, strict=True)]
+    got = [world.admin.balance_of(h.account.address) for h in world.hospitals]
+    assert got == expected == [450, 600, 2700, 3601]
+    assert sealed.hospital_credits == sum(expected)
+
+    # a round that got worse on average: Solidity truncates -22.5 toward zero (-22, not -23)
+    _reported_round(world, 2, b"\x0b" * 32, b"\x0c" * 32, samples,
+                    [(500_000, 499_993), (500_000, 499_998), (1, 1), (1, 1)])
+    world.packer_for(2).seal_round(2, b"\x0c" * 32)
+    q2 = 1_000_000 - 22
+    u2 = [1_000_000, 333_333, 1_000_000, 1_000_000]
+    round2 = [n * 7 * u * q2 // 10**12 for n, u in zip(samples, u2, strict=True)]
+    got2 = [world.admin.balance_of(h.account.address) - g
+            for h, g in zip(world.hospitals, got, strict=True)]  # fmt: skip
+    assert got2 == round2
+
+    events = world.admin.events()
+    rebuilt = credits_from_events(events)
+    settled = hospital_settlement(events)
+    for k, h in enumerate(world.hospitals):
+        address = h.account.address
+        assert rebuilt[1][address] == settled[1][address] == expected[k]
+        assert rebuilt[2][address] == settled[2][address] == round2[k]
+        assert sum(r.get(address, 0) for r in rebuilt.values()) == world.admin.balance_of(address)
+    assert sum(sum(r.values()) for r in rebuilt.values()) == world.admin.total_supply()

@@ -174,3 +174,33 @@ def test_signature_from_a_fresh_key_is_not_the_hospitals(world):
                    world.hospitals[0].account.address, 1, blob, 10, signature)
     assert err.error_args["recovered"] == stranger.address
     assert devnet_account(1).address == world.hospitals[0].account.address
+
+
+def test_alignment_records_the_unique_patient_fraction_and_the_update_keeps_it(world):
+    result = world.hospitals[0].record_alignment(4, b"\x09" * 32, 120, 400_000)
+    assert result.events[0].unique_ppm == 400_000
+    assert world.admin.member(world.hospitals[0].account.address).unique_ppm == 400_000
+    _reverts("InvalidUniqueFraction", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 120,
+             1_000_001)
+    _reverts("SampleCountTooLarge", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 2**32,
+             1)
+
+
+def test_a_round_takes_no_more_weight_than_its_spec_allows_and_refusals_give_it_back(world):
+    now = world.now()
+    _reverts("InvalidMaxTotalWeight", world.admin.open_round, 1, b"\x01" * 32, now + 3600, 4,
+             b"\x02" * 32, 3)  # four updates of weight >= 1 cannot fit in 3
+    world.admin.open_round(1, b"\x01" * 32, now + 3600, 2, b"\x02" * 32, 250)
+    (opened,) = world.admin.events(names={"RoundOpened"})
+    assert opened.max_total_weight == 250
+    first = world.propose(0, 1, 100)
+    world.propose(1, 1, 100)
+    assert world.admin.round(1).weight_left == 50
+    err = _reverts("RoundWeightExceeded", world.propose, 2, 1, 51)
+    assert err.error_args == {"round": 1, "sampleCount": 51, "weightLeft": 50}
+    world.miners[1].reject_update(first, "MALFORMED")
+    world.miners[2].reject_update(first, "MALFORMED")  # refused: its 100 are free again
+    assert world.admin.round(1).weight_left == 150
+    world.propose(2, 1, 150)
+    assert world.admin.round(1).weight_left == 0
+    _reverts("RoundWeightExceeded", world.propose, 3, 1, 1)

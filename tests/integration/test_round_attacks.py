@@ -152,3 +152,13 @@ def test_submission_from_an_outsider_is_refused_without_spending_gas(make_federa
     with pytest.raises(NotFound):
         submit_update(node=fed.miners[0], signer=devnet_account(9).address, submission=sub)
     assert _refusals(fed) == []
+
+
+def test_update_the_round_has_no_weight_left_for_is_refused_and_recorded(make_federation):
+    fed = make_federation(max_total_weight=100)  # samples 30, 50, 70: the third cannot fit
+    fed.open_round(1, min_updates=2)
+    fed.drive(lambda: fed.status(1) == RoundStatus.SEALED)
+    assert _refusals(fed) == ["ROUND_WEIGHT_FULL"]
+    assert fed.hospitals[2].receipts[1].reason == RejectReason.ROUND_WEIGHT_FULL
+    assert fed.world.admin.round(1).weight_left == 20
+    assert fed.world.admin.round(1).accepted == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from node.chain.holdout import quality_ppm, tally_of
 from node.chain.models import RoundStatus
 from node.chain.rewards import credits_from_events, hospital_settlement, quality_factor
 
@@ -17,17 +18,19 @@ def test_honest_round_seals_and_pays(make_federation):
     after = fed.task.evaluate(fed.hospitals[0].model.weights)
     assert after > before
     assert sealed.removeprefix("0x") != fed.genesis_hash
-    for k, h in enumerate(fed.world.hospitals):
-        assert fed.world.admin.balance_of(h.account.address) == (30, 50, 70)[k]
-    assert all(fed.world.admin.balance_of(m.account.address) > 0 for m in fed.world.miners)
     events = fed.world.admin.events()
-    settled = hospital_settlement(events)[1]
-    q = quality_factor(e for e in events if e.event == "HoldoutReported")
+    reports = [e for e in events if e.event == "HoldoutReported"]
+    q = quality_factor(reports, sealed)
     assert 1.0 < q <= 2.0  # the round improved every hold-out metric
-    counts = zip(fed.world.hospitals, (30, 50, 70), strict=True)
-    assert settled == {h.account.address: n * q for h, n in counts}
+    q_ppm = quality_ppm(tally_of(reports, sealed))
+    paid = {h.account.address: n * q_ppm // 1_000_000  # rate 1, nobody aligned: u = 1
+            for h, n in zip(fed.world.hospitals, (30, 50, 70), strict=True)}
+    for address, amount in paid.items():
+        assert fed.world.admin.balance_of(address) == amount
+    assert all(fed.world.admin.balance_of(m.account.address) > 0 for m in fed.world.miners)
+    assert hospital_settlement(events)[1] == paid
     assert credits_from_events(events)[1] == {
-        **{h.account.address: n for h, n in zip(fed.world.hospitals, (30, 50, 70), strict=True)},
+        **paid,
         **{m.account.address: fed.world.admin.balance_of(m.account.address)
            for m in fed.world.miners},
     }

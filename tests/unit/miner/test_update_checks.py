@@ -50,7 +50,7 @@ def _claim(blob, *, round_=1, samples=30, account=HOSPITAL):
 
 def _round(spec, **kw):
     base = dict(chain_id=31337, ledger=LEDGER, current_round=1, open=True, deadline=1000,
-                now=500, spec=spec)
+                now=500, spec=spec, weight_left=1000)
     return RoundFacts(**{**base, **kw})
 
 
@@ -80,6 +80,7 @@ def test_honest_update_passes_every_check(key, spec):
     ({}, {"proposed_this_round": True}, {}, RejectReason.DUPLICATE),
     ({}, {"blob_seen": True}, {}, RejectReason.DUPLICATE),
     ({}, {"shared_size": 29}, {}, RejectReason.SAMPLES_EXCEED_ALIGNMENT),
+    ({"weight_left": 29}, {}, {}, RejectReason.ROUND_WEIGHT_FULL),
 ])
 def test_claim_checks_name_their_reason(key, spec, round_kw, hospital_kw, claim_kw, reason):
     blob = _blob(key, spec)

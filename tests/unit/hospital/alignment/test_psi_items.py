@@ -108,3 +108,17 @@ def test_real_symptom_data_aligns_to_the_plaintext_signature_intersection(run_lo
         assert chosen == [c for c in hospitals[name]
                           if expected[name][pathology_signature(c)] == 2]
         assert summary.receipts[name].shared_size == sum(v == 2 for v in expected[name].values())
+
+
+def test_unique_patient_fraction_counts_a_shared_patient_once_across_hospitals():
+    from hospital.alignment.items import unique_patient_ppm
+
+    cases = [case(["cough"], patient=p) for p in ("a", "a", "b", "c", "d")]
+    tokens = {"a": b"\x01", "b": b"\x02", "c": b"\x03"}  # d has no national-id token
+    holders = {b"\x01": 1, b"\x02": 3, b"\x03": 0}  # a at one other hospital, b at three
+    # (1/2 + 1/2 + 1/4 + 1 + 1) / 5 = 0.65
+    assert unique_patient_ppm(cases, tokens, holders) == 650_000
+    assert unique_patient_ppm(cases[:1], tokens, {}) == 1_000_000  # token not aligned
+    assert unique_patient_ppm([], tokens, holders) == 1_000_000
+    thirds = [case(["cough"], patient="a")] * 3
+    assert unique_patient_ppm(thirds, tokens, {b"\x01": 2}) == 333_333  # floor of 1/3

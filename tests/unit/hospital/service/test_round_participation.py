@@ -83,7 +83,8 @@ def test_the_applied_model_is_reported_with_its_sealed_hash(books):
     start = initial_weights(HIDDEN)
     zeros = np.zeros_like(start)
     model = GlobalModel(round=3, spec_hash="ab" * 32, weights=start, m=zeros, v=zeros)
-    client = SimpleNamespace(tick=lambda: None, model=model, view=LedgerView(), receipts={})
+    client = SimpleNamespace(tick=lambda: None, model=model, applied_round=3, view=LedgerView(),
+                             receipts={})
     library = EmrCaseLibrary(books[0].store)
     rounds = HospitalRounds(book=books[0], service=DiagnosisService(library=library, sink=library),
                             settings=RoundSettings(hidden=HIDDEN),

@@ -59,9 +59,11 @@ def test_a_round_that_does_not_start_from_the_last_sealed_model_breaks_the_chain
     genesis, _ = _models()
     events = history_events()
     events[-3] = mk(ev.RoundOpened, round=2, prev_model_hash="0x" + "f" * 64, deadline=9,
-                    min_updates=2, model_spec_hash="0x" + "5" * 64)  # fmt: skip
+                    min_updates=2, model_spec_hash="0x" + "5" * 64,
+                    max_total_weight=1 << 20)  # fmt: skip
     events[4] = mk(ev.RoundOpened, round=1, prev_model_hash="0x" + blob_hash(genesis),
-                   deadline=9, min_updates=2, model_spec_hash="0x" + "5" * 64)  # fmt: skip
+                   deadline=9, min_updates=2, model_spec_hash="0x" + "5" * 64,
+                    max_total_weight=1 << 20)  # fmt: skip
     reader = BlobReader([DictSource("m", {blob_hash(genesis): genesis})])
     results = check_model_chain(reconstruct(events), reader)
     failed = [r for r in results if r.status is CheckStatus.FAILED]

@@ -19,7 +19,7 @@ def mk(cls: type[ev.LedgerEvent], **kw: object) -> ev.LedgerEvent:
 
 def _opened(round_id: int, prev: str) -> list[ev.LedgerEvent]:
     return [mk(ev.RoundOpened, round=round_id, prev_model_hash=prev, deadline=99, min_updates=2,
-               model_spec_hash="0x" + "5" * 64)]  # fmt: skip
+               model_spec_hash="0x" + "5" * 64, max_total_weight=1 << 20)]  # fmt: skip
 
 
 def _proposed(round_id: int, seq: int, k: int, samples: int) -> ev.LedgerEvent:
@@ -49,7 +49,7 @@ def history_events() -> list[ev.LedgerEvent]:
             mk(ev.HoldoutReported, round=1, hospital=H[0], candidate_hash="0x" + "d" * 64,
                metric_before=500_000, metric_after=700_000, worse=False),
             mk(ev.RoundSealed, round=1, new_model_hash="0x" + "d" * 64, packer=M[1],
-               hospital_credits=80, miner_credits=90)]  # fmt: skip
+               hospital_credits=160, miner_credits=90)]  # fmt: skip
     out += _opened(2, "0x" + "d" * 64)
     out += [mk(ev.SubmissionRefused, round=2, hospital=H[0], miner=M[0], blob_hash="0x" + "e" * 64,
                reason="BAD_SIGNATURE"),
@@ -74,7 +74,7 @@ def test_contributions_count_only_accepted_samples_and_sealed_rounds_pay():
     h = reconstruct(history_events())
     got = {(c.round, c.hospital): (c.proposed_samples, c.accepted_samples, c.credits)
            for c in h.contributions}  # fmt: skip
-    assert got[(1, H[0])] == (30, 30, 30)
+    assert got[(1, H[0])] == (30, 30, 60)  # q = 2: the one report gained 20 points (capped 10)
     assert got[(1, H[2])] == (70, 0, 0)
     assert got[(2, H[0])] == (0, 0, 0)
 
@@ -85,6 +85,6 @@ def test_miner_work_and_credits_follow_the_ledger_rule():
     m1 = work[(1, M[1])]
     assert (m1.proposals, m1.approvals, m1.rejections, m1.packed) == (1, 1, 1, True)
     # M1: proposal of an accepted update + approval of H0's + packer; M0 likewise without packing
-    assert h.credits_by_round[1] == {H[0]: 30, H[1]: 50, M[0]: 20, M[1]: 70}
-    assert h.total_supply == 170 and 2 not in h.credits_by_round
+    assert h.credits_by_round[1] == {H[0]: 60, H[1]: 100, M[0]: 20, M[1]: 70}
+    assert h.total_supply == 250 and 2 not in h.credits_by_round
     assert {r.role for r in h.rewards if r.account in H} == {"hospital"}
