@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,11 @@ from node.crypto.codec import public_key_id
 from node.identity import devnet_account
 from node.modelspec import ModelSpec
 from node.roundopen import open_planned_round, plan_from_chain
+from node.roundwire import UpdateReceipt, UpdateSubmission
+
+
+def _submit(node: MinerNode, signer: str, submission: UpdateSubmission) -> UpdateReceipt:
+    return submit_update(node=node, signer=signer, submission=submission)
 
 
 @dataclass
@@ -79,8 +85,7 @@ def build_history(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], root: Pat
                          public_key=pub, share=decode_key_share(share_blobs[k], pub),
                          partial_grace=30.0)  # fmt: skip
         miners.append(node)
-        link = InProcessLink(h.address, lambda s_, sub, node=node: submit_update(
-            node=node, signer=s_, submission=sub), stores[k])
+        link = InProcessLink(h.address, partial(_submit, node), stores[k])
         clients.append(RoundClient(ledger=admin.as_account(h), link=link, public_key=pub,
                                    train=trainer(k), evaluate=evaluate, from_block=from_block))
     seconds: dict[int, float] = {}

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from benchmarks.audit.history import BuiltHistory
@@ -83,16 +84,16 @@ def time_audit(built: BuiltHistory) -> AuditTiming:
     checks = timing.checks
     for r in history.rounds:  # blob hashes per round (a model named twice is checked once)
         one = dataclasses.replace(history, rounds=[r])
-        checks += _timed(timing, "blob hashes", lambda one=one: check_blob_hashes(
-            one, auditor.reader), r.round)
+        checks += _timed(timing, "blob hashes", partial(check_blob_hashes, one, auditor.reader),
+                         r.round)
     key, why = _timed(timing, "aggregate", lambda: auditor.public_key(history))
     if key is None:
         raise RuntimeError(f"no consortium key: {why}")
     for r in history.rounds:
         checks.append(_timed(timing, "aggregate",
-                             lambda r=r: check_aggregate(r, auditor.reader, key), r.round))
+                             partial(check_aggregate, r, auditor.reader, key), r.round))
         checks.append(_timed(timing, "model re-derivation",
-                             lambda r=r: check_sealed_model(r, auditor.reader, key), r.round))
+                             partial(check_sealed_model, r, auditor.reader, key), r.round))
     checks += _timed(timing, "chain/holdout/rewards", lambda: check_model_chain(
         history, auditor.reader) + check_holdout_reports(history) + check_rewards(history))
     checks += _timed(timing, "balances", lambda: _balances(auditor, history))
