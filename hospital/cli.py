@@ -339,12 +339,16 @@ def model_init(
     out: Annotated[Path, typer.Option(help="the .npy file to write")],
     seed: Annotated[int, typer.Option(help="initialisation seed")] = 0,
 ) -> None:
-    """Write the consortium model's initial flat weights (FEDCHAIN_ROUND_HIDDEN) for round 1."""
+    """Write the consortium model's initial flat weights for round 1.
+
+    The model is the one FEDCHAIN_ROUND_HIDDEN and FEDCHAIN_ROUND_SCHEMA describe.
+    """
     import numpy as np
 
     from hospital.service.rounds import RoundSettings, initial_weights
 
-    weights = initial_weights(RoundSettings().hidden, seed)
+    settings = RoundSettings()
+    weights = initial_weights(settings.hidden, seed, settings.schema_name)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, weights)
     _out.print(f"{weights.size} initial weights -> {out}")

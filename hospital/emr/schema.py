@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hospital.emr.knowledge import load_knowledge
 from hospital.emr.records import Onset, Route
 from hospital.emr.vocabulary import DISEASES, LABS, SEVERITIES, SYMPTOMS
+from node.errors import ValidationFailed
 
 
 class _Frozen(BaseModel):
@@ -166,3 +167,16 @@ def heart_schema() -> ConsortiumSchema:
         complications=(),
         drugs=(),
     )
+
+
+SCHEMAS = {"general": default_schema, "uci-heart": heart_schema}
+
+
+def schema_named(name: str) -> ConsortiumSchema:
+    """The consortium schema called ``name`` ('general' or 'uci-heart')."""
+    if name not in SCHEMAS:
+        raise ValidationFailed(
+            f"unknown consortium schema {name!r}", field="schema",
+            fix=f"use one of {', '.join(sorted(SCHEMAS))}",
+        )
+    return SCHEMAS[name]()

@@ -37,15 +37,17 @@ DIAGNOSIS, COMPLICATIONS, DRUGS = "diagnosis", "complications", "drugs"
 
 
 def consortium_spec(v1: V1Layout, v2: V2Layout, hidden: tuple[int, ...] = (64,)) -> BPSpec:
-    """The BP network every hospital of the consortium trains (V1 in, three heads out)."""
+    """The BP network every hospital of the consortium trains (V1 in, up to three heads out).
+
+    A schema without complications or drugs (the UCI heart schema) has no such head.
+    """
+    extra = [HeadSpec(name=name, kind=HeadKind.MULTILABEL, size=size)
+             for name, size in ((COMPLICATIONS, len(v2.complications)), (DRUGS, len(v2.drugs)))
+             if size > 0]  # fmt: skip
     return BPSpec(
         input_dim=v1.width,
         hidden=hidden,
-        heads=(
-            HeadSpec(name=DIAGNOSIS, kind=HeadKind.SOFTMAX, size=len(v2.diseases)),
-            HeadSpec(name=COMPLICATIONS, kind=HeadKind.MULTILABEL, size=len(v2.complications)),
-            HeadSpec(name=DRUGS, kind=HeadKind.MULTILABEL, size=len(v2.drugs)),
-        ),
+        heads=(HeadSpec(name=DIAGNOSIS, kind=HeadKind.SOFTMAX, size=len(v2.diseases)), *extra),
     )
 
 

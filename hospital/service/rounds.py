@@ -12,15 +12,16 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diagnosis.service import DiagnosisService
 from hospital.alignment.items import AlignmentPurpose
-from hospital.emr.schema import default_schema
+from hospital.emr.schema import schema_named
 from hospital.models import BPSpec, build_model
 from hospital.round import Evaluator, RoundClient, Trainer
 from hospital.service.alignment import AlignmentBook
@@ -47,6 +48,9 @@ class RoundSettings(BaseSettings):
     miner_url: str | None = Field(default=None, description="this hospital's paired miner")
     public_key: Path | None = Field(default=None, description="consortium.pub of the ceremony")
     hidden: list[int] = Field(default=[16], description="hidden layer sizes of the BP model")
+    schema_name: Literal["general", "uci-heart"] = Field(
+        default="general", validation_alias=AliasChoices("FEDCHAIN_ROUND_SCHEMA", "schema_name"),
+        description="the consortium schema the model's V1/V2 are built on")
     train: TrainConfig = Field(
         default=TrainConfig(epochs=8, batch_size=16, optimizer=LocalOptimizer.ADAM, lr=5e-3),
         description="local training per round (JSON)",
@@ -60,16 +64,17 @@ class RoundSettings(BaseSettings):
         return bool(self.miner_url) and self.public_key is not None
 
 
-def model_layout(hidden: list[int]) -> tuple[V1Layout, V2Layout, BPSpec]:
-    """The consortium BP model over the default schema with these hidden sizes."""
-    schema = default_schema()
+def model_layout(hidden: list[int],
+                 schema_name: str = "general") -> tuple[V1Layout, V2Layout, BPSpec]:  # fmt: skip
+    """The consortium BP model over the named schema with these hidden sizes."""
+    schema = schema_named(schema_name)
     v1, v2 = v1_layout(schema), v2_layout(schema)
     return v1, v2, consortium_spec(v1, v2, hidden=tuple(hidden))
 
 
-def initial_weights(hidden: list[int], seed: int = 0) -> np.ndarray:
+def initial_weights(hidden: list[int], seed: int = 0, schema_name: str = "general") -> np.ndarray:
     """The seeded initial consortium model as a flat float32 vector (the genesis weights)."""
-    _, _, spec = model_layout(hidden)
+    _, _, spec = model_layout(hidden, schema_name)
     return np.asarray(flatten(build_model(spec, seed)).numpy(), np.float32)
 
 
@@ -96,7 +101,7 @@ class HospitalRounds:
         self.book = book
         self.service = service
         self.settings = settings
-        self.v1, self.v2, self.spec = model_layout(settings.hidden)
+        self.v1, self.v2, self.spec = model_layout(settings.hidden, settings.schema_name)
         self.client: RoundClient = client_factory(self.train, self.evaluate)
         self._trainer: CaseTrainer | None = None
         self._trained_on: frozenset[str] = frozenset()

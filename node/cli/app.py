@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from node.errors import FedchainError
 
@@ -43,9 +44,10 @@ def main() -> None:
     try:
         app()
     except FedchainError as exc:
-        _err.print(f"[bold red]error:[/] {exc.message}")
+        # escaped: a message or fix may hold brackets (`pip install 'fedchain[heart]'`)
+        _err.print(f"[bold red]error:[/] {escape(exc.message)}")
         if exc.fix:
-            _err.print(f"[bold]fix:[/] {exc.fix}")
+            _err.print(f"[bold]fix:[/] {escape(exc.fix)}")
         sys.exit(2)
 
 

