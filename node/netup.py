@@ -208,6 +208,11 @@ class Network:
             run_fedchain(["hospital", "model-init", "--out", str(self.genesis_weights)], env,
                          self.logs / "data.log")
 
+    def admin_env(self) -> dict[str, str]:
+        """Environment of an operator CLI process (the admin's account: e.g. the PSI relay)."""
+        return {**self._common_env(), "FEDCHAIN_DEVNET_ACCOUNT": "0",
+                "FEDCHAIN_DATA_DIR": str(self.data_dir)}
+
     def _common_env(self) -> dict[str, str]:
         return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
                 "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
