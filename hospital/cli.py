@@ -275,28 +275,31 @@ def serve(
         )
     node_settings = load_settings()
     emr = EmrSettings()
-    for chain_id in _configured_chain_ids(node_settings):
+    chain_ids = _configured_chain_ids(node_settings)
+    for chain_id in chain_ids:
         emr.require_secret_salt(chain_id)
-    if not node_settings.resolved_network_file.exists():
-        raise ConfigError(
-            f"no network file at {node_settings.resolved_network_file}: relays of alignment "
-            "runs are checked against the ledger's members, and alignments recorded there",
-            fix="run `fedchain network init` (or set FEDCHAIN_NETWORK_FILE)",
-        )
-    # one ledger client (one nonce sequence) for this account, shared by the alignment
-    # recording and the round thread
-    ledger = ledger_from_settings(node_settings)
-    record = record_on_ledger(ledger) if settings.record_alignment else None
-    store = open_store(db or emr.database_url, salt=emr.salt)
-    for chain_id in _configured_chain_ids(node_settings):  # the store's salt, not just ours
-        require_not_devnet_salted(store.salt_fingerprint(), chain_id, where=store.where)
-    book = AlignmentBook(store, settings.alignment_dir, record=record)
-    rounds = _round_participation(book, node_settings, ledger)
-    app = create_hospital_app(name=name, book=book, relay_auth=RelayAuth(LedgerRelays(ledger)),
-                              doctor_tokens=doctor_tokens, rounds=rounds)
-    _out.print(f"{name}: {store.count()} cases; doctor page "
-               f"http://{host or settings.host}:{port or settings.port}/doctor")
+    store = open_store(db or emr.database_url, salt=emr.salt)  # refuses a store of another salt
     try:
+        for chain_id in chain_ids:  # the salt the store's tokens were made under, not just ours
+            require_not_devnet_salted(store.salt_fingerprint(), chain_id, where=store.where)
+        if not node_settings.resolved_network_file.exists():
+            raise ConfigError(
+                f"no network file at {node_settings.resolved_network_file}: relays of "
+                "alignment runs are checked against the ledger's members, and alignments "
+                "recorded there",
+                fix="run `fedchain network init` (or set FEDCHAIN_NETWORK_FILE)",
+            )
+        # one ledger client (one nonce sequence) for this account, shared by the alignment
+        # recording and the round thread
+        ledger = ledger_from_settings(node_settings)
+        record = record_on_ledger(ledger) if settings.record_alignment else None
+        book = AlignmentBook(store, settings.alignment_dir, record=record)
+        rounds = _round_participation(book, node_settings, ledger)
+        app = create_hospital_app(name=name, book=book,
+                                  relay_auth=RelayAuth(LedgerRelays(ledger)),
+                                  doctor_tokens=doctor_tokens, rounds=rounds)
+        _out.print(f"{name}: {store.count()} cases; doctor page "
+                   f"http://{host or settings.host}:{port or settings.port}/doctor")
         uvicorn.run(app, host=host or settings.host, port=port or settings.port,
                     log_level="warning")
     finally:
