@@ -294,7 +294,7 @@ def serve(
         ledger = ledger_from_settings(node_settings)
         record = record_on_ledger(ledger) if settings.record_alignment else None
         book = AlignmentBook(store, settings.alignment_dir, record=record)
-        rounds = _round_participation(book, node_settings, ledger)
+        rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
         app = create_hospital_app(name=name, book=book,
                                   relay_auth=RelayAuth(LedgerRelays(ledger)),
                                   doctor_tokens=doctor_tokens, rounds=rounds)
@@ -316,13 +316,15 @@ def _configured_chain_ids(node_settings):  # type: ignore[no-untyped-def]
     return sorted(ids)
 
 
-def _round_participation(book, node_settings, ledger):  # type: ignore[no-untyped-def]
+def _round_participation(book, node_settings, ledger, journal_dir):  # type: ignore[no-untyped-def]
     """The round participation factory when FEDCHAIN_ROUND_* configure it, else None.
 
     ``ledger`` is the service's one client for this account (shared with the alignment
-    recording: one nonce sequence, thread-safe sends).
+    recording: one nonce sequence, thread-safe sends); the update being sent is kept
+    under ``journal_dir`` so a restarted hospital does not train and send it again.
     """
     from hospital.round import RoundClient
+    from hospital.roundjournal import SubmissionJournal
     from hospital.roundlink import HttpLink
     from hospital.service.rounds import HospitalRounds, RoundSettings
     from node.chain.network import NetworkFile
@@ -339,7 +341,8 @@ def _round_participation(book, node_settings, ledger):  # type: ignore[no-untype
     def client(train, evaluate):  # type: ignore[no-untyped-def]
         return RoundClient(ledger=ledger, link=HttpLink(miner_url, ledger.account),
                            public_key=public_key, train=train, evaluate=evaluate,
-                           from_block=network.ledger_block)
+                           from_block=network.ledger_block,
+                           journal=SubmissionJournal(journal_dir))
 
     return lambda service: HospitalRounds(book=book, service=service, settings=settings,
                                           client_factory=client)
