@@ -93,9 +93,18 @@ class RoundClient:
         return str(self.ledger.account.address)
 
     def own_update(self, r: RoundView) -> UpdateView | None:
-        """The hospital's own update of round ``r`` as the chain recorded it, if any."""
-        me = self.address.lower()
-        return next((u for u in r.updates.values() if u.hospital.lower() == me), None)
+        """The update of round ``r`` this client sent (per its journal) as the chain has it.
+
+        Only an update whose blob is the one kept in the journal counts: an update proposed
+        for this hospital that it did not send (a miner replaying it) is not taken as its own,
+        so the hospital still sends and the miners' refusal is recorded on chain.
+        """
+        kept = self.journal.sent(r.round) if self.journal is not None else None
+        if kept is None:
+            return None
+        me, blob = self.address.lower(), kept.blob_hash.lower().removeprefix("0x")
+        return next((u for u in r.updates.values()
+                     if u.hospital.lower() == me and u.blob_hash == blob), None)
 
     def _step(self, r: RoundView) -> None:
         if r.phase is Phase.OPEN and r.round not in self.receipts:

@@ -3,8 +3,8 @@
 Three pairs on a real devnet. One hospital (HELD) is down before round 1 opens, so the round,
 which needs all three updates, stays open. The victim's update is proposed on chain; the
 victim is killed by PID at once and restarted on the same store, data directory and port.
-It must recognise its own update of the open round (from the chain's events; its journal
-holds the same submission) and neither train nor send again: a second update would be
+It must recognise its own update of the open round (the chain's UpdateProposed carries the
+blob its journal kept before sending) and neither train nor send again: a second update would be
 refused as DUPLICATE and recorded (SubmissionRefused). Then HELD comes back, the round seals
 with all three updates, the victim applies the sealed model (its hash is the chain's) and is
 credited exactly once for its one update.
