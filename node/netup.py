@@ -232,6 +232,11 @@ class Network:
             run_fedchain(["hospital", "model-init", "--out", str(self.genesis_weights)], env,
                          self.logs / "data.log")
 
+    def admin_env(self) -> dict[str, str]:
+        """Environment of an operator CLI process (the admin's account: e.g. the PSI relay)."""
+        return {**self._common_env(), "FEDCHAIN_DEVNET_ACCOUNT": "0",
+                "FEDCHAIN_DATA_DIR": str(self.data_dir)}
+
     def _common_env(self) -> dict[str, str]:
         return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
                 "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
@@ -291,13 +296,16 @@ class Network:
                                 fix="stop it first (kill_hospital)")
         port = int(old.url.rsplit(":", 1)[1])
         self.hospitals[k] = self._hospital(k, port, self.miners[k].url)
-        self.wait_healthy(timeout)
+        self.wait_healthy(timeout, [self.hospitals[k]])  # others may be down on purpose
         return self.hospitals[k]
 
-    def wait_healthy(self, timeout: float = 180.0) -> None:
-        """Wait until every service answers its health route (a dead child is an error)."""
+    def wait_healthy(self, timeout: float = 180.0, children: list[Child] | None = None) -> None:
+        """Wait until every service (or ``children``) answers its health route.
+
+        A dead child is an error.
+        """
         end = time.monotonic() + timeout
-        pending = list(self.miners + self.hospitals)
+        pending = list(self.miners + self.hospitals if children is None else children)
         while pending:
             for child in list(pending):
                 if not child.alive():

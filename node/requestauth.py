@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from collections import OrderedDict
 
@@ -81,12 +82,16 @@ def sign_request(
 
 
 class ReplayGuard:
-    """Remembers recent nonces per signer so a captured request cannot be sent again."""
+    """Remembers recent nonces per signer so a captured request cannot be sent again.
+
+    Thread-safe: services verify requests in their thread pools.
+    """
 
     def __init__(self, *, window_seconds: int = 120, capacity: int = 100_000) -> None:
         self.window_seconds = window_seconds
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._capacity = capacity
+        self._lock = threading.Lock()
 
     def check_and_remember(self, address: str, nonce: str, timestamp: int, now: float) -> None:
         """Refuse a stale timestamp or a nonce seen before; remember this one."""
@@ -96,13 +101,15 @@ class ReplayGuard:
                 fix="synchronise the sender's clock (NTP) and resend",
             )
         key = (address.lower(), nonce)
-        if key in self._seen:
-            raise AuthError("request nonce was already used (replay)", fix="send a new request")
-        self._seen[key] = timestamp
-        while len(self._seen) > self._capacity or (
-            self._seen and now - next(iter(self._seen.values())) > self.window_seconds
-        ):
-            self._seen.popitem(last=False)
+        with self._lock:
+            if key in self._seen:
+                raise AuthError("request nonce was already used (replay)",
+                                fix="send a new request")
+            self._seen[key] = timestamp
+            while len(self._seen) > self._capacity or (
+                self._seen and now - next(iter(self._seen.values())) > self.window_seconds
+            ):
+                self._seen.popitem(last=False)
 
 
 def verify_request(

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +40,7 @@ TARGET_SECONDS_100K = 15.0
 TARGET_BYTES = 200.0
 FATE_BYTES = 600.0
 REPO = Path(__file__).resolve().parents[2]
+RELAY_ACCOUNT = Account.create()  # the relay signs every message; the services allow it
 console = Console(width=180)
 
 
@@ -89,7 +91,8 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                 port = free_port()
                 procs.append(subprocess.Popen(
                     [sys.executable, "-m", "node.cli.app", "align", "serve", "--name", name,
-                     "--items", str(path), "--format", "hex", "--port", str(port)],
+                     "--items", str(path), "--format", "hex", "--port", str(port),
+                     "--relay", RELAY_ACCOUNT.address],
                     cwd=REPO, stdout=subprocess.DEVNULL))
                 urls.append(f"http://127.0.0.1:{port}")
             for url in urls:
@@ -101,7 +104,8 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                         time.sleep(0.2)
             log = WireLog()
             with httpx.Client() as client:
-                links: list[PartyLink] = [HttpLink(u, client, log) for u in urls]
+                links: list[PartyLink] = [HttpLink(u, client, log, account=RELAY_ACCOUNT)
+                                         for u in urls]
                 summary = run_alignment(links, run="bench", purpose=AlignmentPurpose.PATIENTS,
                                         log=log)
             ok = all(summary.receipts[k].shared_size

@@ -1,7 +1,8 @@
 """`fedchain align`: run a private alignment among hospital services, or among local files.
 
 `serve` starts one hospital's alignment endpoints over an item file; `run` relays a session
-among running services; `local` runs the same protocol in process over item files (demo).
+among running services, signing every message with this node's account (FEDCHAIN_KEYSTORE or
+FEDCHAIN_DEVNET_ACCOUNT); `local` runs the same protocol in process over item files (demo).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -107,6 +109,19 @@ def local(
         _out.print(f"each hospital's local result (items, counts, salt) written to {out}/")
 
 
+def relay_account() -> LocalAccount:
+    """The account that signs what the relay sends (checked against the network's chain id)."""
+    from node.chain.network import NetworkFile
+    from node.config import load_settings
+    from node.identity import load_identity
+
+    settings = load_settings()
+    chain_id = settings.chain_id
+    if settings.resolved_network_file.exists():
+        chain_id = NetworkFile.load(settings.resolved_network_file).chain_id
+    return load_identity(settings, chain_id)
+
+
 @app.command("run")
 def run_remote(
     urls: Annotated[list[str], typer.Argument(help="alignment service URL of each hospital")],
@@ -115,15 +130,20 @@ def run_remote(
     min_other_holders: MinOpt = 1,
     run: RunOpt = "alignment",
 ) -> None:
-    """Relay a session among running hospital services (this process is the relay)."""
+    """Relay a session among running hospital services (this process is the relay).
+
+    Every message is signed with this node's account; hospital services accept active
+    hospitals and the ledger admin as relays.
+    """
     if len(urls) < 2:
         raise ValidationFailed("alignment needs at least two hospitals", field="urls",
                                fix="give two or more service URLs")
     from hospital.alignment.client import HttpLink
 
+    account = relay_account()
     log = WireLog()
     with httpx.Client() as client:
-        links: list[PartyLink] = [HttpLink(u, client, log) for u in urls]
+        links: list[PartyLink] = [HttpLink(u, client, log, account=account) for u in urls]
         summary = _run_with_progress(links, log, run=run, purpose=purpose,
                                      min_other=min_other_holders)
     _print_summary(summary, min_other_holders)
@@ -137,11 +157,21 @@ def serve(
     purpose: PurposeOpt = None,
     port: Annotated[int, typer.Option(help="loopback port")] = 8650,
     results: Annotated[Path | None, typer.Option(help="directory for local results")] = None,
+    relay: Annotated[list[str] | None, typer.Option(
+        help="account address allowed to relay (signs every message); repeatable")] = None,
 ) -> None:
     """Serve one hospital's alignment endpoints on 127.0.0.1 over an item file."""
     import uvicorn
 
+    from hospital.alignment.auth import AllowedRelays, RelayAuth
     from hospital.alignment.router import create_app
+
+    allowed = [a for a in relay or [] if _is_address(a)]
+    if not relay or len(allowed) != len(relay):
+        raise ValidationFailed(
+            f"--relay must name the relay accounts as 0x addresses, got {relay or []}",
+            field="--relay", fix="pass --relay 0x<40 hex digits> for each allowed relay",
+        )
 
     loaded = load_items(items, fmt)
     serves = purpose or default_purpose(fmt)
@@ -159,4 +189,10 @@ def serve(
 
     party = AlignmentParty(name, items_for, on_result=keep)
     _out.print(f"{name}: {len(loaded)} {serves.value} items on http://127.0.0.1:{port}")
-    uvicorn.run(create_app(party), host="127.0.0.1", port=port, log_level="warning")
+    app_ = create_app(party, RelayAuth(AllowedRelays(allowed)))
+    uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
+
+
+def _is_address(text: str) -> bool:
+    return len(text) == 42 and text.startswith("0x") and all(
+        c in "0123456789abcdefABCDEF" for c in text[2:])

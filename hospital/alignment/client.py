@@ -1,8 +1,9 @@
-"""The relay's HTTP link to a hospital's alignment endpoints (httpx), counting wire bytes."""
+"""The relay's HTTP link to a hospital's alignment endpoints: signed requests, bytes counted."""
 
 from __future__ import annotations
 
 import httpx
+from eth_account.signers.local import LocalAccount
 
 from hospital.alignment.errors import AlignmentRefused
 from hospital.alignment.links import WireLog
@@ -21,6 +22,7 @@ from hospital.alignment.messages import (
 )
 from hospital.alignment.router import PREFIX, PartyInfo
 from node.errors import FedchainError
+from node.requestauth import sign_request
 
 TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 
@@ -30,12 +32,18 @@ def _header_bytes(headers: httpx.Headers) -> int:
 
 
 class HttpLink:
-    """A hospital reached over HTTP; ``name`` is read from its /alignment/info."""
+    """A hospital reached over HTTP; ``name`` is read from its /alignment/info.
 
-    def __init__(self, base_url: str, client: httpx.Client, log: WireLog | None = None) -> None:
+    Every message is signed with ``account`` (the relay's consortium key), which the
+    hospital checks against who may drive alignment there.
+    """
+
+    def __init__(self, base_url: str, client: httpx.Client, log: WireLog | None = None, *,
+                 account: LocalAccount) -> None:  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self._client = client
         self._log = log or WireLog()
+        self._account = account
         try:
             resp = client.send(client.build_request(
                 "GET", f"{self.base_url}{PREFIX}/info", timeout=TIMEOUT))
@@ -49,10 +57,11 @@ class HttpLink:
 
     def _post(self, path: str, msg: Message, reply: type[M]) -> M:
         body = to_wire(msg)
-        request = self._client.build_request(
-            "POST", f"{self.base_url}{PREFIX}/{path}", content=body,
-            headers={"content-type": content_type(type(msg))}, timeout=TIMEOUT,
-        )
+        url = httpx.URL(f"{self.base_url}{PREFIX}/{path}")
+        headers = {"content-type": content_type(type(msg)),
+                   **sign_request(self._account, "POST", url.path, body)}
+        request = self._client.build_request("POST", url, content=body, headers=headers,
+                                             timeout=TIMEOUT)
         try:
             resp = self._client.send(request)
         except httpx.HTTPError as exc:
@@ -71,6 +80,13 @@ class HttpLink:
             raise AlignmentRefused(
                 f"{self.name} refused /{path}: {err.get('error')}",
                 field=err.get("field") or "body", fix=err.get("fix"),
+            )
+        if resp.status_code in (401, 403):
+            raise FedchainError(
+                f"{self.name} refused the relay on /{path} (HTTP {resp.status_code}): "
+                f"{resp.text[:300]}",
+                fix="relay with an active hospital's account or the ledger admin's "
+                "(FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT)",
             )
         if resp.status_code != 200:
             raise FedchainError(

@@ -2,6 +2,8 @@
 
 Bodies are raw wire messages (JSON, or binary frames for point batches), decoded and
 validated here; a refused message answers 400 with the field at fault and the fix.
+Every POST must be signed by an account the service's ``RelayAuth`` allows (unsigned, badly
+signed, stale or replayed: 401; a signer that may not relay: 403); /info is public.
 The crypto runs in the thread pool so the event loop keeps serving.
 """
 
@@ -10,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from hospital.alignment.auth import RelayAuth, RelayRefused
 from hospital.alignment.errors import AlignmentRefused
 from hospital.alignment.messages import (
     CountsDelivery,
@@ -28,6 +31,7 @@ from hospital.alignment.messages import (
     to_wire,
 )
 from hospital.alignment.party import AlignmentParty
+from node.requestauth import AuthError
 
 PREFIX = "/alignment"
 
@@ -52,7 +56,21 @@ def get_party(request: Request) -> AlignmentParty:
     return party
 
 
+async def signed_relay(request: Request) -> str:
+    """The relay account that signed this request (401 unsigned/bad/replayed, 403 not allowed)."""
+    auth: RelayAuth = request.app.state.alignment_auth
+    body = await request.body()
+    try:
+        return await run_in_threadpool(  # the policy may ask the chain
+            auth.verify, dict(request.headers), request.method, request.url.path, body)
+    except AuthError as exc:
+        raise HTTPException(401, detail=str(exc)) from exc
+    except RelayRefused as exc:
+        raise HTTPException(403, detail=str(exc)) from exc
+
+
 PartyDep = Annotated[AlignmentParty, Depends(get_party)]
+RelayDep = Annotated[str, Depends(signed_relay)]
 router = APIRouter(prefix=PREFIX, tags=["alignment"])
 
 
@@ -69,25 +87,25 @@ def info(party: PartyDep) -> PartyInfo:
 
 
 @router.post("/open")
-async def open_session(request: Request, party: PartyDep) -> Response:
+async def open_session(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
     """SessionOpen -> SessionAccepted."""
     return await _answer(request, SessionOpen, party.open)
 
 
 @router.post("/encode")
-async def encode(request: Request, party: PartyDep) -> Response:
+async def encode(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
     """EncodeRequest -> PointBatch (this hospital's own set, hop 1)."""
     return await _answer(request, EncodeRequest, party.encode)
 
 
 @router.post("/blind")
-async def blind(request: Request, party: PartyDep) -> Response:
+async def blind(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
     """PointBatch -> PointBatch raised to this hospital's key."""
     return await _answer(request, PointBatch, party.blind)
 
 
 @router.post("/finish")
-async def finish(request: Request, party: PartyDep) -> Response:
+async def finish(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
     """CountsDelivery -> AlignmentReceipt."""
     return await _answer(request, CountsDelivery, party.finish)
 
@@ -98,15 +116,19 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content=body.model_dump())
 
 
-def install(app: FastAPI, party: AlignmentParty) -> None:
-    """Mount the alignment router on a hospital service app, answering as ``party``."""
+def install(app: FastAPI, party: AlignmentParty, auth: RelayAuth) -> None:
+    """Mount the alignment router on a hospital service app, answering as ``party``.
+
+    ``auth`` decides who may drive the alignment (see ``hospital.alignment.auth``).
+    """
     app.state.alignment_party = party
+    app.state.alignment_auth = auth
     app.include_router(router)
     app.add_exception_handler(AlignmentRefused, _refused)
 
 
-def create_app(party: AlignmentParty) -> FastAPI:
+def create_app(party: AlignmentParty, auth: RelayAuth) -> FastAPI:
     """A stand-alone app with only the alignment endpoints (tests, `fedchain align serve`)."""
     app = FastAPI(title=f"fedchain alignment: {party.name}")
-    install(app, party)
+    install(app, party, auth)
     return app

@@ -15,14 +15,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 from hospital.emr import rows
 from hospital.emr.identity import case_key
 from hospital.emr.records import CaseRecord, Origin
-from hospital.emr.tables import CaseRow, PatientRow
+from hospital.emr.saltmark import META_KEY, check_salt, salt_fingerprint
+from hospital.emr.tables import CaseRow, MetaRow, PatientRow
 from node.errors import ConfigError, NotFound
 
 _CHUNK = 500  # keys per IN (...) lookup; far below SQLite's bound-parameter limit
@@ -147,11 +148,23 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def open_store(url: str) -> SqlCaseStore:
-    """Open (and migrate) the case store at ``url``."""
+def open_store(url: str, *, salt: bytes | None = None) -> SqlCaseStore:
+    """Open (and migrate) the case store at ``url``.
+
+    With ``salt`` (the national-id salt its tokens are, or will be, made under) the store's
+    recorded salt fingerprint is checked (ConfigError if it names another salt) or, on a
+    store that has none yet, recorded.
+    """
     engine = make_engine(url)
     migrate(engine)
-    return SqlCaseStore(engine)
+    store = SqlCaseStore(engine)
+    if salt is not None:
+        try:
+            store.bind_salt(salt)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
 class SqlCaseStore(CaseStore):
@@ -159,6 +172,26 @@ class SqlCaseStore(CaseStore):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @property
+    def where(self) -> str:
+        """The store's URL without its password (for messages)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def salt_fingerprint(self) -> str | None:
+        """The fingerprint of the national-id salt this store's tokens are under, if recorded."""
+        with self.engine.connect() as conn:
+            value = conn.scalar(select(MetaRow.value).where(MetaRow.key == META_KEY))
+        return None if value is None else str(value)
+
+    def bind_salt(self, salt: bytes) -> None:
+        """Check ``salt`` against the recorded fingerprint, or record it (first salted open)."""
+        with self.engine.begin() as conn:
+            recorded = conn.scalar(select(MetaRow.value).where(MetaRow.key == META_KEY))
+            check_salt(recorded, salt, where=self.where)
+            if recorded is None:
+                conn.execute(insert(MetaRow),
+                             [{"key": META_KEY, "value": salt_fingerprint(salt)}])
 
     def _insert_patients(self, conn: Connection, patients: dict[str, str | None]) -> None:
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql

@@ -113,3 +113,11 @@ class TreatmentRow(Base):
     frequency_per_day: Mapped[float | None] = mapped_column(Float)
     duration_days: Mapped[float | None] = mapped_column(Float)
     rxnorm: Mapped[str | None] = mapped_column(Text)
+
+
+class MetaRow(Base):
+    """A fact about the store itself, e.g. the fingerprint of the salt its tokens are under."""
+
+    __tablename__ = "emr_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

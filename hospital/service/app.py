@@ -16,6 +16,7 @@ from diagnosis.api.errors import install_error_handlers
 from diagnosis.api.routes import build_router
 from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
+from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
 from hospital.emr.schema import default_schema
@@ -39,11 +40,14 @@ def create_hospital_app(
     *,
     name: str,
     book: AlignmentBook,
+    relay_auth: RelayAuth,
     doctor_tokens: list[str],
     diagnosis: DiagnosisService | None = None,
     rounds: Callable[[DiagnosisService], HospitalRounds] | None = None,
 ) -> FastAPI:
     """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
+
+    ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests).
 
     ``rounds`` builds the round participation around the diagnosis service; its thread runs
     for the app's lifetime.
@@ -74,7 +78,8 @@ def create_hospital_app(
         description="A hospital's EMR library: private alignment, assisted diagnosis.",
     )
     install_error_handlers(app)
-    install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result))
+    install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result),
+                      relay_auth)
     app.include_router(build_router(service, doctor_tokens))
     app.state.diagnosis = service
 

@@ -27,3 +27,8 @@ class HospitalSettings(BaseSettings):
     def alignment_dir(self) -> Path:
         """Where alignment results (the hospital's own items and salts) are kept."""
         return self.data_dir / "alignment" / self.hospital_name
+
+    @property
+    def rounds_dir(self) -> Path:
+        """Where the update being sent is kept until its round ends (survives a restart)."""
+        return self.data_dir / "rounds" / self.hospital_name

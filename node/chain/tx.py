@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -71,7 +72,12 @@ def decode_revert(
 
 
 class TxSender:
-    """Sends one account's transactions: local signing, local nonce, fast receipt polling."""
+    """Sends one account's transactions: local signing, local nonce, fast receipt polling.
+
+    Thread-safe: one sender per account is shared by every thread of a process (a hospital's
+    round thread and its alignment recording), so the nonce is taken and the transaction
+    handed to the node under one lock; receipts are awaited outside it.
+    """
 
     def __init__(
         self,
@@ -90,6 +96,7 @@ class TxSender:
         self._nonce: int | None = None
         self._chain_id: int | None = None
         self._fee_cache: tuple[float, dict[str, Wei]] | None = None
+        self._lock = threading.Lock()
 
     @property
     def chain_id(self) -> int:
@@ -107,19 +114,21 @@ class TxSender:
 
     def transact(self, fn: ContractFunction, action: str) -> TxReceipt:
         """Estimate (reverts surface here, decoded), sign, send, wait for the receipt."""
-        if self._nonce is None:
-            self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
-        try:
-            params: TxParams = {
-                "from": self.account.address,
-                "nonce": Nonce(self._nonce),
-                "chainId": self.chain_id,
-                **self._fees(),  # type: ignore[typeddict-item]
-            }
-            tx = fn.build_transaction(params)
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise self._translate(exc, action) from exc
-        return self.send_built(tx, action)
+        with self._lock:  # nonce, estimate and hand-over in one step per account
+            if self._nonce is None:
+                self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            try:
+                params: TxParams = {
+                    "from": self.account.address,
+                    "nonce": Nonce(self._nonce),
+                    "chainId": self.chain_id,
+                    **self._fees(),  # type: ignore[typeddict-item]
+                }
+                tx = fn.build_transaction(params)
+            except (ContractCustomError, ContractLogicError) as exc:
+                raise self._translate(exc, action) from exc
+            tx_hash = self._hand_over(tx, action)
+        return self._receipt(tx_hash, action)
 
     def _fees(self) -> dict[str, Wei]:
         """EIP-1559 fees (2 x base fee + tip), cached for FEE_TTL seconds.
@@ -137,6 +146,12 @@ class TxSender:
 
     def send_built(self, tx: dict[str, Any] | Any, action: str) -> TxReceipt:
         """Sign and send an already built transaction and wait for its receipt."""
+        with self._lock:
+            tx_hash = self._hand_over(tx, action)
+        return self._receipt(tx_hash, action)
+
+    def _hand_over(self, tx: dict[str, Any] | Any, action: str) -> HexBytes:
+        """Sign and send (caller holds the lock); the next nonce follows this one."""
         signed = self.account.sign_transaction(tx)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -145,11 +160,14 @@ class TxSender:
             self._fee_cache = None
             raise ChainError(f"{action}: the node refused the transaction: {exc}") from exc
         self._nonce = int(tx["nonce"]) + 1
+        return HexBytes(tx_hash)
+
+    def _receipt(self, tx_hash: HexBytes, action: str) -> TxReceipt:
         receipt = self.w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=self.timeout, poll_latency=self.poll_interval
         )
         if receipt["status"] != 1:
-            raise ChainError(f"{action} reverted on chain (tx 0x{HexBytes(tx_hash).hex()})")
+            raise ChainError(f"{action} reverted on chain (tx 0x{tx_hash.hex()})")
         return receipt
 
     def _translate(self, exc: ContractLogicError, action: str) -> ChainError:

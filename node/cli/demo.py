@@ -8,6 +8,7 @@ diagnosis query over REST, the auditor's verification, and a summary table.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -89,8 +90,10 @@ def services_table(net: Network) -> Table:
 def align(net: Network, console: Console) -> None:
     """Private set intersection among the hospital services; each records it on chain."""
     console.rule("alignment (PSI over HTTP, recorded on chain)")
+    # the operator relays: every message is signed with the admin's account
     subprocess.run([sys.executable, "-m", "node.cli.app", "align", "run", *net.hospital_urls,
-                    "--run", "1", "--min-other-holders", "1"], check=True)
+                    "--run", "1", "--min-other-holders", "1"], check=True,
+                   env={**os.environ, **net.admin_env()})
     from node.cli.round import admin_ledger
 
     assert net.network is not None

@@ -1,4 +1,7 @@
-"""Three real hospital alignment services (uvicorn subprocesses) and a relay over HTTP."""
+"""Three real hospital alignment services (uvicorn subprocesses) and a relay over HTTP.
+
+The services allow one relay account (`--relay`); every message the relay sends is signed.
+"""
 
 import json
 import os
@@ -18,9 +21,14 @@ from hospital.alignment import AlignmentPurpose, AlignmentRefused, run_alignment
 from hospital.alignment.client import HttpLink
 from hospital.alignment.links import WireLog
 from hospital.alignment.messages import RELAY, EncodeRequest, PointBatch, SessionOpen, to_wire
+from node.errors import FedchainError
+from node.identity import devnet_account
+from node.requestauth import sign_request
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("north", "south", "east")
+RELAY_INDEX = 5  # the devnet account the relay signs with
+OPERATOR = devnet_account(RELAY_INDEX)
 
 
 def free_port():
@@ -59,12 +67,12 @@ def hospitals(tmp_path_factory):
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "node.cli.app", "align", "serve", "--name", name,
                  "--items", str(items), "--format", "hex", "--port", str(port),
-                 "--results", str(tmp / "results" / name)],
+                 "--results", str(tmp / "results" / name), "--relay", OPERATOR.address],
                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
             wait_ready(url, proc)
-        yield urls, sets, tmp / "results"
+        yield urls, sets, tmp / "results", tmp
     finally:
         for proc in procs:
             proc.terminate()
@@ -77,10 +85,10 @@ def hospitals(tmp_path_factory):
 
 
 def test_relay_over_http_gives_each_hospital_the_plaintext_counts(hospitals):
-    urls, sets, results = hospitals
+    urls, sets, results, _ = hospitals
     log = WireLog()
     with httpx.Client() as client:
-        links = [HttpLink(u, client, log) for u in urls]
+        links = [HttpLink(u, client, log, account=OPERATOR) for u in urls]
         summary = run_alignment(links, run="it-1", purpose=AlignmentPurpose.PATIENTS, log=log)
 
     as_sets = {k: set(v) for k, v in sets.items()}
@@ -101,10 +109,11 @@ def test_relay_over_http_gives_each_hospital_the_plaintext_counts(hospitals):
 
 
 def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
-    urls, _, _ = hospitals
+    urls, _, _, _ = hospitals
     sid = secrets.token_hex(16)
     with httpx.Client() as client:
-        north, south = HttpLink(urls[0], client), HttpLink(urls[1], client)
+        north = HttpLink(urls[0], client, account=OPERATOR)
+        south = HttpLink(urls[1], client, account=OPERATOR)
         opening = {"session_id": sid, "sender": RELAY, "seq": 1, "run": "it-2",
                    "purpose": AlignmentPurpose.PATIENTS, "parties": ("north", "south")}
         sizes = {"north": north.open(SessionOpen(**opening)).set_size,
@@ -115,7 +124,9 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
                           points=own.points)
 
         def post(msg):
-            return client.post(f"{urls[1]}/alignment/blind", content=to_wire(msg))
+            body = to_wire(msg)
+            return client.post(f"{urls[1]}/alignment/blind", content=body,
+                               headers=sign_request(OPERATOR, "POST", "/alignment/blind", body))
 
         bad = post(good.model_copy(update={"points": b"\xff" * 32 + own.points[32:]}))
         assert bad.status_code == 400 and bad.json()["field"] == "points"
@@ -124,7 +135,8 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
         assert short.status_code == 400 and short.json()["field"] == "points"
         other = post(good.model_copy(update={"session_id": secrets.token_hex(16)}))
         assert other.status_code == 400 and other.json()["field"] == "session_id"
-        garbage = client.post(f"{urls[1]}/alignment/blind", content=b"FCA1junk")
+        garbage = client.post(f"{urls[1]}/alignment/blind", content=b"FCA1junk", headers=(
+            sign_request(OPERATOR, "POST", "/alignment/blind", b"FCA1junk")))
         assert garbage.status_code == 400 and garbage.json()["field"] == "frame"
 
         assert post(good).status_code == 200
@@ -134,11 +146,38 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
             south.blind(good.model_copy(update={"seq": 4}))
 
 
+def test_service_refuses_unsigned_stranger_signed_and_replayed_relay_requests(hospitals):
+    urls, _, _, _ = hospitals
+    opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1, run="it-4",
+                          purpose=AlignmentPurpose.PATIENTS, parties=("north", "south"))
+    body = to_wire(opening)
+    stranger = devnet_account(RELAY_INDEX + 1)
+    url = f"{urls[0]}/alignment/open"
+    with httpx.Client() as client:
+        unsigned = client.post(url, content=body)
+        by_stranger = client.post(url, content=body,
+                                  headers=sign_request(stranger, "POST", "/alignment/open", body))
+        headers = sign_request(OPERATOR, "POST", "/alignment/open", body)
+        tampered = client.post(url, content=body + b" ", headers=headers)
+        first = client.post(url, content=body, headers=headers)
+        replayed = client.post(url, content=body, headers=headers)
+        with pytest.raises(FedchainError, match="refused the relay on /open \\(HTTP 403\\)"):
+            HttpLink(urls[0], client, account=stranger).open(opening)
+
+    assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]
+    assert by_stranger.status_code == 403
+    assert f"{stranger.address} is not an allowed relay" in by_stranger.json()["detail"]
+    assert tampered.status_code == 401 and "not the claimed" in tampered.json()["detail"]
+    assert first.status_code == 200  # none of the refused requests had opened the session
+    assert replayed.status_code == 401 and "replay" in replayed.json()["detail"]
+
+
 def test_fedchain_align_run_command_relays_among_the_services(hospitals):
-    urls, sets, _ = hospitals
+    urls, sets, _, tmp = hospitals
     fedchain = Path(sys.executable).parent / "fedchain"
 
-    env = {**os.environ, "COLUMNS": "200"}  # room for the full 66-character hash
+    env = {**os.environ, "COLUMNS": "200",  # room for the full 66-character hash
+           "FEDCHAIN_DEVNET_ACCOUNT": str(RELAY_INDEX), "FEDCHAIN_DATA_DIR": str(tmp / "relay")}
 
     done = subprocess.run([str(fedchain), "align", "run", *urls, "--purpose", "patients",
                            "--run", "it-3"], capture_output=True, text=True, timeout=120,
@@ -152,6 +191,6 @@ def test_fedchain_align_run_command_relays_among_the_services(hospitals):
     assert "bytes per item" in done.stdout
 
     wrong = subprocess.run([str(fedchain), "align", "run", *urls, "--purpose", "pathology"],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, env=env)
     assert wrong.returncode == 2
     assert "serves patients items, not pathology" in wrong.stderr

@@ -1,7 +1,10 @@
 """Two hospital services as real processes: private alignment over HTTP, recorded on the
-ledger, and a doctor's query whose validated case lands in the hospital's database file."""
+ledger, and a doctor's query whose validated case lands in the hospital's database file;
+only active hospitals and the ledger admin may drive a hospital's alignment."""
 
 from __future__ import annotations
+
+import secrets
 
 import httpx
 import pytest
@@ -9,12 +12,14 @@ import pytest
 from hospital.alignment import AlignmentPurpose, run_alignment
 from hospital.alignment.client import HttpLink
 from hospital.alignment.links import WireLog
+from hospital.alignment.messages import RELAY, SessionOpen, to_wire
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.records import Origin
 from hospital.emr.store import NewCase, open_store
 from node.chain.network import devnet_pair_accounts, init_network
 from node.identity import devnet_account
+from node.requestauth import sign_request
 from tests.integration.services import fedchain_service, free_port
 
 TOKEN = "hospital-test-doctor-token-0123"
@@ -63,7 +68,8 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
 
         log = WireLog()
         with httpx.Client(timeout=30) as client:
-            summary = run_alignment([HttpLink(u, client, log) for u in urls], run="7",
+            links = [HttpLink(u, client, log, account=devnet_account(0)) for u in urls]
+            summary = run_alignment(links, run="7",
                                     purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1,
                                     log=log)
         assert summary.bytes_per_item < 200
@@ -102,6 +108,63 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
         assert saved.origin is Origin.DOCTOR_VALIDATED and saved.diagnosis is not None
     finally:
         store.close()
+
+
+def _hospital_env(tmp_path, network, k, name, url):
+    return {
+        "FEDCHAIN_DATA_DIR": str(tmp_path / "data"),
+        "FEDCHAIN_NETWORK_FILE": str(tmp_path / "network.json"),
+        "FEDCHAIN_DEVNET_ACCOUNT": str(network.pairs[k].hospital_devnet_index),
+        "FEDCHAIN_DATABASE_URL": url,
+        "FEDCHAIN_NATIONAL_ID_SALT": SALT,
+        "FEDCHAIN_HOSPITAL_NAME": name,
+        "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": f'["{TOKEN}"]',
+    }
+
+
+def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
+    consortium, tmp_path, w3,
+):
+    network, stores = consortium
+    name, url = stores[0]
+    admin = devnet_account(0)
+    other, _ = devnet_pair_accounts(1)
+    _, own_miner = devnet_pair_accounts(0)
+    stranger = devnet_account(19)
+    _ledger(w3, network).remove_pair(other.address)  # pair 1 leaves the consortium
+    port = free_port()
+    with fedchain_service(["hospital", "serve", "--port", str(port)], port=port,
+                          env=_hospital_env(tmp_path, network, 0, name, url),
+                          log=tmp_path / "h0.log") as service, httpx.Client() as client:
+
+        def post_open(account, headers=None):
+            opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1,
+                                  run="9", purpose=AlignmentPurpose.PATIENTS,
+                                  parties=(name, "other"))
+            body = to_wire(opening)
+            headers = headers or (sign_request(account, "POST", "/alignment/open", body)
+                                  if account else {})
+            return client.post(f"{service.url}/alignment/open", content=body, headers=headers)
+
+        by_admin = post_open(admin)
+        unsigned = post_open(None)
+        by_stranger = post_open(stranger)
+        by_miner = post_open(own_miner)
+        by_removed = post_open(other)
+        body = b"{}"
+        replay_headers = sign_request(admin, "POST", "/alignment/open", body)
+        once = client.post(f"{service.url}/alignment/open", content=body, headers=replay_headers)
+        again = client.post(f"{service.url}/alignment/open", content=body,
+                            headers=replay_headers)
+
+    assert by_admin.status_code == 200, by_admin.text
+    assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]
+    assert by_stranger.status_code == 403
+    assert f"{stranger.address} is not a member" in by_stranger.json()["detail"]
+    assert by_miner.status_code == 403 and "is a miner" in by_miner.json()["detail"]
+    assert by_removed.status_code == 403 and "pair was removed" in by_removed.json()["detail"]
+    assert once.status_code == 400  # signed by the admin: reaches the party, a bad message
+    assert again.status_code == 401 and "replay" in again.json()["detail"]
 
 
 def _ledger(w3, network):

@@ -27,6 +27,7 @@ from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.service import DiagnosisService
+from hospital.alignment.auth import LedgerRelays, RelayAuth
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.settings import DEV_SALT
@@ -79,7 +80,9 @@ def sealed_federation(make_federation):  # type: ignore[no-untyped-def]
     return fed
 
 
-def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path) -> None:
+def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path,
+                                                                make_world) -> None:  # type: ignore[no-untyped-def]
+    world = make_world(2)  # relays are checked against this ledger's members
     lib = generate_hospitals(1, 60, seed=3)[0]
     store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
     try:
@@ -88,6 +91,7 @@ def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path) -
                                                                   DEV_SALT.encode()))
                          for g in lib.cases])  # fmt: skip
         app = create_hospital_app(name="hospital-1", book=AlignmentBook(store, tmp_path / "al"),
+                                  relay_auth=RelayAuth(LedgerRelays(world.admin)),
                                   doctor_tokens=[DOCTOR])  # fmt: skip
         assert server_errors(app, {"Authorization": f"Bearer {DOCTOR}"}) == []
         assert server_errors(app, {}) == []  # and without a token: 401s, never 5xx
@@ -102,7 +106,8 @@ def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path) -
 
         assert operation_server_errors(app, "POST", "/diagnosis/{suggestion_id}/feedback", auth,
                                        path_parameters=live_suggestion) == []  # fmt: skip
-        assert _raw_alignment_bodies_5xx(app) == []
+        relays = [world.admin.account, world.hospitals[1].account]
+        assert _raw_alignment_bodies_5xx(app, relays, world.miners[0].account) == []
     finally:
         store.close()
 
@@ -115,29 +120,50 @@ def test_diagnosis_service_with_a_model_answers_no_fuzzed_request_with_a_5xx() -
     assert server_errors(app, {"Authorization": f"Bearer {DOCTOR}"}) == []
 
 
-def _raw_alignment_bodies_5xx(app) -> list[str]:  # type: ignore[no-untyped-def]
-    """The alignment routes take raw wire bodies (no schema): fuzz those bytes directly."""
+def _raw_alignment_bodies_5xx(app, relays: list[LocalAccount],  # type: ignore[no-untyped-def]
+                              miner: LocalAccount) -> list[str]:
+    """The alignment routes take raw wire bodies (no schema): fuzz those bytes directly.
+
+    Each body is sent unsigned (401), signed by a stranger and by a miner (403) and by
+    allowed relays at any timestamp (the party parses it: 200/400, or 401 out of window).
+    """
     client = TestClient(app, raise_server_exceptions=False)
     leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
     jsonish = st.recursive(leaf, lambda ch: st.lists(ch, max_size=3)
                            | st.dictionaries(st.text(max_size=8), ch, max_size=4), max_leaves=8)
     bodies = st.one_of(st.binary(max_size=300), jsonish.map(lambda v: json.dumps(v).encode()))
+    stranger = Account.from_key("0x" + "44" * 32)
+    signers = st.sampled_from([None, stranger, miner, *relays, *relays])
+    now = int(time.time())
+    timestamps = st.one_of(st.just(now), st.just(now), st.integers(0, 2**64))
     found: list[str] = []
+    allowed = {a.address for a in relays}
+    codes: set[int] = set()
 
     def fuzz(route: str) -> None:
-        @given(body=bodies)
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+        path = f"/alignment/{route}"
+
+        @given(body=bodies, signer=signers, timestamp=timestamps)
+        @settings(max_examples=2 * EXAMPLES, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
-        def run(body: bytes) -> None:
+        def run(body: bytes, signer: LocalAccount | None, timestamp: int) -> None:
             for kind in ("application/json", "application/octet-stream"):
-                r = client.post(f"/alignment/{route}", content=body, headers={"content-type": kind})
+                headers = {"content-type": kind}
+                if signer is not None:
+                    headers.update(_signed_at(signer, path, body, timestamp))
+                r = client.post(path, content=body, headers=headers)
+                codes.add(r.status_code)
                 if r.status_code >= 500:
                     found.append(f"{route} {kind} {body[:80]!r} -> {r.status_code}")
+                elif (signer is None or signer.address not in allowed) and \
+                        r.status_code not in (401, 403):
+                    found.append(f"{route} by {signer} got past the relay check: {r.status_code}")
 
         run()
 
     for route in ("open", "encode", "blind", "finish"):
         fuzz(route)
+    assert {400, 401, 403} <= codes  # parsed bodies, unsigned/stale and refused signers
     return found
 
 

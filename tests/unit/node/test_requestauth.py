@@ -75,3 +75,22 @@ def test_a_validly_signed_request_with_a_huge_timestamp_is_refused_not_crashing(
                HEADER_NONCE: nonce, HEADER_SIGNATURE: "0x" + bytes(signature).hex()}
     with pytest.raises(AuthError, match="malformed signature headers"):
         verify_request(headers, "POST", "/blobs", b"{}", guard=ReplayGuard())
+
+
+def test_a_request_replayed_from_many_threads_at_once_is_accepted_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    guard = ReplayGuard()
+    headers = sign_request(HOSPITAL, "POST", "/alignment/open", b"x", now=1000)
+
+    def attempt(_: int) -> bool:
+        try:
+            verify_request(headers, "POST", "/alignment/open", b"x", guard=guard, now=1000)
+            return True
+        except AuthError:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        accepted = sum(pool.map(attempt, range(64)))
+
+    assert accepted == 1
