@@ -4,10 +4,12 @@ The PSI party asks for items per purpose; the book answers from the EMR library 
 signatures of diagnosed, non-pending cases; national-id tokens of patients). Each run's
 result is written atomically under the data directory (it holds the hospital's own items
 and the salt of its ledger commitment, so it never leaves the hospital). The latest
-pathology run's shared-set hash and size are recorded on chain (miners and the ledger cap
-the sample count of this hospital's updates by that size) with the unique-patient fraction
-u of its shared samples from the latest patient-token run, recorded again when a later
-patient run changes u (the ledger scales the hospital's credits by u).
+pathology run's shared-set hash is recorded on chain with the number of this hospital's
+cases that carry a shared signature (miners and the ledger cap the sample count of its
+updates by it; several cases can share one signature, so the count of shared *items* would
+under-weight large hospitals) and the unique-patient fraction u of those cases from the
+latest patient-token run, recorded again when a later patient run changes u (the ledger
+scales the hospital's credits by u).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from hospital.emr.store import CaseStore
 from node.chain.client import LedgerClient
 from node.errors import ValidationFailed
 
-#: Records a pathology result and the unique-patient fraction (ppm) of its shared samples.
-ResultSink = Callable[[PartyResult, int], None]
+#: Records a pathology result, the number of own cases it shares and their unique fraction (ppm).
+ResultSink = Callable[[PartyResult, int, int], None]
 
 
 class AlignmentBook:
@@ -63,13 +65,33 @@ class AlignmentBook:
 
         Either purpose records the latest pathology result (if any) with the current u.
         """
+        self._write(self._path(result.purpose), result.model_dump_json())
+        pathology = self.latest(AlignmentPurpose.PATHOLOGY)
+        if pathology is None:
+            return
+        shared_cases = len(self.training_cases(min_other_holders=pathology.min_other_holders))
+        self._write(self._recorded_path(), str(shared_cases))
+        if self._record is not None:
+            unique = self.unique_ppm(min_other_holders=pathology.min_other_holders)
+            self._record(pathology, shared_cases, unique)
+
+    def _write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
         with os.fdopen(fd, "w") as handle:
-            handle.write(result.model_dump_json())
-        os.replace(tmp, self._path(result.purpose))
-        pathology = self.latest(AlignmentPurpose.PATHOLOGY)
-        if self._record is not None and pathology is not None:
-            self._record(pathology, self.unique_ppm(min_other_holders=pathology.min_other_holders))
+            handle.write(text)
+        os.replace(tmp, path)
+
+    def _recorded_path(self) -> Path:
+        return self.results_dir / "recorded-shared-cases"
+
+    def recorded_shared_cases(self) -> int:
+        """How many own cases the latest pathology result was recorded with (0 before any).
+
+        Cases added later (doctors' feedback) are not counted until the next alignment, so
+        a claim capped by this never exceeds what the ledger holds.
+        """
+        path = self._recorded_path()
+        return int(path.read_text()) if path.exists() else 0
 
     def unique_ppm(self, *, min_other_holders: int) -> int:
         """The unique-patient fraction (ppm) of the shared samples; 10^6 before a patient run."""
@@ -115,9 +137,9 @@ def ledger_run_id(run: str) -> int:
 def record_on_ledger(ledger: LedgerClient) -> ResultSink:
     """A sink that records a pathology result with ``recordAlignment`` as this hospital."""
 
-    def record(result: PartyResult, unique_ppm: int) -> None:
+    def record(result: PartyResult, shared_cases: int, unique_ppm: int) -> None:
         ledger.record_alignment(
-            ledger_run_id(result.run), result.shared_set_hash, result.shared_size, unique_ppm
+            ledger_run_id(result.run), result.shared_set_hash, shared_cases, unique_ppm
         )
 
     return record

@@ -20,7 +20,6 @@ from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diagnosis.service import DiagnosisService
-from hospital.alignment.items import AlignmentPurpose
 from hospital.emr.schema import schema_named
 from hospital.models import BPSpec, build_model
 from hospital.round import Evaluator, RoundClient, Trainer
@@ -133,16 +132,15 @@ class HospitalRounds:
             )
 
     def aligned_size(self) -> int:
-        """How many shared items the latest pathology alignment recorded on chain."""
-        result = self.book.latest(AlignmentPurpose.PATHOLOGY)
-        return len(result.shared_items()) if result is not None else 0
+        """How many shared cases the latest pathology alignment recorded on chain."""
+        return self.book.recorded_shared_cases()
 
     def train(self, weights: np.ndarray) -> tuple[np.ndarray, int]:
         """The round client's trainer: Δ and the sample count it is weighted by.
 
-        Several cases can share one pathology signature, so a hospital may train on more
-        cases than the shared items the ledger recorded; the claimed count (the update's
-        weight and its reward) is capped at that recorded size, which miners enforce.
+        The claimed count (the update's weight and its reward) is capped at the shared cases
+        the ledger recorded, which miners enforce: cases added since (doctors' feedback)
+        train but are claimed only after the next alignment records them.
         """
         self._check(weights)
         delta, trained = self.trainer().train(weights)

@@ -58,10 +58,12 @@ def test_pathology_alignment_is_recorded_on_chain_and_selects_shared_cases(books
     for k, book in enumerate(books):
         shared = {s for s in signatures[k] if held_by[s] >= 2}
         recorded = by_hospital[world.hospitals[k].account.address]
-        assert recorded.run == 1 and recorded.shared_size == len(shared)
-        assert world.admin.member(world.hospitals[k].account.address).shared_size == len(shared)
         chosen = book.training_cases(min_other_holders=1)
         assert chosen and all(pathology_signature(c) in shared for c in chosen)
+        # the ledger caps claims by the hospital's cases with a shared signature
+        own_shared = [c for c in book.store.iter_cases() if pathology_signature(c) in shared]
+        assert recorded.run == 1 and recorded.shared_size == len(own_shared) == len(chosen)
+        assert world.admin.member(world.hospitals[k].account.address).shared_size == len(chosen)
         # the result stays at home, with the salt that opens the on-chain commitment
         latest = book.latest(AlignmentPurpose.PATHOLOGY)
         assert latest is not None and "0x" + latest.shared_set_hash.hex() == \
