@@ -96,8 +96,8 @@ class CaseIndex(ColumnStore):
             part += F32(f.duration) * (d == 0)
         else:  # max(d, q) ≥ q > 0: no division by zero; NaN (not recorded) → 0
             q = F32(s.duration_days)
-            sim = 1 - np.abs(d - q) / np.maximum(d, q)
-            part += F32(f.duration) * np.nan_to_num(sim, nan=0.0, copy=False)
+            sim = 1 - np.abs(d - q) / np.maximum(d, q)  # in [0, 1] or NaN: fmax(NaN, 0) = 0
+            part += F32(f.duration) * np.fmax(sim, F32(0))
         if s.onset is Onset.UNKNOWN:
             part += F32(f.onset) * u * (col.onset >= 0)
         else:  # table[0] = 0 for a case without onset (code −1)
@@ -107,8 +107,9 @@ class CaseIndex(ColumnStore):
         if s.severity is None:
             part += F32(f.severity) * u * ~np.isnan(v)
         else:
-            sim = np.maximum(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
-            part += F32(f.severity) * np.nan_to_num(sim, nan=0.0, copy=False)
+            # fmax drops NaN (not recorded) for 0, as maximum would not
+            sim = np.fmax(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
+            part += F32(f.severity) * sim
         return part
 
     def _lab_part(self, col: LabColumn, q: LabValue) -> FArray:
