@@ -26,7 +26,16 @@ from diagnosis.columns import (
 from diagnosis.similarity import SEVERITY_SCALE, Contribution, case_similarity, first_by_name
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
-__all__ = ["CaseIndex", "Match"]
+__all__ = ["CaseIndex", "Match", "MatchQuery"]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchQuery:
+    """One query of a batch: the findings, how many cases and the threshold."""
+
+    query: CaseRecord
+    k: int = 10
+    threshold: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +161,16 @@ class CaseIndex(ColumnStore):
         np.divide(num, den, out=out, where=den > 0)
         return out
 
+    def scores_many(
+        self,
+        queries: Sequence[CaseRecord],
+        weights: Mapping[str, float],
+        *,
+        version: int | None = None,
+    ) -> FArray:
+        """Sim(i, query) for every case and query: one row per query (rows equal ``scores``)."""
+        return np.stack([self.scores(q, weights, version=version) for q in queries])
+
     def top_k(
         self,
         query: CaseRecord,
@@ -170,6 +189,37 @@ class CaseIndex(ColumnStore):
         if self.n == 0 or k <= 0:
             return []
         sims = self.scores(query, weights, version=version)
+        return self._best(sims, query, weights, k=k, threshold=threshold, exclude=exclude)
+
+    def top_k_many(
+        self,
+        queries: Sequence[MatchQuery],
+        weights: Mapping[str, float],
+        *,
+        version: int | None = None,
+    ) -> list[list[Match]]:
+        """``top_k`` for several queries under one weight set; each list is what it returns."""
+        if self.n == 0:
+            return [[] for _ in queries]
+        sims = self.scores_many([q.query for q in queries], weights, version=version)
+        return [
+            self._best(row, q.query, weights, k=q.k, threshold=q.threshold)
+            for row, q in zip(sims, queries, strict=True)
+        ]
+
+    def _best(
+        self,
+        sims: FArray,
+        query: CaseRecord,
+        weights: Mapping[str, float],
+        *,
+        k: int,
+        threshold: float,
+        exclude: Sequence[str] = (),
+    ) -> list[Match]:
+        """Top k of one query's scores (modified in place for ``exclude``)."""
+        if k <= 0:
+            return []
         for cid in exclude:
             row = self._row_of.get(cid)
             if row is not None:

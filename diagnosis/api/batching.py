@@ -1,0 +1,65 @@
+"""Micro-batching of POST /diagnosis: the requests that arrive together are answered together.
+
+Under load many requests are parsed in one turn of the event loop. The first schedules a
+flush for the end of that turn; the flush answers every request gathered so far with one
+``DiagnosisService.suggest_many`` (one index pass, one database write) inside the loop, with
+no thread hop. A lone request waits for nothing: its flush runs in the same turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion
+from diagnosis.service import DiagnosisService
+
+
+class SuggestionBatcher:
+    """Gathers concurrent suggestion requests of one event loop and answers them in batches."""
+
+    def __init__(self, service: DiagnosisService, *, max_batch: int = 64) -> None:
+        self.service = service
+        self.max_batch = max_batch
+        self._waiting: list[tuple[DiagnosisRequest, asyncio.Future[DiagnosisSuggestion]]] = []
+        self._flush_scheduled = False
+
+    async def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
+        """The suggestion for ``request``, computed in the next batch of this loop."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[DiagnosisSuggestion] = loop.create_future()
+        self._waiting.append((request, answer))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return await answer
+
+    def _flush(self) -> None:
+        batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+        if self._waiting:  # more than one batch arrived: the rest go in the next turn
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._flush_scheduled = False
+        live = [(r, f) for r, f in batch if not f.done()]  # a client may have gone away
+        if not live:
+            return
+        try:
+            answers = self.service.suggest_many([r for r, _ in live])
+        except Exception:  # answer one by one: only the request at fault gets the error
+            for r, f in live:
+                _settle(f, lambda r=r: self.service.suggest(r))
+            return
+        for (_, f), a in zip(live, answers, strict=True):
+            _settle(f, lambda a=a: a)
+
+
+def _settle(
+    answer: asyncio.Future[DiagnosisSuggestion], compute: Callable[[], DiagnosisSuggestion]
+) -> None:
+    """Resolve ``answer`` with what ``compute`` returns or raises (unless it was cancelled)."""
+    if answer.done():
+        return
+    try:
+        answer.set_result(compute())
+    except Exception as exc:
+        answer.set_exception(exc)
