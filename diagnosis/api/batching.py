@@ -9,7 +9,6 @@ no thread hop. A lone request waits for nothing: its flush runs in the same turn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion
 from diagnosis.service import DiagnosisService
@@ -44,22 +43,25 @@ class SuggestionBatcher:
         if not live:
             return
         try:
-            answers = self.service.suggest_many([r for r, _ in live])
+            answers: list[DiagnosisSuggestion | Exception] = list(
+                self.service.suggest_many([r for r, _ in live])
+            )
         except Exception:  # answer one by one: only the request at fault gets the error
-            for r, f in live:
-                _settle(f, lambda r=r: self.service.suggest(r))
-            return
-        for (_, f), a in zip(live, answers, strict=True):
-            _settle(f, lambda a=a: a)
+            answers = [_outcome(self.service, r) for r, _ in live]
+        for (_, future), outcome in zip(live, answers, strict=True):
+            if future.done():  # its client has gone
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
-def _settle(
-    answer: asyncio.Future[DiagnosisSuggestion], compute: Callable[[], DiagnosisSuggestion]
-) -> None:
-    """Resolve ``answer`` with what ``compute`` returns or raises (unless it was cancelled)."""
-    if answer.done():
-        return
+def _outcome(
+    service: DiagnosisService, request: DiagnosisRequest
+) -> DiagnosisSuggestion | Exception:
+    """One request answered alone: its suggestion, or the error it raises."""
     try:
-        answer.set_result(compute())
+        return service.suggest(request)
     except Exception as exc:
-        answer.set_exception(exc)
+        return exc
