@@ -34,6 +34,10 @@ class CaseLibrary(Protocol):
         """One stored case, or None."""
         ...
 
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The stored cases among these ids, by id (one read for a whole batch)."""
+        ...
+
 
 @runtime_checkable
 class CaseSink(Protocol):
@@ -70,6 +74,10 @@ class InMemoryCaseLibrary:
     def get_case(self, case_id: str) -> CaseRecord | None:
         """One case, or None."""
         return self._cases.get(case_id)
+
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The known cases among these ids, by id."""
+        return {i: c for i in case_ids if (c := self._cases.get(i)) is not None}
 
     def add_validated_case(self, case: CaseRecord) -> CaseRecord:
         """Store a doctor-validated case and assign its id."""

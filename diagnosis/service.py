@@ -83,10 +83,14 @@ class DiagnosisService:
         return len(fresh)
 
     def _evidence(
-        self, matches: list[Match], query: CaseRecord, weights: Mapping[str, float]
+        self,
+        matches: list[Match],
+        query: CaseRecord,
+        weights: Mapping[str, float],
+        stored: Mapping[str, CaseRecord],
     ) -> tuple[dict[str, CaseRecord], dict[str, list[Contribution]]]:
-        """The matched records and each one's per-attribute contributions."""
-        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
+        """The matched records (from ``stored``) and each one's per-attribute contributions."""
+        records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
         config = self.index.config
         contribs = {
             m.case_id: (
@@ -115,11 +119,12 @@ class DiagnosisService:
             found = self.index.top_k_many(queries, snap.weights, version=snap.version)
             size = len(self.index)
         info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
+        stored = self.library.get_cases([m.case_id for matches in found for m in matches])
         model = self.model
         out: list[DiagnosisSuggestion] = []
         pending: list[tuple[str, PendingFeedback]] = []
         for request, q, matches in zip(requests, queries, found, strict=True):
-            records, contribs = self._evidence(matches, q.query, snap.weights)
+            records, contribs = self._evidence(matches, q.query, snap.weights, stored)
             distribution = model(q.query) if model is not None else None
             rec = recommend(
                 matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
@@ -201,7 +206,8 @@ class DiagnosisService:
                 query, snap.weights, k=k, threshold=threshold, exclude=[case_id],
                 version=snap.version,
             )  # fmt: skip
-        records, contribs = self._evidence(matches, query, snap.weights)
+        stored = self.library.get_cases([m.case_id for m in matches])
+        records, contribs = self._evidence(matches, query, snap.weights, stored)
         rec = recommend(matches, records, contribs)
         evidence: list[CaseEvidence] = rec.evidence
         return SimilarCases(case_id=case_id, matches=evidence)

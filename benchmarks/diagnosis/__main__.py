@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +26,14 @@ def main() -> None:
     ap.add_argument("--rest-seconds", type=int, default=10, help="per level (wrk client)")
     ap.add_argument("--client", default="auto", help="REST load process: auto, wrk or httpx")
     ap.add_argument("--concurrency", default="1,10,100")
+    ap.add_argument(
+        "--rest-configs", default="baseline,memory,db1,db2",
+        help=f"server configurations, any of {','.join(rest.CONFIGS)}",
+    )  # fmt: skip
+    ap.add_argument(
+        "--baseline-ref", default="896843a",
+        help="git commit whose code the baseline runs (default: before the REST work)",
+    )  # fmt: skip
     ap.add_argument("--skip", default="", help="any of: inprocess,rest,accuracy")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
@@ -58,31 +67,7 @@ def main() -> None:
         )
 
     if "rest" not in skip:
-        t0 = time.perf_counter()
-        client = rest.load_client(a.client)
-        startup, results = rest.run(
-            a.rest_cases,
-            a.rest_requests,
-            a.rest_seconds,
-            [int(c) for c in a.concurrency.split(",")],
-            client,
-        )
-        t = Table(
-            title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · uvicorn (1 process) "
-            f"· separate {client} load process · server start {startup:.1f} s"
-        )
-        for col in ("concurrency", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                    "req/s", "load before→after"):  # fmt: skip
-            t.add_column(col, justify="right")
-        for r in results:
-            t.add_row(
-                str(r["concurrency"]), str(r["requests"]), str(r["errors"]),
-                f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                f"{r['max_ms']:.0f}", f"{r['throughput_rps']:.0f}",
-                f"{r['load_avg_before']:.1f}→{r['load_avg_after']:.1f}",
-            )  # fmt: skip
-        console.print(t)
-        console.print(f"(REST part took {time.perf_counter() - t0:.0f} s)")
+        rest_table(console, a)
 
     if "accuracy" not in skip:
         t = Table(title="Diagnosis accuracy on held-out real data (top-10 matches, threshold 0)")
@@ -101,6 +86,46 @@ def main() -> None:
             "the training 5–95 % span as range. symptoms: Kaggle table, stratified 80/20; the row "
             "split lets duplicate rows leak into test, the distinct-row split does not."
         )
+
+
+def rest_table(console: Console, a: argparse.Namespace) -> None:
+    """Run each REST configuration in turn and print them side by side with the baseline."""
+    t0 = time.perf_counter()
+    client = rest.load_client(a.client)
+    configs = [rest.CONFIGS[name] for name in a.rest_configs.split(",")]
+    levels = [int(c) for c in a.concurrency.split(",")]
+    rows: list[tuple[rest.ServerConfig, float, dict[str, Any]]] = []
+    with rest.checkout(a.baseline_ref) as baseline_dir:
+        for config in configs:
+            startup, results = rest.run_config(
+                config, cases=a.rest_cases, requests=a.rest_requests, seconds=a.rest_seconds,
+                concurrencies=levels, client=client, source_dir=baseline_dir,
+            )  # fmt: skip
+            rows += [(config, startup, r) for r in results]
+    base = {r["concurrency"]: r for c, _, r in rows if c.baseline}
+    t = Table(
+        title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · separate {client} load "
+        f"process · baseline = code of {a.baseline_ref}"
+    )
+    for col in ("server", "start s", "conns", "requests", "errors", "p50 ms", "p90 ms",
+                "p99 ms", "max ms", "req/s", "req/s ÷ base", "p99 ÷ base", "load"):  # fmt: skip
+        t.add_column(col, justify="left" if col == "server" else "right")
+    for config, startup, r in rows:
+        b = base.get(r["concurrency"])
+        t.add_row(
+            config.label, f"{startup:.1f}", str(r["concurrency"]), str(r["requests"]),
+            str(r["errors"]), f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}",
+            f"{r['max_ms']:.0f}", f"{r['throughput_rps']:.0f}",
+            f"{r['throughput_rps'] / b['throughput_rps']:.2f}" if b else "",
+            f"{r['p99_ms'] / b['p99_ms']:.2f}" if b else "",
+            f"{r['load_avg_before']:.1f}→{r['load_avg_after']:.1f}",
+        )  # fmt: skip
+    console.print(t)
+    console.print(
+        f"{a.rest_seconds} s per level after a 2 s warm-up, 200 varied bodies; load = 1-minute "
+        f"load average before→after each level (2 cores). REST part took "
+        f"{time.perf_counter() - t0:.0f} s."
+    )
 
 
 if __name__ == "__main__":
