@@ -188,7 +188,10 @@ class DiagnosisService:
             stored = self.sink.add_validated_case(validated)
             assert stored.case_id is not None
             with self._lock:
-                self.index.add(stored)
+                # the store keys cases by content: the same findings, diagnosis and day
+                # accepted twice (here or in another process) are one case, indexed once
+                if stored.case_id not in self.index:
+                    self.index.add(stored)
         except BaseException:
             self.suggestions.release(suggestion_id)
             raise
