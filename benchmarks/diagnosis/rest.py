@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -80,8 +80,8 @@ def _httpx_load(url: str, token: str, requests: int, concurrency: int) -> dict[s
     return dict(json.loads(out.stdout))
 
 
-def run_config(
-    config: ServerConfig,
+def run_all(
+    configs: list[ServerConfig],
     *,
     cases: int,
     requests: int,
@@ -89,27 +89,39 @@ def run_config(
     concurrencies: list[int],
     client: str,
     source_dir: str | None,
-) -> tuple[float, list[dict[str, Any]]]:
-    """Start one configuration over ``cases`` demo cases; load it at each concurrency."""
+    rounds: int = 1,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Start every configuration, then load them in turn level by level, ``rounds`` times.
+
+    All servers stay up (idle ones cost nothing) and the configurations alternate at each
+    level, so a change of the machine's load in between hits them alike.
+    """
     token = secrets.token_urlsafe(24)
-    results = []
-    with tempfile.TemporaryDirectory(prefix="fedchain-rest-bench-") as d:
-        url = f"sqlite:///{Path(d) / 'emr.sqlite'}" if config.database else None
-        t0 = time.perf_counter()
-        with start_demo_server(
-            tokens=[token], cases=cases, timeout=900, database_url=url,
-            workers=config.workers, source_dir=source_dir if config.baseline else None,
-        ) as server:  # fmt: skip
-            startup_s = time.perf_counter() - t0
+    startup: dict[str, float] = {}
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="fedchain-rest-bench-") as d, ExitStack() as stack:
+        servers = {}
+        for config in configs:
+            url = f"sqlite:///{Path(d) / (config.name + '.sqlite')}" if config.database else None
+            t0 = time.perf_counter()
+            servers[config.name] = stack.enter_context(start_demo_server(
+                tokens=[token], cases=cases, timeout=900, database_url=url,
+                workers=config.workers, source_dir=source_dir if config.baseline else None,
+            ))  # fmt: skip
+            startup[config.name] = time.perf_counter() - t0
             if client == "wrk":  # every worker has built its index and seen a few requests
-                wrk.run(server.url, token, connections=10, seconds=2)
+                wrk.run(servers[config.name].url, token, connections=10, seconds=2)
+        for run in range(1, rounds + 1):
             for c in concurrencies:
-                load_before = os.getloadavg()[0]
-                if client == "wrk":
-                    r = wrk.run(server.url, token, connections=c, seconds=seconds)
-                else:
-                    r = _httpx_load(server.url, token, requests, c)
-                r.update(config=config.name, client=client, load_avg_before=load_before,
-                         load_avg_after=os.getloadavg()[0])  # fmt: skip
-                results.append(r)
-    return startup_s, results
+                for config in configs:
+                    url = servers[config.name].url
+                    load_before = os.getloadavg()[0]
+                    if client == "wrk":
+                        r = wrk.run(url, token, connections=c, seconds=seconds)
+                    else:
+                        r = _httpx_load(url, token, requests, c)
+                    r.update(config=config.name, run=run, client=client,
+                             load_avg_before=load_before,
+                             load_avg_after=os.getloadavg()[0])  # fmt: skip
+                    results.append(r)
+    return startup, results
