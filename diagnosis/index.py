@@ -30,6 +30,8 @@ from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 __all__ = ["CaseIndex", "Match", "MatchQuery"]
 
+_BATCH_CELLS = 4_000_000  # queries × cases scored at once (16 MB of float32 per array)
+
 
 @dataclass(frozen=True, slots=True)
 class MatchQuery:
@@ -231,11 +233,16 @@ class CaseIndex(ColumnStore):
         """``top_k`` for several queries under one weight set; each list is what it returns."""
         if self.n == 0:
             return [[] for _ in queries]
-        sims = self.scores_many([q.query for q in queries], weights, version=version)
-        return [
-            self._best(row, q.query, weights, k=q.k, threshold=q.threshold)
-            for row, q in zip(sims, queries, strict=True)
-        ]
+        found: list[list[Match]] = []
+        step = max(1, _BATCH_CELLS // self.n)  # a 1M-case library scores 4 queries at a time
+        for start in range(0, len(queries), step):
+            chunk = queries[start : start + step]
+            sims = self.scores_many([q.query for q in chunk], weights, version=version)
+            found += [
+                self._best(row, q.query, weights, k=q.k, threshold=q.threshold)
+                for row, q in zip(sims, chunk, strict=True)
+            ]
+        return found
 
     def _best(
         self,
