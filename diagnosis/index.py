@@ -9,10 +9,8 @@ labs it names, so there is no per-case Python loop. The numbers equal
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -29,8 +27,6 @@ from diagnosis.similarity import SEVERITY_SCALE, Contribution, case_similarity, 
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 __all__ = ["CaseIndex", "Match", "MatchQuery"]
-
-_BATCH_CELLS = 4_000_000  # queries × cases scored at once (16 MB of float32 per array)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,60 +94,43 @@ class CaseIndex(ColumnStore):
         ql = {self._lab_row[k]: v for k, v in labs if k in self._lab_row}
         return qs, ql
 
-    def _symptom_parts(self, col: SymptomColumn, qs: Sequence[Symptom]) -> FArray:
-        """Σ_f φ_f·Sim_f over the facets each case records: one row per query symptom.
-
-        Every element is computed exactly as for a single query (same float32 operations in
-        the same order), so a batch row equals that query's own result bit for bit.
-        """
+    def _symptom_part(self, col: SymptomColumn, s: Symptom) -> FArray:
+        """Σ_f φ_f·Sim_f over the facets each case records, for the cases having the symptom."""
         f, u = self.config.facets, F32(self.config.unknown_similarity)
-        part = np.full((len(qs), col.rows.size), F32(f.presence), dtype=F32)
-        d, v = col.duration, col.severity
-        days = [s.duration_days for s in qs]
-        term = np.empty_like(part)
-        _fill(term, [x is None for x in days], lambda _: F32(f.duration) * u * ~np.isnan(d))
-        _fill(term, [x == 0 for x in days], lambda _: F32(f.duration) * (d == 0))
-
-        def duration_sim(rows: list[int]) -> FArray:  # max(d, q) ≥ q > 0: no division by 0
-            q = np.array([[days[i]] for i in rows], dtype=F32)
+        part = np.full(col.rows.size, F32(f.presence), dtype=F32)
+        d = col.duration
+        if s.duration_days is None:
+            part += F32(f.duration) * u * ~np.isnan(d)
+        elif s.duration_days == 0:
+            part += F32(f.duration) * (d == 0)
+        else:  # max(d, q) ≥ q > 0: no division by zero; NaN (not recorded) → 0
+            q = F32(s.duration_days)
             sim = 1 - np.abs(d - q) / np.maximum(d, q)  # in [0, 1] or NaN: fmax(NaN, 0) = 0
-            return F32(f.duration) * np.fmax(sim, F32(0))
-
-        _fill(term, [x is not None and x > 0 for x in days], duration_sim)
-        part += term
-
-        def onset_sim(rows: list[int]) -> FArray:  # column 0 = 0 for cases without onset (−1)
-            codes = [ONSET_CODE[qs[i].onset] for i in rows]
-            tables = np.concatenate(
-                [np.zeros((len(rows), 1), F32), self._onset_matrix[:, codes].T], 1
-            )
-            return F32(f.onset) * tables[:, col.onset.astype(np.intp) + 1]
-
-        _fill(
-            term,
-            [s.onset is Onset.UNKNOWN for s in qs],
-            lambda _: F32(f.onset) * u * (col.onset >= 0),
-        )
-        _fill(term, [s.onset is not Onset.UNKNOWN for s in qs], onset_sim)
-        part += term
-
-        def severity_sim(rows: list[int]) -> FArray:  # fmax drops NaN (not recorded) for 0
-            q = np.array([[qs[i].severity] for i in rows], dtype=F32)
-            return F32(f.severity) * np.fmax(F32(0), 1 - np.abs(v - q) / F32(SEVERITY_SCALE))
-
-        _fill(term, [s.severity is None for s in qs], lambda _: F32(f.severity) * u * ~np.isnan(v))
-        _fill(term, [s.severity is not None for s in qs], severity_sim)
-        part += term
+            part += F32(f.duration) * np.fmax(sim, F32(0))
+        if s.onset is Onset.UNKNOWN:
+            part += F32(f.onset) * u * (col.onset >= 0)
+        else:  # table[0] = 0 for a case without onset (code −1)
+            table = np.concatenate([[F32(0)], self._onset_matrix[:, ONSET_CODE[s.onset]]])
+            part += F32(f.onset) * table[col.onset.astype(np.intp) + 1]
+        v = col.severity
+        if s.severity is None:
+            part += F32(f.severity) * u * ~np.isnan(v)
+        else:
+            # fmax drops NaN (not recorded) for 0, as maximum would not
+            sim = np.fmax(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
+            part += F32(f.severity) * sim
         return part
 
-    def _lab_parts(self, col: LabColumn, qs: Sequence[LabValue]) -> FArray:
+    def _lab_part(self, col: LabColumn, q: LabValue) -> FArray:
         """Range-normalised Sim of the cases having the lab (case range, query's, relative)."""
-        a = col.value
-        b = np.array([[q.value] for q in qs], dtype=F32)
-        scale = np.broadcast_to(col.width, (len(qs), col.rows.size))
+        a, b = col.value, F32(q.value)
+        scale = col.width
         if col.any_missing_width:
-            q_width = np.array([[_range_width(q)] for q in qs], dtype=F32)  # NaN: no range
-            fallback = np.where(np.isnan(q_width), np.maximum(np.abs(a), np.abs(b)), q_width)
+            q_width = None
+            if q.normal_low is not None and q.normal_high is not None:
+                if q.normal_high > q.normal_low:
+                    q_width = F32(q.normal_high - q.normal_low)
+            fallback = np.maximum(np.abs(a), abs(b)) if q_width is None else q_width
             scale = np.where(np.isnan(scale), fallback, scale)
         diff = np.abs(a - b)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -165,41 +144,20 @@ class CaseIndex(ColumnStore):
 
         ``version`` identifies the weight set: equal versions reuse the cached Σ w_p.
         """
-        return self.scores_many([query], weights, version=version)[0]
-
-    def scores_many(
-        self,
-        queries: Sequence[CaseRecord],
-        weights: Mapping[str, float],
-        *,
-        version: int | None = None,
-    ) -> FArray:
-        """Sim(i, query) for every case i and query: one row per query.
-
-        The queries' k-th findings are grouped by attribute, so each attribute costs one
-        numpy pass per position rather than one per query; each query's terms are still
-        added in its own order, so a row equals ``scores`` of that query alone.
-        """
         ws, wl = self.weight_vectors(weights)
         den, unknown = self._base(ws, wl, version)
-        num = np.repeat(unknown[None, :], len(queries), axis=0)  # labs count u·w_l until named
-        rows = [self._query_rows(q) for q in queries]
-        for k in range(max((len(qs) for qs, _ in rows), default=0)):
-            for r, group in _by_attribute(k, [qs for qs, _ in rows]).items():
-                col = self.symptom_column(r)
-                if col.rows.size and ws[r] != 0:
-                    part = ws[r] * self._symptom_parts(col, [s for _, s in group])
-                    for (i, _), row in zip(group, part, strict=True):
-                        num[i, col.rows] += row  # 1-D scatter: far cheaper than np.ix_
+        num = unknown.copy()  # every lab counts u·w_l until the query names it
+        qs, ql = self._query_rows(query)
+        for r, s in qs.items():
+            col = self.symptom_column(r)
+            if col.rows.size and ws[r] != 0:
+                num[col.rows] += ws[r] * self._symptom_part(col, s)
         u = F32(self.config.unknown_similarity)
-        for k in range(max((len(ql) for _, ql in rows), default=0)):
-            for r, labs in _by_attribute(k, [ql for _, ql in rows]).items():
-                lab = self.lab_column(r)
-                if lab.rows.size and wl[r] != 0:
-                    part = wl[r] * (self._lab_parts(lab, [q for _, q in labs]) - u)
-                    for (i, _), row in zip(labs, part, strict=True):
-                        num[i, lab.rows] += row
-        out = np.zeros_like(num)
+        for r, q in ql.items():
+            lab = self.lab_column(r)
+            if lab.rows.size and wl[r] != 0:
+                num[lab.rows] += wl[r] * (self._lab_part(lab, q) - u)
+        out = np.zeros(self.n, dtype=F32)
         np.divide(num, den, out=out, where=den > 0)
         return out
 
@@ -230,19 +188,11 @@ class CaseIndex(ColumnStore):
         *,
         version: int | None = None,
     ) -> list[list[Match]]:
-        """``top_k`` for several queries under one weight set; each list is what it returns."""
-        if self.n == 0:
-            return [[] for _ in queries]
-        found: list[list[Match]] = []
-        step = max(1, _BATCH_CELLS // self.n)  # a 1M-case library scores 4 queries at a time
-        for start in range(0, len(queries), step):
-            chunk = queries[start : start + step]
-            sims = self.scores_many([q.query for q in chunk], weights, version=version)
-            found += [
-                self._best(row, q.query, weights, k=q.k, threshold=q.threshold)
-                for row, q in zip(sims, chunk, strict=True)
-            ]
-        return found
+        """``top_k`` for several queries under one weight set (one snapshot, one lock)."""
+        return [
+            self.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=version)
+            for q in queries
+        ]
 
     def _best(
         self,
@@ -293,29 +243,3 @@ class CaseIndex(ColumnStore):
         case = self.features_of(row)
         return list(case_similarity(case, query, weights, self.config).contributions)
 
-
-_T = TypeVar("_T")
-
-
-def _by_attribute(k: int, queries: Sequence[dict[int, _T]]) -> dict[int, list[tuple[int, _T]]]:
-    """The k-th named finding of each query, grouped by attribute row: row → [(query, it)]."""
-    groups: dict[int, list[tuple[int, _T]]] = {}
-    for i, named in enumerate(queries):
-        if k < len(named):
-            r, item = list(named.items())[k]
-            groups.setdefault(r, []).append((i, item))
-    return groups
-
-
-def _fill(out: FArray, where: list[bool], compute: Callable[[list[int]], FArray]) -> None:
-    """Set the rows of ``out`` chosen by ``where`` to ``compute(those rows)`` (if any)."""
-    chosen = [i for i, w in enumerate(where) if w]
-    if chosen:
-        out[chosen] = compute(chosen)
-
-
-def _range_width(q: LabValue) -> float:
-    """Width high − low of the query's normal range; NaN when it has none (or an empty one)."""
-    if q.normal_low is not None and q.normal_high is not None and q.normal_high > q.normal_low:
-        return q.normal_high - q.normal_low
-    return math.nan

@@ -6,10 +6,8 @@ import asyncio
 import random
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 
-from diagnosis import index as index_module
 from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.demo import synthetic_cases
 from diagnosis.index import CaseIndex, MatchQuery
@@ -67,24 +65,18 @@ def queries(n: int, seed: int) -> list[DiagnosisRequest]:
     return out
 
 
-def test_a_batch_of_queries_scores_each_exactly_as_alone(
-    library: InMemoryCaseLibrary, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_batch_of_queries_matches_each_exactly_as_alone(library: InMemoryCaseLibrary) -> None:
     index = CaseIndex()
     index.add_many(library.iter_cases())
     weights = {"symptom:cough": 2.0, "lab:crp": 0.5, "symptom:fever": 0.0}
     batch = [MatchQuery(r.as_case(), r.top_k, r.threshold) for r in queries(120, seed=9)]
 
-    together = index.scores_many([q.query for q in batch], weights, version=1)
-    tops = index.top_k_many(batch, weights, version=1)
+    together = index.top_k_many(batch, weights, version=1)
 
-    alone = np.stack([index.scores(q.query, weights, version=1) for q in batch])
-    assert np.array_equal(together, alone)  # bit for bit, not approximately
-    singles = [index.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=1)
-               for q in batch]  # fmt: skip
-    assert tops == singles
-    monkeypatch.setattr(index_module, "_BATCH_CELLS", 2 * len(index))  # chunks of 2 queries
-    assert index.top_k_many(batch, weights, version=1) == singles
+    alone = [index.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=1)
+             for q in batch]  # fmt: skip
+    assert together == alone
+    assert sum(len(m) for m in together) > 300  # most queries found cases
 
 
 def without_identity(s: DiagnosisSuggestion) -> dict[str, object]:
