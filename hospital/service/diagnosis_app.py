@@ -9,11 +9,9 @@ workers' feedback added before it answers its next batch.
 
 from __future__ import annotations
 
-import gc
-
 from fastapi import FastAPI
 
-from diagnosis.api.app import create_app
+from diagnosis.api.app import create_app, settle_heap
 from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.ports import InMemorySuggestionStore, SuggestionStore
 from diagnosis.service import DiagnosisService
@@ -51,6 +49,5 @@ def create_diagnosis_app() -> FastAPI:
     settings = DiagnosisSettings()
     store = open_store(EmrSettings().database_url)
     service = diagnosis_service(store, alpha=settings.alpha)
-    # the library is long-lived: keep it out of the collector's full passes
-    gc.freeze()
+    settle_heap()
     return create_app(service, settings)
