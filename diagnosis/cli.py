@@ -26,8 +26,16 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     demo_cases: Annotated[int, typer.Option(min=1, help="synthetic demo cases to load")] = 600,
+    database: Annotated[
+        str | None,
+        typer.Option(help="serve this EMR database's cases (sqlite:///… or postgresql+psycopg://…) "
+                     "instead of demo cases; suggestions are kept in it"),
+    ] = None,  # fmt: skip
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="worker processes (needs --database)")
+    ] = 1,
 ) -> None:
-    """Serve the diagnosis API and the doctor's page at /doctor over a synthetic library."""
+    """Serve the diagnosis API and the doctor's page at /doctor."""
     from diagnosis.api.settings import DiagnosisSettings
 
     if not DiagnosisSettings().doctor_tokens:
@@ -36,8 +44,17 @@ def serve(
             fix="export FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS='[\"<token>\"]' "
             "with a token from `fedchain diagnosis new-token`",
         )
+    if workers > 1 and database is None:
+        raise ConfigError(
+            "the demo library keeps suggestions in one process, so it cannot have workers",
+            fix="add --database <EMR database URL> (suggestions are shared through it)",
+        )
     import uvicorn
 
+    factory = "diagnosis.demo:create_demo_app"
+    if database is not None:
+        os.environ["FEDCHAIN_DATABASE_URL"] = database
+        factory = "hospital.service.diagnosis_app:create_diagnosis_app"
     os.environ["FEDCHAIN_DIAGNOSIS_DEMO_CASES"] = str(demo_cases)
     typer.echo(f"doctor page: http://{host}:{port}/doctor")
-    uvicorn.run("diagnosis.demo:create_demo_app", factory=True, host=host, port=port)
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers)

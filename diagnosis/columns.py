@@ -156,6 +156,9 @@ class ColumnStore:
     def __len__(self) -> int:
         return self.n
 
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self._row_of
+
     def _ensure_capacity(self, need: int) -> None:
         if need <= self.cap:
             return

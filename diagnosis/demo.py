@@ -7,7 +7,6 @@ normal ranges, complications and a plan; ``synthetic_cases`` samples noisy cases
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 from collections.abc import Iterator
@@ -200,7 +199,7 @@ def synthetic_cases(n: int, seed: int = 7, validated_share: float = 0.2) -> Iter
 
 def create_demo_app() -> FastAPI:
     """Uvicorn factory: the diagnosis app over FEDCHAIN_DIAGNOSIS_DEMO_CASES synthetic cases."""
-    from diagnosis.api.app import create_app
+    from diagnosis.api.app import create_app, settle_heap
     from diagnosis.api.settings import DiagnosisSettings
     from diagnosis.ports import InMemoryCaseLibrary
     from diagnosis.service import DiagnosisService
@@ -216,5 +215,5 @@ def create_demo_app() -> FastAPI:
                                vocabulary=vocabulary)
     # The library is long-lived: keep it out of the collector's full passes (a gen-2 pass
     # over ~100k case objects stalled requests for up to a second on a loaded machine).
-    gc.freeze()
+    settle_heap()
     return create_app(service, settings)

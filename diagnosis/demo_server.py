@@ -49,21 +49,63 @@ class DemoServer:
         self.stop()
 
 
+def seed_demo_database(database_url: str, cases: int) -> int:
+    """Put ``cases`` synthetic demo cases into the EMR database (idempotent); return the count."""
+    from diagnosis.demo import synthetic_cases
+    from hospital.emr.store import NewCase, open_store
+
+    store = open_store(database_url)
+    try:
+        if store.count() < cases:
+            demo = synthetic_cases(cases)
+            store.add_cases([NewCase(case=c, source="demo", ref=c.case_id or "") for c in demo])
+        return store.count()
+    finally:
+        store.close()
+
+
 def start_demo_server(
-    *, tokens: list[str], cases: int = 600, port: int | None = None, timeout: float = 60.0
+    *,
+    tokens: list[str],
+    cases: int = 600,
+    port: int | None = None,
+    timeout: float = 60.0,
+    database_url: str | None = None,
+    workers: int = 1,
+    source_dir: str | None = None,
 ) -> DemoServer:
-    """Start the demo app on 127.0.0.1 and wait until it answers; raise with its log if not."""
+    """Start the demo app on 127.0.0.1 and wait until it answers; raise with its log if not.
+
+    Without ``database_url`` the app keeps cases and suggestions in memory (one process).
+    With it, the database is seeded with the demo cases and served by the hospital's
+    diagnosis app in ``workers`` processes. ``source_dir`` runs the code of another
+    checkout (the benchmark's baseline).
+    """
     port = port or free_port()
     env = {
         **os.environ,
         "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps(tokens),
         "FEDCHAIN_DIAGNOSIS_DEMO_CASES": str(cases),
     }
+    app = "diagnosis.demo:create_demo_app"
+    if database_url is not None:
+        seed_demo_database(database_url, cases)
+        env["FEDCHAIN_DATABASE_URL"] = database_url
+        app = "hospital.service.diagnosis_app:create_diagnosis_app"
+    elif workers != 1:
+        raise FedchainError(
+            "the in-memory demo keeps suggestions in one process",
+            fix="give a database_url to serve with several workers",
+        )
+    if source_dir is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source_dir, env.get("PYTHONPATH")]))
     cmd = [
-        sys.executable, "-m", "uvicorn", "diagnosis.demo:create_demo_app", "--factory",
+        sys.executable, "-m", "uvicorn", app, "--factory", "--workers", str(workers),
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=source_dir
+    )
     server = DemoServer(proc, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -26,7 +26,16 @@ from diagnosis.columns import (
 from diagnosis.similarity import SEVERITY_SCALE, Contribution, case_similarity, first_by_name
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
-__all__ = ["CaseIndex", "Match"]
+__all__ = ["CaseIndex", "Match", "MatchQuery"]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchQuery:
+    """One query of a batch: the findings, how many cases and the threshold."""
+
+    query: CaseRecord
+    k: int = 10
+    threshold: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +105,8 @@ class CaseIndex(ColumnStore):
             part += F32(f.duration) * (d == 0)
         else:  # max(d, q) ≥ q > 0: no division by zero; NaN (not recorded) → 0
             q = F32(s.duration_days)
-            sim = 1 - np.abs(d - q) / np.maximum(d, q)
-            part += F32(f.duration) * np.nan_to_num(sim, nan=0.0, copy=False)
+            sim = 1 - np.abs(d - q) / np.maximum(d, q)  # in [0, 1] or NaN: fmax(NaN, 0) = 0
+            part += F32(f.duration) * np.fmax(sim, F32(0))
         if s.onset is Onset.UNKNOWN:
             part += F32(f.onset) * u * (col.onset >= 0)
         else:  # table[0] = 0 for a case without onset (code −1)
@@ -107,8 +116,9 @@ class CaseIndex(ColumnStore):
         if s.severity is None:
             part += F32(f.severity) * u * ~np.isnan(v)
         else:
-            sim = np.maximum(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
-            part += F32(f.severity) * np.nan_to_num(sim, nan=0.0, copy=False)
+            # fmax drops NaN (not recorded) for 0, as maximum would not
+            sim = np.fmax(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
+            part += F32(f.severity) * sim
         return part
 
     def _lab_part(self, col: LabColumn, q: LabValue) -> FArray:
@@ -169,6 +179,34 @@ class CaseIndex(ColumnStore):
         if self.n == 0 or k <= 0:
             return []
         sims = self.scores(query, weights, version=version)
+        return self._best(sims, query, weights, k=k, threshold=threshold, exclude=exclude)
+
+    def top_k_many(
+        self,
+        queries: Sequence[MatchQuery],
+        weights: Mapping[str, float],
+        *,
+        version: int | None = None,
+    ) -> list[list[Match]]:
+        """``top_k`` for several queries under one weight set (one snapshot, one lock)."""
+        return [
+            self.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=version)
+            for q in queries
+        ]
+
+    def _best(
+        self,
+        sims: FArray,
+        query: CaseRecord,
+        weights: Mapping[str, float],
+        *,
+        k: int,
+        threshold: float,
+        exclude: Sequence[str] = (),
+    ) -> list[Match]:
+        """Top k of one query's scores (modified in place for ``exclude``)."""
+        if k <= 0:
+            return []
         for cid in exclude:
             row = self._row_of.get(cid)
             if row is not None:
@@ -204,3 +242,4 @@ class CaseIndex(ColumnStore):
         """Each attribute of case ``row``: w_p, Sim(i_p, j_p) and its share w_p·Sim / Σ w."""
         case = self.features_of(row)
         return list(case_similarity(case, query, weights, self.config).contributions)
+

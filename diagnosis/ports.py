@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +32,10 @@ class CaseLibrary(Protocol):
 
     def get_case(self, case_id: str) -> CaseRecord | None:
         """One stored case, or None."""
+        ...
+
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The stored cases among these ids, by id (one read for a whole batch)."""
         ...
 
 
@@ -71,6 +75,10 @@ class InMemoryCaseLibrary:
         """One case, or None."""
         return self._cases.get(case_id)
 
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The known cases among these ids, by id."""
+        return {i: c for i in case_ids if (c := self._cases.get(i)) is not None}
+
     def add_validated_case(self, case: CaseRecord) -> CaseRecord:
         """Store a doctor-validated case and assign its id."""
         if case.origin is not Origin.DOCTOR_VALIDATED:
@@ -89,11 +97,60 @@ class PendingFeedback(BaseModel):
     plan: tuple[Treatment, ...]
 
 
+@runtime_checkable
+class SuggestionStore(Protocol):
+    """Where suggestions wait for the doctor's feedback (the hospital's database, or memory).
+
+    ``claim`` is atomic across processes: exactly one feedback wins a suggestion.
+    """
+
+    def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
+        """Remember suggestions (one write for a batch)."""
+        ...
+
+    def get(self, suggestion_id: str) -> PendingFeedback:
+        """A stored suggestion, or NotFound."""
+        ...
+
+    def claim(self, suggestion_id: str) -> None:
+        """Reserve it for one feedback; AlreadyExists if it has (or is getting) one."""
+        ...
+
+    def release(self, suggestion_id: str) -> None:
+        """Undo a claim whose feedback failed."""
+        ...
+
+    def complete(self, suggestion_id: str, case_id: str) -> None:
+        """Record the doctor-validated case the feedback created."""
+        ...
+
+    def answered_since(self, seq: int) -> tuple[int, list[str]]:
+        """(newest answer number, case ids of the answers numbered after ``seq``, in order)."""
+        ...
+
+
+def already_answered(suggestion_id: str, case_id: str | None) -> AlreadyExists:
+    """The conflict a second feedback on one suggestion gets (every store says the same)."""
+    return AlreadyExists(
+        f"suggestion {suggestion_id} already has feedback"
+        + (f" (case {case_id})" if case_id else " (being saved)"),
+        fix="request a new suggestion for new findings",
+    )
+
+
+def unknown_suggestion(suggestion_id: str) -> NotFound:
+    """The reply to feedback on a suggestion no store knows."""
+    return NotFound(
+        f"suggestion {suggestion_id!r} is unknown or expired",
+        fix="request a new suggestion with POST /diagnosis",
+    )
+
+
 _CLAIMED = ""  # feedback in progress: no case id yet
 
 
-class SuggestionStore:
-    """Recent suggestions in memory (bounded, oldest dropped) so feedback can refer to them.
+class InMemorySuggestionStore:
+    """Recent suggestions in memory (bounded, oldest dropped): tests and the stand-alone demo.
 
     Each is kept as one JSON string, not as model objects: thousands of stored suggestions
     then cost the garbage collector nothing (object graphs made full passes stall requests).
@@ -103,13 +160,15 @@ class SuggestionStore:
         self._lock = threading.Lock()
         self._items: OrderedDict[str, str] = OrderedDict()
         self._answered: dict[str, str] = {}
+        self._answer_log: list[str] = []
         self._capacity = capacity
 
-    def put(self, suggestion_id: str, pending: PendingFeedback) -> None:
-        """Remember a suggestion."""
-        text = pending.model_dump_json()
+    def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
+        """Remember suggestions."""
+        texts = [(sid, pending.model_dump_json()) for sid, pending in items]
         with self._lock:
-            self._items[suggestion_id] = text
+            for sid, text in texts:
+                self._items[sid] = text
             while len(self._items) > self._capacity:
                 old, _ = self._items.popitem(last=False)
                 self._answered.pop(old, None)
@@ -119,24 +178,19 @@ class SuggestionStore:
         with self._lock:
             text = self._items.get(suggestion_id)
         if text is None:
-            raise NotFound(
-                f"suggestion {suggestion_id!r} is unknown or expired",
-                fix="request a new suggestion with POST /diagnosis",
-            )
+            raise unknown_suggestion(suggestion_id)
         return PendingFeedback.model_validate_json(text)
 
     def claim(self, suggestion_id: str) -> None:
         """Reserve the suggestion for one feedback; AlreadyExists if it has (or is getting) one."""
         with self._lock:
+            if suggestion_id not in self._items:
+                raise unknown_suggestion(suggestion_id)
             done = self._answered.get(suggestion_id)
             if done is None:
                 self._answered[suggestion_id] = _CLAIMED
                 return
-        raise AlreadyExists(
-            f"suggestion {suggestion_id} already has feedback"
-            + (f" (case {done})" if done else " (being saved)"),
-            fix="request a new suggestion for new findings",
-        )
+        raise already_answered(suggestion_id, done)
 
     def release(self, suggestion_id: str) -> None:
         """Undo a claim whose feedback failed."""
@@ -148,3 +202,9 @@ class SuggestionStore:
         """Record the case the feedback created."""
         with self._lock:
             self._answered[suggestion_id] = case_id
+            self._answer_log.append(case_id)
+
+    def answered_since(self, seq: int) -> tuple[int, list[str]]:
+        """(answers so far, case ids of the answers after the first ``seq``)."""
+        with self._lock:
+            return len(self._answer_log), self._answer_log[seq:]

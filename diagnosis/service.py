@@ -7,11 +7,12 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 
-from diagnosis.index import CaseIndex, Match
+from diagnosis.index import CaseIndex, Match, MatchQuery
 from diagnosis.ports import (
     CaseLibrary,
     CaseSink,
     DiagnosisModel,
+    InMemorySuggestionStore,
     PendingFeedback,
     SuggestionStore,
 )
@@ -56,69 +57,100 @@ class DiagnosisService:
         self.alpha = alpha
         self.disease_names = dict(disease_names or {})
         self.vocabulary = vocabulary
-        self.suggestions = suggestions or SuggestionStore()
+        self.suggestions = suggestions or InMemorySuggestionStore()
         self._lock = threading.RLock()
         self.index = CaseIndex(config)
         self.index.add_many(library.iter_cases())
+        self._answers_seen = 0  # answer number up to which feedback cases are indexed
 
     def set_model(self, model: DiagnosisModel | None) -> None:
         """Swap the consortium model (after a sealed round); None falls back to cases only."""
         self.model = model
 
-    def _match(
-        self, query: CaseRecord, *, k: int, threshold: float, exclude: Sequence[str] = ()
-    ) -> tuple[list[Match], dict[str, CaseRecord], dict[str, list[Contribution]], int, WeightInfo]:
-        """Top-k matches, their records and per-attribute contributions, under one weight set."""
-        snap = self.weights.current()
+    def refresh(self) -> int:
+        """Index the cases that feedback (in any process) added since the last look.
+
+        Returns how many were new to this index.
+        """
+        seq, case_ids = self.suggestions.answered_since(self._answers_seen)
+        if seq == self._answers_seen:
+            return 0
         with self._lock:
-            matches = self.index.top_k(
-                query, snap.weights, k=k, threshold=threshold, exclude=exclude, version=snap.version
-            )
-            size = len(self.index)
-        records = {m.case_id: r for m in matches if (r := self.library.get_case(m.case_id))}
+            fresh = [c for cid in dict.fromkeys(case_ids) if cid not in self.index
+                     and (c := self.library.get_case(cid)) is not None]  # fmt: skip
+            self.index.add_many(fresh)
+            self._answers_seen = seq
+        return len(fresh)
+
+    def _evidence(
+        self,
+        matches: list[Match],
+        query: CaseRecord,
+        weights: Mapping[str, float],
+        stored: Mapping[str, CaseRecord],
+    ) -> tuple[dict[str, CaseRecord], dict[str, list[Contribution]]]:
+        """The matched records (from ``stored``) and each one's per-attribute contributions."""
+        records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
         config = self.index.config
         contribs = {
             m.case_id: (
-                list(case_similarity(rec, query, snap.weights, config).contributions)
+                list(case_similarity(rec, query, weights, config).contributions)
                 if (rec := records.get(m.case_id)) is not None
-                else self.index.contributions(m.row, query, snap.weights)
+                else self.index.contributions(m.row, query, weights)
             )
             for m in matches
         }
-        info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
-        return matches, records, contribs, size, info
+        return records, contribs
 
     def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
         """Match the findings, combine with the model, store and return the suggestion."""
-        query = request.as_case()
-        matches, records, contribs, size, info = self._match(
-            query, k=request.top_k, threshold=request.threshold
-        )
+        return self.suggest_many([request])[0]
+
+    def suggest_many(self, requests: Sequence[DiagnosisRequest]) -> list[DiagnosisSuggestion]:
+        """Answer several requests in one pass over the index; store them in one write.
+
+        Each suggestion is what ``suggest`` returns for its request alone (same weights,
+        matches and evidence; its own id and time).
+        """
+        self.refresh()
+        queries = [MatchQuery(r.as_case(), r.top_k, r.threshold) for r in requests]
+        snap = self.weights.current()
+        with self._lock:
+            found = self.index.top_k_many(queries, snap.weights, version=snap.version)
+            size = len(self.index)
+        info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
+        stored = self.library.get_cases([m.case_id for matches in found for m in matches])
         model = self.model
-        distribution = model(query) if model is not None else None
-        rec = recommend(
-            matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
-            disease_names=self.disease_names,
-        )
-        suggestion = DiagnosisSuggestion(
-            suggestion_id=uuid.uuid4().hex,
-            created_at=dt.datetime.now(dt.UTC),
-            patient_id=request.patient_id,
-            diagnoses=rec.diagnoses,
-            complications=rec.complications,
-            treatment_plan=rec.treatment_plan,
-            evidence=rec.evidence,
-            weights=info,
-            library_size=size,
-            model_used=distribution is not None,
-            unknown_terms=self.vocabulary.unknown_terms(query) if self.vocabulary else [],
-        )
-        leader = rec.diagnoses[0].disease if rec.diagnoses else None
-        plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()
-        self.suggestions.put(
-            suggestion.suggestion_id, PendingFeedback(query=query, leader=leader, plan=plan)
-        )
-        return suggestion
+        out: list[DiagnosisSuggestion] = []
+        pending: list[tuple[str, PendingFeedback]] = []
+        for request, q, matches in zip(requests, queries, found, strict=True):
+            records, contribs = self._evidence(matches, q.query, snap.weights, stored)
+            distribution = model(q.query) if model is not None else None
+            rec = recommend(
+                matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
+                disease_names=self.disease_names,
+            )
+            suggestion = DiagnosisSuggestion(
+                suggestion_id=uuid.uuid4().hex,
+                created_at=dt.datetime.now(dt.UTC),
+                patient_id=request.patient_id,
+                diagnoses=rec.diagnoses,
+                complications=rec.complications,
+                treatment_plan=rec.treatment_plan,
+                evidence=rec.evidence,
+                weights=info,
+                library_size=size,
+                model_used=distribution is not None,
+                unknown_terms=self.vocabulary.unknown_terms(q.query) if self.vocabulary else [],
+            )
+            leader = rec.diagnoses[0].disease if rec.diagnoses else None
+            plan = tuple(rec.treatment_plan.treatments) if rec.treatment_plan else ()
+            pending.append(
+                (suggestion.suggestion_id, PendingFeedback(query=q.query, leader=leader, plan=plan))
+            )
+            out.append(suggestion)
+        self.suggestions.put_many(pending)
+        return out
 
     def feedback(self, suggestion_id: str, feedback: Feedback) -> FeedbackReceipt:
         """Turn the doctor's verdict into a doctor-validated case, store it and index it."""
@@ -156,7 +188,10 @@ class DiagnosisService:
             stored = self.sink.add_validated_case(validated)
             assert stored.case_id is not None
             with self._lock:
-                self.index.add(stored)
+                # the store keys cases by content: the same findings, diagnosis and day
+                # accepted twice (here or in another process) are one case, indexed once
+                if stored.case_id not in self.index:
+                    self.index.add(stored)
         except BaseException:
             self.suggestions.release(suggestion_id)
             raise
@@ -168,9 +203,14 @@ class DiagnosisService:
         query = self.library.get_case(case_id)
         if query is None:
             raise NotFound(f"case {case_id!r} is not in the case library", fix="check the id")
-        matches, records, contribs, _, _ = self._match(
-            query, k=k, threshold=threshold, exclude=[case_id]
-        )
+        snap = self.weights.current()
+        with self._lock:
+            matches = self.index.top_k(
+                query, snap.weights, k=k, threshold=threshold, exclude=[case_id],
+                version=snap.version,
+            )  # fmt: skip
+        stored = self.library.get_cases([m.case_id for m in matches])
+        records, contribs = self._evidence(matches, query, snap.weights, stored)
         rec = recommend(matches, records, contribs)
         evidence: list[CaseEvidence] = rec.evidence
         return SimilarCases(case_id=case_id, matches=evidence)

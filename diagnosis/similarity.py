@@ -8,6 +8,7 @@ treatment of missing values are documented in docs/diagnosis.md.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 _Named = TypeVar("_Named", Symptom, LabValue)
 
 
+@functools.lru_cache(maxsize=8192)  # names repeat across cases: each is normalised once
 def normalise_term(name: str) -> str:
     """Consortium term form used for name matching: lower case, runs of space/_/- to one '_'."""
     return _SEPARATORS.sub("_", name.strip().lower()).strip("_")

@@ -8,6 +8,7 @@ known ones instead (the doctor's "fever" → "high_fever", "mild_fever").
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
@@ -32,21 +33,27 @@ class Vocabulary:
     def __init__(self, symptoms: Iterable[str], labs: Iterable[str]) -> None:
         self.symptoms = sorted({normalise_term(s) for s in symptoms})
         self.labs = sorted({normalise_term(lab) for lab in labs})
+        self._known = {"symptoms": set(self.symptoms), "labs": set(self.labs)}
+        # difflib over the vocabulary costs ~1 ms a term; doctors repeat their terms
+        self._close = functools.lru_cache(maxsize=4096)(self._close_terms)
+
+    def _close_terms(self, kind: str, term: str) -> tuple[str, ...]:
+        known = self.symptoms if kind == "symptoms" else self.labs
+        close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
+        close += [k for k in known if term and term in k and k not in close][:3]
+        return tuple(close[:5])
 
     def unknown_terms(self, query: CaseRecord) -> list[UnknownTerm]:
         """Every symptom or lab of ``query`` not in the vocabulary, in request order."""
         out = []
-        for kind, names, known in (
-            ("symptoms", [s.name for s in query.symptoms], self.symptoms),
-            ("labs", [lab.name for lab in query.labs], self.labs),
+        for kind, names in (
+            ("symptoms", [s.name for s in query.symptoms]),
+            ("labs", [lab.name for lab in query.labs]),
         ):
-            known_set = set(known)
             for i, name in enumerate(names):
                 term = normalise_term(name)
-                if term in known_set:
+                if term in self._known[kind]:
                     continue
-                close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
-                close += [k for k in known if term and term in k and k not in close][:3]
                 out.append(UnknownTerm(field=f"{kind}[{i}].name", name=name,
-                                       did_you_mean=close[:5]))
+                                       did_you_mean=list(self._close(kind, term))))
         return out

@@ -1,4 +1,9 @@
-"""REST latency: the demo app in its own uvicorn process, a separate load process hitting it."""
+"""REST latency: the diagnosis app in its own uvicorn process(es), a separate load process.
+
+Several server configurations run one after another in the same invocation, so the
+baseline (the code of an older git commit, one process, suggestions in memory) is
+measured beside the new ones under the same machine load.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,42 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from benchmarks.diagnosis import wrk
 from diagnosis.demo_server import start_demo_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One way of serving POST /diagnosis."""
+
+    name: str
+    label: str
+    workers: int = 1
+    database: bool = False  # suggestions (and cases) in a SQLite EMR file
+    baseline: bool = False  # the code of --baseline-ref instead of this checkout
+
+
+CONFIGS = {
+    c.name: c
+    for c in (
+        ServerConfig("baseline", "baseline: old code, 1 process, in memory", baseline=True),
+        ServerConfig("memory", "new, 1 process, in memory"),
+        ServerConfig("db1", "new, 1 process, SQLite", database=True),
+        ServerConfig("db2", "new, 2 workers, SQLite", workers=2, database=True),
+    )
+}
 
 
 def load_client(preferred: str) -> str:
@@ -20,6 +56,19 @@ def load_client(preferred: str) -> str:
     if preferred in {"auto", "wrk"} and shutil.which("wrk"):
         return "wrk"
     return "httpx"
+
+
+@contextmanager
+def checkout(ref: str) -> Iterator[str]:
+    """The tree of git ``ref`` of this repository, unpacked into a temporary directory."""
+    tree = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref],
+        check=True, capture_output=True, timeout=120,
+    ).stdout  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="fedchain-baseline-") as d:
+        with tarfile.open(fileobj=BytesIO(tree)) as tar:
+            tar.extractall(d, filter="data")
+        yield d
 
 
 def _httpx_load(url: str, token: str, requests: int, concurrency: int) -> dict[str, Any]:
@@ -31,23 +80,48 @@ def _httpx_load(url: str, token: str, requests: int, concurrency: int) -> dict[s
     return dict(json.loads(out.stdout))
 
 
-def run(
-    cases: int, requests: int, seconds: int, concurrencies: list[int], client: str
-) -> tuple[float, list[dict[str, Any]]]:
-    """Start a server over ``cases`` demo cases; load it at each concurrency; stop it."""
+def run_all(
+    configs: list[ServerConfig],
+    *,
+    cases: int,
+    requests: int,
+    seconds: int,
+    concurrencies: list[int],
+    client: str,
+    source_dir: str | None,
+    rounds: int = 1,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Start every configuration, then load them in turn level by level, ``rounds`` times.
+
+    All servers stay up (idle ones cost nothing) and the configurations alternate at each
+    level, so a change of the machine's load in between hits them alike.
+    """
     token = secrets.token_urlsafe(24)
-    t0 = time.perf_counter()
-    results = []
-    with start_demo_server(tokens=[token], cases=cases, timeout=600) as server:
-        startup_s = time.perf_counter() - t0
-        for c in concurrencies:
-            load_before = os.getloadavg()[0]
-            if client == "wrk":
-                r = wrk.run(server.url, token, connections=c, seconds=seconds)
-            else:
-                r = _httpx_load(server.url, token, requests, c)
-            r["client"] = client
-            r["load_avg_before"] = load_before
-            r["load_avg_after"] = os.getloadavg()[0]
-            results.append(r)
-    return startup_s, results
+    startup: dict[str, float] = {}
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="fedchain-rest-bench-") as d, ExitStack() as stack:
+        servers = {}
+        for config in configs:
+            url = f"sqlite:///{Path(d) / (config.name + '.sqlite')}" if config.database else None
+            t0 = time.perf_counter()
+            servers[config.name] = stack.enter_context(start_demo_server(
+                tokens=[token], cases=cases, timeout=900, database_url=url,
+                workers=config.workers, source_dir=source_dir if config.baseline else None,
+            ))  # fmt: skip
+            startup[config.name] = time.perf_counter() - t0
+            if client == "wrk":  # every worker has built its index and seen a few requests
+                wrk.run(servers[config.name].url, token, connections=10, seconds=2)
+        for run in range(1, rounds + 1):
+            for c in concurrencies:
+                for config in configs:
+                    url = servers[config.name].url
+                    load_before = os.getloadavg()[0]
+                    if client == "wrk":
+                        r = wrk.run(url, token, connections=c, seconds=seconds)
+                    else:
+                        r = _httpx_load(url, token, requests, c)
+                    r.update(config=config.name, run=run, client=client,
+                             load_avg_before=load_before,
+                             load_avg_after=os.getloadavg()[0])  # fmt: skip
+                    results.append(r)
+    return startup, results

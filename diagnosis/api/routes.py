@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
 from diagnosis.api.auth import doctor_auth
+from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.schemas import (
     FINDINGS_EXAMPLE,
     DiagnosisRequest,
@@ -34,6 +35,7 @@ def _web_file(name: str) -> str:
 def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRouter:
     """The diagnosis routes over one service; every API route needs a doctor token."""
     router = APIRouter()
+    batcher = SuggestionBatcher(service)
     DoctorDep = Annotated[str, Depends(doctor_auth(doctor_tokens))]
 
     @router.post(
@@ -57,9 +59,10 @@ def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRout
             ),
         ],
     ) -> Response:
-        # A few ms of numpy: run inline (a thread hop costs more than it saves on 2 cores),
-        # and send the model's own JSON rather than letting FastAPI validate it a second time.
-        suggestion = service.suggest(request)
+        # Concurrent requests are answered together in the event loop (no thread hop: it
+        # costs more than it saves on 2 cores); the reply is the model's own JSON rather
+        # than FastAPI validating it a second time.
+        suggestion = await batcher.suggest(request)
         return Response(suggestion.model_dump_json(), media_type="application/json")
 
     @router.post(

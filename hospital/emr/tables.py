@@ -1,5 +1,8 @@
 """SQLAlchemy 2 tables of the EMR library: patients, cases and their symptoms, labs, outcome.
 
+The library also keeps the diagnosis suggestions doctors have been shown, so that feedback
+works from any service process and after a restart.
+
 Free text (names, units, codes, references) is unbounded TEXT so that SQLite and PostgreSQL
 accept the same data; only fixed-width values (keys, tokens, enums) have lengths.
 """
@@ -8,7 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints so alembic migrations are stable across SQLite and PostgreSQL.
@@ -121,3 +135,20 @@ class MetaRow(Base):
     __tablename__ = "emr_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+class SuggestionRow(Base):
+    """A diagnosis suggestion shown to a doctor: what feedback needs, and what became of it.
+
+    ``state`` is open → claimed (feedback being saved) → answered (``case_id`` holds the
+    doctor-validated case). ``answered_seq`` numbers the answers 1, 2, …: every service
+    process indexes the cases answered since the last number it has seen.
+    """
+
+    __tablename__ = "diagnosis_suggestions"
+    suggestion_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    pending: Mapped[str] = mapped_column(Text)  # PendingFeedback as JSON
+    state: Mapped[str] = mapped_column(String(10))
+    case_id: Mapped[str | None] = mapped_column(
+        ForeignKey("emr_cases.case_id", ondelete="SET NULL")
+    )
+    answered_seq: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)

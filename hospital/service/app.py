@@ -15,15 +15,12 @@ from pydantic import BaseModel
 from diagnosis.api.errors import install_error_handlers
 from diagnosis.api.routes import build_router
 from diagnosis.service import DiagnosisService
-from diagnosis.vocabulary import Vocabulary
 from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
-from hospital.emr.schema import default_schema
 from hospital.service.alignment import AlignmentBook
-from hospital.service.library import EmrCaseLibrary
+from hospital.service.diagnosis_app import diagnosis_service
 from hospital.service.rounds import HospitalRounds, RoundParticipation
-from hospital.vectorize import v2_layout
 
 
 class Health(BaseModel):
@@ -52,13 +49,7 @@ def create_hospital_app(
     ``rounds`` builds the round participation around the diagnosis service; its thread runs
     for the app's lifetime.
     """
-    library = EmrCaseLibrary(book.store)
-    schema = default_schema()
-    schema_names = {code: name for code, (_, name) in v2_layout(schema).diseases.items()}
-    service = diagnosis or DiagnosisService(
-        library=library, sink=library, disease_names=schema_names,
-        vocabulary=Vocabulary(schema.symptoms, (lab.name for lab in schema.labs)),
-    )
+    service = diagnosis or diagnosis_service(book.store)
     participation = rounds(service) if rounds is not None else None
 
     @asynccontextmanager

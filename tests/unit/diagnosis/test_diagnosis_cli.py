@@ -22,3 +22,10 @@ def test_serve_refuses_to_start_without_doctor_tokens(monkeypatch: pytest.Monkey
     result = CliRunner().invoke(app, ["serve", "--port", "1"])
     assert isinstance(result.exception, ConfigError)
     assert "new-token" in (result.exception.fix or "")
+
+
+def test_serve_refuses_workers_without_a_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS", '["cli-test-token-0123456789ab"]')
+    result = CliRunner().invoke(app, ["serve", "--port", "1", "--workers", "2"])
+    assert isinstance(result.exception, ConfigError)
+    assert "--database" in (result.exception.fix or "")

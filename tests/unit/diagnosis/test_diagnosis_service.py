@@ -98,3 +98,21 @@ def test_feedback_that_fails_to_store_can_be_sent_again() -> None:
     assert sink.get_case(receipt.case_id) is not None and len(service.index) == 2
     with pytest.raises(AlreadyExists, match=receipt.case_id):
         service.feedback(s.suggestion_id, Feedback(decision=Decision.ACCEPT))
+
+
+def test_the_same_findings_accepted_twice_are_one_validated_case(tmp_path) -> None:
+    from hospital.emr.store import open_store
+    from hospital.service.diagnosis_app import diagnosis_service
+
+    store = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
+    try:
+        service = diagnosis_service(store)
+        request = DiagnosisRequest(patient_id="q", symptoms=[Symptom(name="cough")], threshold=0)
+        adjust = Feedback(decision=Decision.ADJUST,
+                          final_diagnosis=Diagnosis(disease=Disease(icd10="J11", name="flu")))
+        first = service.feedback(service.suggest(request).suggestion_id, adjust)
+        second = service.feedback(service.suggest(request).suggestion_id, adjust)
+        assert first.case_id == second.case_id
+        assert len(service.index) == store.count() == 1
+    finally:
+        store.close()

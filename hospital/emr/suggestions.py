@@ -1,0 +1,105 @@
+"""Diagnosis suggestions kept in the hospital's database: feedback works from any process.
+
+Implements ``diagnosis.ports.SuggestionStore`` on the ``diagnosis_suggestions`` table. A
+batch of suggestions is one INSERT in one transaction; a claim is one conditional UPDATE,
+so two processes cannot both answer one suggestion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
+from hospital.emr.tables import SuggestionRow
+
+SUGGESTIONS: Table = SuggestionRow.__table__  # type: ignore[assignment]
+OPEN, CLAIMED, ANSWERED = "open", "claimed", "answered"
+_SEQ_ATTEMPTS = 5  # PostgreSQL: two answers may pick the same next number; the loser retries
+
+
+class SqlSuggestionStore:
+    """Suggestions in the EMR database (SQLite file or PostgreSQL), shared by every process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
+        """Store a batch of suggestions in one transaction."""
+        if not items:
+            return
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            {"suggestion_id": sid, "created_at": now, "pending": p.model_dump_json(),
+             "state": OPEN, "case_id": None, "answered_seq": None}
+            for sid, p in items
+        ]  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(insert(SUGGESTIONS), rows)
+
+    def get(self, suggestion_id: str) -> PendingFeedback:
+        """A stored suggestion, or NotFound."""
+        with self.engine.connect() as conn:
+            text = conn.scalar(
+                select(SUGGESTIONS.c.pending).where(SUGGESTIONS.c.suggestion_id == suggestion_id)
+            )
+        if text is None:
+            raise unknown_suggestion(suggestion_id)
+        return PendingFeedback.model_validate_json(text)
+
+    def claim(self, suggestion_id: str) -> None:
+        """Reserve the suggestion for one feedback; AlreadyExists if it has (or is getting) one."""
+        where = SUGGESTIONS.c.suggestion_id == suggestion_id
+        with self.engine.begin() as conn:
+            done = conn.execute(update(SUGGESTIONS).where(where, SUGGESTIONS.c.state == OPEN)
+                                .values(state=CLAIMED))  # fmt: skip
+            if done.rowcount == 1:
+                return
+            row = conn.execute(select(SUGGESTIONS.c.state, SUGGESTIONS.c.case_id).where(where))
+            found = row.first()
+        if found is None:
+            raise unknown_suggestion(suggestion_id)
+        raise already_answered(suggestion_id, found.case_id)
+
+    def release(self, suggestion_id: str) -> None:
+        """Undo a claim whose feedback failed."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(SUGGESTIONS)
+                .where(SUGGESTIONS.c.suggestion_id == suggestion_id, SUGGESTIONS.c.state == CLAIMED)
+                .values(state=OPEN)
+            )
+
+    def complete(self, suggestion_id: str, case_id: str) -> None:
+        """Record the case the feedback created, under the next answer number."""
+        next_seq = (
+            select(func.coalesce(func.max(SUGGESTIONS.c.answered_seq), 0) + 1).scalar_subquery()
+        )
+        for attempt in range(_SEQ_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(SUGGESTIONS)
+                        .where(SUGGESTIONS.c.suggestion_id == suggestion_id)
+                        .values(state=ANSWERED, case_id=case_id, answered_seq=next_seq)
+                    )
+                return
+            except IntegrityError:
+                if attempt == _SEQ_ATTEMPTS - 1:
+                    raise
+
+    def answered_since(self, seq: int) -> tuple[int, list[str]]:
+        """(newest answer number, case ids answered after ``seq``, in answer order)."""
+        query = (
+            select(SUGGESTIONS.c.answered_seq, SUGGESTIONS.c.case_id)
+            .where(SUGGESTIONS.c.answered_seq > seq)
+            .order_by(SUGGESTIONS.c.answered_seq)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return seq, []
+        return int(rows[-1].answered_seq), [r.case_id for r in rows if r.case_id is not None]

@@ -1,0 +1,53 @@
+"""The diagnosis service over a hospital's EMR database, and its app for uvicorn workers.
+
+``diagnosis_service(store)`` is what the hospital service mounts. ``create_diagnosis_app``
+is a uvicorn factory (``--factory --workers N``) serving only the diagnosis routes over
+the database at FEDCHAIN_DATABASE_URL: suggestions live in that database, so feedback
+works from any worker and after a restart, and each worker indexes the cases other
+workers' feedback added before it answers its next batch.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from diagnosis.api.app import create_app, settle_heap
+from diagnosis.api.settings import DiagnosisSettings
+from diagnosis.ports import InMemorySuggestionStore, SuggestionStore
+from diagnosis.service import DiagnosisService
+from diagnosis.vocabulary import Vocabulary
+from hospital.emr.schema import default_schema
+from hospital.emr.settings import EmrSettings
+from hospital.emr.store import CaseStore, SqlCaseStore, open_store
+from hospital.emr.suggestions import SqlSuggestionStore
+from hospital.service.library import EmrCaseLibrary
+from hospital.vectorize import v2_layout
+
+
+def diagnosis_service(store: CaseStore, *, alpha: float = 0.5) -> DiagnosisService:
+    """Diagnosis over the store's cases, with its suggestions kept in the same database."""
+    library = EmrCaseLibrary(store)
+    # every store the hospital opens is SQL; another (a test double) keeps them in memory
+    suggestions: SuggestionStore = (
+        SqlSuggestionStore(store.engine)
+        if isinstance(store, SqlCaseStore)
+        else InMemorySuggestionStore()
+    )
+    schema = default_schema()
+    return DiagnosisService(
+        library=library,
+        sink=library,
+        alpha=alpha,
+        suggestions=suggestions,
+        disease_names={code: name for code, (_, name) in v2_layout(schema).diseases.items()},
+        vocabulary=Vocabulary(schema.symptoms, (lab.name for lab in schema.labs)),
+    )
+
+
+def create_diagnosis_app() -> FastAPI:
+    """Uvicorn factory: the diagnosis routes over FEDCHAIN_DATABASE_URL (one per worker)."""
+    settings = DiagnosisSettings()
+    store = open_store(EmrSettings().database_url)
+    service = diagnosis_service(store, alpha=settings.alpha)
+    settle_heap()
+    return create_app(service, settings)
