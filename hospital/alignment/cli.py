@@ -37,7 +37,7 @@ PurposeOpt = Annotated[
 ]
 FormatOpt = Annotated[ItemFormat, typer.Option("--format", help="how item files are read")]
 MinOpt = Annotated[int, typer.Option(min=1, help="others that must hold an item to share it")]
-RunOpt = Annotated[str, typer.Option(help="run label recorded on chain")]
+RunOpt = Annotated[str, typer.Option(help="run id (a number where it is recorded on chain)")]
 
 
 def _run_with_progress(
@@ -128,7 +128,7 @@ def run_remote(
     purpose: Annotated[AlignmentPurpose, typer.Option(help="what the hospitals align")] = (
         AlignmentPurpose.PATHOLOGY),
     min_other_holders: MinOpt = 1,
-    run: RunOpt = "alignment",
+    run: RunOpt = "1",
 ) -> None:
     """Relay a session among running hospital services (this process is the relay).
 

@@ -83,6 +83,27 @@ def test_every_fedchain_service_command_is_a_real_command(compose) -> None:
     assert {n for n, _ in checked} >= {"deployer", "keys", "datagen", "hospital-1",
                                          "miner-1", "auditor"}
     assert ("miner-2", "serve") in checked and ("hospital-3", "serve") in checked
+    assert {("genesis", "model-init"), ("align", "run"), ("open-round", "open")} <= set(checked)
+
+
+def test_the_operator_aligns_the_running_hospitals_then_opens_round_one(compose) -> None:
+    services = compose["services"]
+    hospitals = sorted(n for n in services if n.startswith("hospital-"))
+    align = services["align"]
+    assert all(align["depends_on"][h]["condition"] == "service_healthy" for h in hospitals)
+    # every hospital is relayed to, by the admin (the only non-hospital relay they accept)
+    assert [a for a in align["command"] if a.startswith("http://")] == \
+        [f"http://{h}:8100" for h in hospitals]
+    assert align["environment"]["FEDCHAIN_DEVNET_ACCOUNT"] == "0"
+    assert "--run" in align["command"] and align["command"][
+        align["command"].index("--run") + 1].isdigit()  # the ledger records a uint64 run
+    opener = services["open-round"]
+    assert {k for k, v in opener["depends_on"].items()
+            if v["condition"] == "service_completed_successfully"} == {"genesis", "align"}
+    genesis_out = services["genesis"]["command"][-1]
+    assert opener["command"][opener["command"].index("--init-weights") + 1] == genesis_out
+    miners = opener["command"][opener["command"].index("--miners") + 1].split(",")
+    assert miners == [f"http://{m}:8700" for m in sorted(services) if m.startswith("miner-")]
 
 
 def test_a_misspelt_command_or_option_would_be_caught() -> None:
