@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from hospital.alignment.items import AlignmentPurpose
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.records import CaseRecord
 from hospital.emr.store import open_store
@@ -103,9 +102,7 @@ def _own_delta(net: Network, name: str, genesis: np.ndarray) -> tuple[np.ndarray
         v1, v2, spec = model_layout(list(net.options.hidden))
         trainer = CaseTrainer(spec, case_data(cases, v1, v2), TrainConfig(**net.options.train))
         delta, trained = trainer.train(genesis.copy())
-        aligned = book.latest(AlignmentPurpose.PATHOLOGY)
-        assert aligned is not None
-        return delta, min(trained, len(aligned.shared_items()))
+        return delta, min(trained, book.recorded_shared_cases())
     finally:
         book.store.close()
 
