@@ -23,7 +23,13 @@ from diagnosis.columns import (
     LabColumn,
     SymptomColumn,
 )
-from diagnosis.similarity import SEVERITY_SCALE, Contribution, case_similarity, first_by_name
+from diagnosis.similarity import (
+    SEVERITY_SCALE,
+    Contribution,
+    QueryFindings,
+    case_similarity,
+    first_by_name,
+)
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 __all__ = ["CaseIndex", "Match", "MatchQuery"]
@@ -237,7 +243,7 @@ class CaseIndex(ColumnStore):
         return cover
 
     def contributions(
-        self, row: int, query: CaseRecord, weights: Mapping[str, float]
+        self, row: int, query: CaseRecord | QueryFindings, weights: Mapping[str, float]
     ) -> list[Contribution]:
         """Each attribute of case ``row``: w_p, Sim(i_p, j_p) and its share w_p·Sim / Σ w."""
         case = self.features_of(row)

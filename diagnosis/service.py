@@ -27,7 +27,7 @@ from diagnosis.schemas import (
     SimilarCases,
     WeightInfo,
 )
-from diagnosis.similarity import Contribution, SimilarityConfig, case_similarity
+from diagnosis.similarity import Contribution, QueryFindings, SimilarityConfig, case_similarity
 from diagnosis.vocabulary import Vocabulary
 from diagnosis.weights import WeightBook
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
@@ -92,11 +92,12 @@ class DiagnosisService:
         """The matched records (from ``stored``) and each one's per-attribute contributions."""
         records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
         config = self.index.config
+        found = QueryFindings.of(query)  # once for all the matches
         contribs = {
             m.case_id: (
-                list(case_similarity(rec, query, weights, config).contributions)
+                list(case_similarity(rec, found, weights, config).contributions)
                 if (rec := records.get(m.case_id)) is not None
-                else self.index.contributions(m.row, query, weights)
+                else self.index.contributions(m.row, found, weights)
             )
             for m in matches
         }

@@ -124,7 +124,7 @@ def onset_similarity(a: Onset, b: Onset, matrix: Mapping[str, Mapping[str, float
     """Matrix lookup for two known onsets; None when either is UNKNOWN."""
     if a is Onset.UNKNOWN or b is Onset.UNKNOWN:
         return None
-    return float(matrix[a.value][b.value])
+    return float(matrix[a][b])  # a StrEnum member is its value as a key (and `.value` is slow)
 
 
 def lab_scale(case_lab: LabValue, query_lab: LabValue) -> float | None:
@@ -221,9 +221,30 @@ def symptom_terms(
     return terms
 
 
+@dataclass(frozen=True, slots=True)
+class QueryFindings:
+    """A query's symptoms and labs keyed by normalised name (first of a repeated name).
+
+    Build it once with ``of`` when one query is compared with many library cases.
+    """
+
+    symptoms: dict[str, Symptom]
+    labs: dict[str, LabValue]
+
+    @classmethod
+    def of(cls, query: CaseRecord) -> QueryFindings:
+        """The findings of ``query`` by name."""
+        return cls(first_by_name(query.symptoms), first_by_name(query.labs))
+
+
+@functools.lru_cache(maxsize=64)  # one entry per facet-weight setting in use
+def _facet_weights(facets: FacetWeights) -> dict[Facet, float]:
+    return {f: facets.of(f) for f in SYMPTOM_FACETS}
+
+
 def case_similarity(
     library_case: CaseRecord,
-    query: CaseRecord,
+    query: CaseRecord | QueryFindings,
     weights: Mapping[str, float],
     config: SimilarityConfig | None = None,
     *,
@@ -235,18 +256,18 @@ def case_similarity(
     facet's weight is w_symptom·φ_facet. A case with no weighted attribute has Sim 0.
     """
     config = config or SimilarityConfig()
-    q_symptoms = first_by_name(query.symptoms)
-    q_labs = first_by_name(query.labs)
+    found = query if isinstance(query, QueryFindings) else QueryFindings.of(query)
+    phi = _facet_weights(config.facets)
     raw: list[tuple[str, Facet, float, float]] = []
     for name, s in first_by_name(library_case.symptoms).items():
         key = f"symptom:{name}"
         w = float(weights.get(key, default_weight))
-        for facet, sim in symptom_terms(s, q_symptoms.get(name), config):
-            raw.append((key, facet, w * config.facets.of(facet), sim))
+        for facet, sim in symptom_terms(s, found.symptoms.get(name), config):
+            raw.append((key, facet, w * phi[facet], sim))
     for name, lab in first_by_name(library_case.labs).items():
         key = f"lab:{name}"
         w = float(weights.get(key, default_weight))
-        q = q_labs.get(name)
+        q = found.labs.get(name)
         if q is None:
             sim = config.unknown_similarity
         else:

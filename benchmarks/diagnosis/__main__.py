@@ -10,7 +10,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.diagnosis import accuracy, equivalence, inprocess, rest
+from benchmarks.diagnosis import accuracy, cpu, equivalence, inprocess, rest
 
 
 def main() -> None:
@@ -36,7 +36,13 @@ def main() -> None:
         "--baseline-ref", default="896843a",
         help="git commit whose code the baseline runs (default: before the REST work)",
     )  # fmt: skip
-    ap.add_argument("--skip", default="", help="any of: inprocess,rest,accuracy")
+    ap.add_argument(
+        "--cpu-baseline-ref", default="5cb172d",
+        help="git commit the CPU-per-request table compares with (default: before the CPU work)",
+    )  # fmt: skip
+    ap.add_argument("--cpu-requests", type=int, default=3200, help="per CPU measurement")
+    ap.add_argument("--cpu-rounds", type=int, default=3, help="alternating runs per tree")
+    ap.add_argument("--skip", default="", help="any of: inprocess,cpu,rest,accuracy")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     console = Console(width=170)
@@ -68,6 +74,9 @@ def main() -> None:
             "random sample and scaled to the library size when marked"
         )
 
+    if "cpu" not in skip:
+        cpu_table(console, a)
+
     if "rest" not in skip:
         rest_table(console, a)
 
@@ -88,6 +97,26 @@ def main() -> None:
             "the training 5–95 % span as range. symptoms: Kaggle table, stratified 80/20; the row "
             "split lets duplicate rows leak into test, the distinct-row split does not."
         )
+
+
+def cpu_table(console: Console, a: argparse.Namespace) -> None:
+    """CPU ms per request, part by part, beside the baseline tree's."""
+    with rest.checkout(a.cpu_baseline_ref) as baseline_dir:
+        old, new = cpu.compare(baseline_dir, requests=a.cpu_requests, rounds=a.cpu_rounds)
+    t = Table(
+        title=f"CPU per POST /diagnosis request (ms, lowest of {a.cpu_rounds} alternating runs "
+        f"of {a.cpu_requests:,} requests, batches of 16, 10,000 demo cases) · baseline = code "
+        f"of {a.cpu_baseline_ref}"
+    )
+    for col in ("part", "baseline ms", "this tree ms", "this ÷ baseline"):
+        t.add_column(col, justify="left" if col == "part" else "right")
+    for part, label in cpu.PARTS.items():
+        t.add_row(label, f"{old[part]:.3f}", f"{new[part]:.3f}", f"{new[part] / old[part]:.2f}")
+    console.print(t)
+    console.print(
+        f"process CPU time, load average now {os.getloadavg()[0]:.1f}; the parts are timed "
+        "one after another on the same batches, the service and app rows as a whole"
+    )
 
 
 def rest_table(console: Console, a: argparse.Namespace) -> None:

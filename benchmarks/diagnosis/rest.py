@@ -47,6 +47,9 @@ CONFIGS = {
         ServerConfig("memory", "new, 1 process, in memory"),
         ServerConfig("db1", "new, 1 process, SQLite", database=True),
         ServerConfig("db2", "new, 2 workers, SQLite", workers=2, database=True),
+        ServerConfig(  # the fastest configuration in both codes (with --baseline-ref of one)
+            "base-db2", "baseline code, 2 workers, SQLite", workers=2, database=True, baseline=True
+        ),
     )
 }
 
