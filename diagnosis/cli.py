@@ -34,6 +34,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=32, help="worker processes (needs --database)")
     ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="log every request (costs CPU under heavy load)")
+    ] = True,
 ) -> None:
     """Serve the diagnosis API and the doctor's page at /doctor."""
     from diagnosis.api.settings import DiagnosisSettings
@@ -57,4 +60,5 @@ def serve(
         factory = "hospital.service.diagnosis_app:create_diagnosis_app"
     os.environ["FEDCHAIN_DIAGNOSIS_DEMO_CASES"] = str(demo_cases)
     typer.echo(f"doctor page: http://{host}:{port}/doctor")
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
+                access_log=access_log)
