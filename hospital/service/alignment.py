@@ -69,11 +69,10 @@ class AlignmentBook:
         pathology = self.latest(AlignmentPurpose.PATHOLOGY)
         if pathology is None:
             return
-        shared_cases = len(self.training_cases(min_other_holders=pathology.min_other_holders))
-        self._write(self._recorded_path(), str(shared_cases))
+        shared = self.training_cases(min_other_holders=pathology.min_other_holders)
+        self._write(self._recorded_path(), str(len(shared)))
         if self._record is not None:
-            unique = self.unique_ppm(min_other_holders=pathology.min_other_holders)
-            self._record(pathology, shared_cases, unique)
+            self._record(pathology, len(shared), self.unique_ppm(shared))
 
     def _write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
@@ -93,14 +92,13 @@ class AlignmentBook:
         path = self._recorded_path()
         return int(path.read_text()) if path.exists() else 0
 
-    def unique_ppm(self, *, min_other_holders: int) -> int:
-        """The unique-patient fraction (ppm) of the shared samples; 10^6 before a patient run."""
+    def unique_ppm(self, shared: list[CaseRecord]) -> int:
+        """The unique-patient fraction (ppm) of the shared cases; 10^6 before a patient run."""
         patients = self.latest(AlignmentPurpose.PATIENTS)
         if patients is None:
             return PPM
         tokens = {p: bytes.fromhex(t) for p, t in self.store.national_tokens().items()}
-        cases = self.training_cases(min_other_holders=min_other_holders)
-        return unique_patient_ppm(cases, tokens, patients.holders_by_item())
+        return unique_patient_ppm(shared, tokens, patients.holders_by_item())
 
     def latest(self, purpose: AlignmentPurpose) -> PartyResult | None:
         """The latest run's result for ``purpose``, if any run finished."""

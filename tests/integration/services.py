@@ -7,10 +7,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -67,3 +68,20 @@ def fedchain_service(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def get_json(url: str) -> dict[str, Any]:
+    """The JSON object at ``url``, or {} while the service is down or answers otherwise."""
+    try:
+        reply = httpx.get(url, timeout=5)
+        return dict(reply.json()) if reply.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return {}
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"not within {timeout:.0f} s: {what}"
+        time.sleep(every)

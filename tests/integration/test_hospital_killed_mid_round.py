@@ -10,11 +10,9 @@ hash on chain) and takes part in round 2, which needs and gets all three updates
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from rich.console import Console
 
 from node.chain.client import LedgerClient
@@ -22,23 +20,9 @@ from node.chain.models import RoundStatus
 from node.cli.demo import align
 from node.cli.round import admin_ledger
 from node.netup import Network, NetworkOptions
+from tests.integration.services import get_json, wait_until
 
 VICTIM = 2  # pair index of the hospital that is killed
-
-
-def _get(url: str) -> dict[str, Any]:
-    try:
-        reply = httpx.get(url, timeout=5)
-        return dict(reply.json()) if reply.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError):
-        return {}
-
-
-def _until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < end, f"not within {timeout:.0f} s: {what}"
-        time.sleep(every)
 
 
 def _sealed_and_applied(net: Network, ledger: LedgerClient, r: int,
@@ -47,7 +31,7 @@ def _sealed_and_applied(net: Network, ledger: LedgerClient, r: int,
         info = ledger.round(r)
         assert info.status is not RoundStatus.REJECTED, f"round {r} rejected"
         return info.status is RoundStatus.SEALED and all(
-            _get(net.hospitals[k].url + "/rounds").get("applied_round", 0) >= r
+            get_json(net.hospitals[k].url + "/rounds").get("applied_round", 0) >= r
             for k in hospitals)  # fmt: skip
 
     return check
@@ -65,7 +49,7 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
         victim = net.hospitals[VICTIM]
         address = net.network.pairs[VICTIM].hospital
         index = ledger.member(address).index
-        cases = _get(victim.url + "/health")["cases"]
+        cases = get_json(victim.url + "/health")["cases"]
         credits = ledger.balance_of(address)
 
         # round 1 needs 2 updates; kill the victim once it has seen the round open
@@ -73,17 +57,17 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
         seen: dict[str, Any] = {}
 
         def victim_in_round_1() -> bool:
-            seen.update(_get(victim.url + "/rounds"))
+            seen.update(get_json(victim.url + "/rounds"))
             return seen.get("current_round") == 1
 
-        _until("the victim sees round 1 open", victim_in_round_1, 20, every=0.02)
+        wait_until("the victim sees round 1 open", victim_in_round_1, 20, every=0.02)
         net.kill_hospital(VICTIM)
         assert seen["phase"] == "open" and "1" not in seen["receipts"]  # killed before sending
         assert not net.hospitals[VICTIM].alive()
 
         survivors = [k for k in range(3) if k != VICTIM]
-        _until("round 1 sealed by the survivors", _sealed_and_applied(net, ledger, 1, survivors),
-               90)
+        wait_until("round 1 sealed by the survivors",
+                   _sealed_and_applied(net, ledger, 1, survivors), 90)
         first = ledger.round(1)
         assert first.min_updates == 2 and first.accepted == 2
         assert index not in first.proposed_by  # the dead hospital's update never arrived
@@ -93,22 +77,22 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
         # restart on the same store, data dir and port: it catches up from the chain
         restarted = net.restart_hospital(VICTIM)
         assert restarted.url == victim.url and restarted.process.pid != victim.process.pid
-        _until("the restarted hospital applies round 1",
-               lambda: _get(victim.url + "/rounds").get("applied_round") == 1, 60)
-        status = _get(victim.url + "/rounds")
+        wait_until("the restarted hospital applies round 1",
+                   lambda: get_json(victim.url + "/rounds").get("applied_round") == 1, 60)
+        status = get_json(victim.url + "/rounds")
         assert status["applied_model_hash"] == sealed
-        assert _get(victim.url + "/health")["cases"] == cases  # nothing lost
+        assert get_json(victim.url + "/health")["cases"] == cases  # nothing lost
 
         # round 2 needs every hospital: it seals only with the restarted one's update
         net.open_round()
-        _until("round 2 sealed with all three", _sealed_and_applied(net, ledger, 2, [0, 1, 2]),
-               90)
+        wait_until("round 2 sealed with all three", _sealed_and_applied(net, ledger, 2, [0, 1, 2]),
+                   90)
         second = ledger.round(2)
         assert second.min_updates == 3 and second.accepted == 3
         assert index in second.proposed_by
         assert ledger.balance_of(address) > credits
         sealed = ledger.model_hash().removeprefix("0x")
         for h in net.hospitals:
-            rounds = _get(h.url + "/rounds")
+            rounds = get_json(h.url + "/rounds")
             assert rounds["applied_round"] == 2 and rounds["applied_model_hash"] == sealed
-        assert _get(victim.url + "/health")["cases"] == cases
+        assert get_json(victim.url + "/health")["cases"] == cases

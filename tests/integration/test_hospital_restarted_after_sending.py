@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
-from typing import Any
 
-import httpx
 import pytest
 from rich.console import Console
 
@@ -27,24 +24,10 @@ from node.cli.demo import align
 from node.cli.round import admin_ledger
 from node.netup import Network, NetworkOptions
 from node.roundwire import UpdateSubmission
+from tests.integration.services import get_json, wait_until
 
 VICTIM = 1  # killed right after its update is proposed
 HELD = 2  # down before the round opens, so the round stays open meanwhile
-
-
-def _get(url: str) -> dict[str, Any]:
-    try:
-        reply = httpx.get(url, timeout=5)
-        return dict(reply.json()) if reply.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError):
-        return {}
-
-
-def _until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < end, f"not within {timeout:.0f} s: {what}"
-        time.sleep(every)
 
 
 @pytest.mark.slow
@@ -64,9 +47,11 @@ def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(
 
         net.kill_hospital(HELD)
         net.open_round()  # needs every hospital's update
-        _until("the victim's update is proposed",
-               lambda: _get(victim.url + "/rounds").get("receipts", {}).get("1") == "proposed",
-               120, every=0.05)
+
+        def victim_proposed() -> bool:
+            return get_json(victim.url + "/rounds").get("receipts", {}).get("1") == "proposed"
+
+        wait_until("the victim's update is proposed", victim_proposed, 120, every=0.05)
         net.kill_hospital(VICTIM)
         assert ledger.round(1).status is RoundStatus.OPEN and index in ledger.round(1).proposed_by
         kept = UpdateSubmission.model_validate_json(journal.read_bytes())  # written before send
@@ -76,9 +61,7 @@ def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(
 
         restarted = net.restart_hospital(VICTIM)
         assert restarted.process.pid != victim.process.pid
-        _until("the restarted victim recognises its update",
-               lambda: _get(victim.url + "/rounds").get("receipts", {}).get("1") == "proposed",
-               60)
+        wait_until("the restarted victim recognises its update", victim_proposed, 60)
         time.sleep(3)  # a few ticks in the open round: a resend would happen now
         assert ledger.round(1).status is RoundStatus.OPEN
 
@@ -88,15 +71,15 @@ def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(
             info = ledger.round(1)
             assert info.status is not RoundStatus.REJECTED, "round 1 rejected"
             return info.status is RoundStatus.SEALED and all(
-                _get(h.url + "/rounds").get("applied_round", 0) >= 1 for h in net.hospitals)
+                get_json(h.url + "/rounds").get("applied_round", 0) >= 1 for h in net.hospitals)
 
-        _until("round 1 sealed with all three and applied", sealed_and_applied, 180)
+        wait_until("round 1 sealed with all three and applied", sealed_and_applied, 180)
         info = ledger.round(1)
         assert info.accepted == 3 and index in info.proposed_by
         mine = [e for e in ledger.events(0, "latest", {"UpdateProposed", "SubmissionRefused"})
                 if e.hospital == address]
         assert mine == [proposed]  # one update, nothing sent again, nothing refused
-        status = _get(victim.url + "/rounds")
+        status = get_json(victim.url + "/rounds")
         assert status["applied_model_hash"] == ledger.model_hash().removeprefix("0x")
         gained = ledger.balance_of(address) - credits
         # credited once: the ledger minted this one update's n × rate × u × q for round 1
