@@ -6,7 +6,9 @@ import gc
 
 from fastapi import FastAPI
 
+from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import install_error_handlers
+from diagnosis.api.fastpath import DiagnosisFastPath
 from diagnosis.api.routes import build_router
 from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.service import DiagnosisService
@@ -20,8 +22,15 @@ def create_app(service: DiagnosisService, settings: DiagnosisSettings) -> FastAP
         description="Weighted-similarity case matching (patent CN111180061A, module 5).",
     )
     install_error_handlers(app)
-    app.include_router(build_router(service, settings.doctor_tokens))
+    mount_diagnosis(app, service, settings.doctor_tokens)
     return app
+
+
+def mount_diagnosis(app: FastAPI, service: DiagnosisService, doctor_tokens: list[str]) -> None:
+    """The diagnosis routes on ``app``, with POST /diagnosis's fast path in front of them."""
+    batcher = SuggestionBatcher(service)
+    app.include_router(build_router(service, doctor_tokens, batcher))
+    app.add_middleware(DiagnosisFastPath, batcher=batcher, tokens=doctor_tokens)
 
 
 def settle_heap() -> None:

@@ -8,6 +8,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from fastapi import HTTPException, Request, status
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an 'Authorization: Bearer <token>' header value, or None."""
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return None
+    return given
+
+
+def is_known_token(given: str, known: Sequence[bytes]) -> bool:
+    """Constant-time membership: the time does not depend on which token matched."""
+    candidate = given.strip().encode()
+    ok = False
+    for t in known:  # no early exit
+        ok |= hmac.compare_digest(candidate, t)
+    return ok
+
+
 def doctor_auth(tokens: Sequence[str]) -> Callable[[Request], Awaitable[str]]:
     """A dependency that returns the caller's token, or refuses with 401.
 
@@ -17,9 +34,8 @@ def doctor_auth(tokens: Sequence[str]) -> Callable[[Request], Awaitable[str]]:
     known = [t.encode() for t in tokens]
 
     async def require_doctor(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given:
+        given = bearer_token(request.headers.get("authorization", ""))
+        if given is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail={
@@ -28,11 +44,7 @@ def doctor_auth(tokens: Sequence[str]) -> Callable[[Request], Awaitable[str]]:
                 },
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        candidate = given.strip().encode()
-        ok = False
-        for t in known:  # no early exit: time does not depend on which token matched
-            ok |= hmac.compare_digest(candidate, t)
-        if not ok:
+        if not is_known_token(given, known):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail={

@@ -56,6 +56,20 @@ def _validation_reply(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(status_code=422, content={"message": summary, "errors": errors})
 
 
+def fedchain_error_reply(exc: FedchainError) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) of a fedchain error: its message, fix and field."""
+    status = 500
+    body: dict[str, Any] = {"message": exc.message, "fix": exc.fix}
+    if isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, AlreadyExists):
+        status = 409
+    elif isinstance(exc, ValidationFailed):
+        status = 422
+        body["errors"] = [{"field": exc.field, "problem": exc.message, "fix": exc.fix}]
+    return status, body
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the readable 422 and the fedchain error → HTTP status mapping on an app."""
 
@@ -65,15 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_fedchain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, FedchainError)
-        status = 500
-        body: dict[str, Any] = {"message": exc.message, "fix": exc.fix}
-        if isinstance(exc, NotFound):
-            status = 404
-        elif isinstance(exc, AlreadyExists):
-            status = 409
-        elif isinstance(exc, ValidationFailed):
-            status = 422
-            body["errors"] = [{"field": exc.field, "problem": exc.message, "fix": exc.fix}]
+        status, body = fedchain_error_reply(exc)
         return JSONResponse(status_code=status, content=body)
 
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -32,10 +32,16 @@ def _web_file(name: str) -> str:
     return resources.files("diagnosis.web").joinpath(name).read_text(encoding="utf-8")
 
 
-def build_router(service: DiagnosisService, doctor_tokens: list[str]) -> APIRouter:
-    """The diagnosis routes over one service; every API route needs a doctor token."""
+def build_router(
+    service: DiagnosisService, doctor_tokens: list[str], batcher: SuggestionBatcher | None = None
+) -> APIRouter:
+    """The diagnosis routes over one service; every API route needs a doctor token.
+
+    ``batcher`` is shared with the app's ``DiagnosisFastPath`` when it has one, so that
+    both paths' requests are answered in the same batches.
+    """
     router = APIRouter()
-    batcher = SuggestionBatcher(service)
+    batcher = batcher or SuggestionBatcher(service)
     DoctorDep = Annotated[str, Depends(doctor_auth(doctor_tokens))]
 
     @router.post(

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from diagnosis.api.app import mount_diagnosis
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.routes import build_router
 from diagnosis.service import DiagnosisService
 from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
@@ -71,7 +71,7 @@ def create_hospital_app(
     install_error_handlers(app)
     install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result),
                       relay_auth)
-    app.include_router(build_router(service, doctor_tokens))
+    mount_diagnosis(app, service, doctor_tokens)
     app.state.diagnosis = service
 
     @app.get("/health", response_model=Health, tags=["health"])

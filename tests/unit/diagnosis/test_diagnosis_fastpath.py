@@ -1,0 +1,168 @@
+"""POST /diagnosis's fast path: it answers valid requests itself, exactly as FastAPI would.
+
+Every request goes both to the fast path (in front of a FastAPI app whose calls are
+counted) and to the same routes without it; status and reply must be the same (a
+suggestion's id and time aside).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from diagnosis.api.batching import SuggestionBatcher
+from diagnosis.api.errors import install_error_handlers
+from diagnosis.api.fastpath import DiagnosisFastPath
+from diagnosis.api.routes import build_router
+from diagnosis.demo import synthetic_cases
+from diagnosis.ports import InMemoryCaseLibrary
+from diagnosis.service import DiagnosisService
+from hospital.emr.records import CaseRecord
+from node.errors import FedchainError
+
+TOKEN = "doctor-token-0123456789abcdef"
+FINDINGS: dict[str, Any] = {
+    "patient_id": "p-fast",
+    "symptoms": [
+        {"name": "cough", "duration_days": 5, "onset": "gradual", "severity": 6},
+        {"name": "fever", "duration_days": 4, "onset": "sudden", "severity": 6},
+    ],
+    "labs": [{"name": "crp", "value": 110, "normal_low": 0, "normal_high": 5}],
+    "top_k": 5,
+    "threshold": 0.3,
+}
+JSON = [(b"content-type", b"application/json")]
+BEARER = [(b"authorization", f"Bearer {TOKEN}".encode())]
+
+
+class CountingApp:
+    """An ASGI app that counts the requests it is handed."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app, self.calls = app, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.calls += 1
+        await self.app(scope, receive, send)
+
+
+def _routes(service: DiagnosisService, batcher: SuggestionBatcher) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(build_router(service, [TOKEN], batcher))
+    return app
+
+
+def _service(library: InMemoryCaseLibrary) -> DiagnosisService:
+    return DiagnosisService(library=library, sink=library)
+
+
+async def _call(
+    app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]], chunk: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One POST /diagnosis into an ASGI app (the body in chunks if asked); status, JSON."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/diagnosis", "raw_path": b"/diagnosis", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+        "headers": [(b"host", b"test"), *headers],
+    }  # fmt: skip
+    step = chunk or max(1, len(body))
+    pieces = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
+    messages = [
+        {"type": "http.request", "body": p, "more_body": i < len(pieces) - 1}
+        for i, p in enumerate(pieces)
+    ]
+    replies: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        replies.append(message)
+
+    await app(scope, receive, send)
+    payload = b"".join(m.get("body", b"") for m in replies[1:])
+    return replies[0]["status"], json.loads(payload)
+
+
+def _comparable(status: int, reply: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return status, {k: v for k, v in reply.items() if k not in {"suggestion_id", "created_at"}}
+
+
+CASES: list[tuple[str, bytes, list[tuple[bytes, bytes]]]] = [
+    ("valid", json.dumps(FINDINGS).encode(), JSON + BEARER),
+    ("json with charset", json.dumps(FINDINGS).encode(),
+     [(b"content-type", b"application/json; charset=utf-8"), *BEARER]),
+    ("no token", json.dumps(FINDINGS).encode(), JSON),
+    ("unknown token", json.dumps(FINDINGS).encode(),
+     JSON + [(b"authorization", b"Bearer not-a-doctor")]),
+    ("basic auth", json.dumps(FINDINGS).encode(), JSON + [(b"authorization", b"Basic abc")]),
+    ("severity out of range",
+     json.dumps({**FINDINGS, "symptoms": [{**FINDINGS["symptoms"][0], "severity": 11}]}).encode(),
+     JSON + BEARER),
+    ("unknown field", json.dumps({**FINDINGS, "colour": "red"}).encode(), JSON + BEARER),
+    ("top_k zero", json.dumps({**FINDINGS, "top_k": 0}).encode(), JSON + BEARER),
+    ("not json", b"{symptoms: cough", JSON + BEARER),
+    ("empty body", b"", JSON + BEARER),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "body", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_fast_path_replies_as_the_routes_do(
+    name: str, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    library = InMemoryCaseLibrary(synthetic_cases(120, seed=11))
+    plain_service, fast_service = _service(library), _service(library)
+    plain = _routes(plain_service, SuggestionBatcher(plain_service))
+    fast_batcher = SuggestionBatcher(fast_service)
+    behind = CountingApp(_routes(fast_service, fast_batcher))
+    fast = DiagnosisFastPath(behind, batcher=fast_batcher, tokens=[TOKEN])
+
+    expected = asyncio.run(_call(plain, body, headers))
+    got = asyncio.run(_call(fast, body, headers, chunk=97))  # the body arrives in pieces
+    assert _comparable(*got) == _comparable(*expected)
+    handled_in_front = name in {"valid", "json with charset"}
+    assert expected[0] == (200 if handled_in_front else 401 if "auth" in name or "token" in name
+                           else 422)  # fmt: skip
+    assert behind.calls == (0 if handled_in_front else 1)
+
+
+def test_a_body_over_the_limit_is_answered_by_the_routes() -> None:
+    library = InMemoryCaseLibrary(synthetic_cases(60, seed=3))
+    service = _service(library)
+    batcher = SuggestionBatcher(service)
+    behind = CountingApp(_routes(service, batcher))
+    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN], max_body=64)
+    status, reply = asyncio.run(_call(fast, json.dumps(FINDINGS).encode(), JSON + BEARER, 40))
+    assert status == 200 and reply["patient_id"] == "p-fast"
+    assert behind.calls == 1
+
+
+class FailingLibrary(InMemoryCaseLibrary):
+    """A library whose record store is unreachable (the error a database outage gives)."""
+
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        raise FedchainError("the case records cannot be read", fix="check the EMR database")
+
+
+def test_a_service_error_gets_the_same_reply_on_both_paths() -> None:
+    library = FailingLibrary(synthetic_cases(60, seed=3))
+    plain_service, fast_service = _service(library), _service(library)
+    plain = _routes(plain_service, SuggestionBatcher(plain_service))
+    batcher = SuggestionBatcher(fast_service)
+    behind = CountingApp(_routes(fast_service, batcher))
+    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN])
+    body = json.dumps(FINDINGS).encode()
+    expected = asyncio.run(_call(plain, body, JSON + BEARER))
+    got = asyncio.run(_call(fast, body, JSON + BEARER))
+    assert got == expected
+    assert got[0] == 500 and got[1]["fix"] == "check the EMR database"
+    assert behind.calls == 0
