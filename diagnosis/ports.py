@@ -11,15 +11,56 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from hospital.emr.records import CaseRecord, Disease, Origin, Treatment
 from node.errors import AlreadyExists, NotFound, ValidationFailed
 
+if TYPE_CHECKING:
+    from diagnosis.weights import SharedWeights
+
 DiagnosisModel = Callable[[CaseRecord], Mapping[str, float]]
 """The consortium model as a function: a feature-only case → ICD-10 code → probability."""
+
+
+def predict_all(
+    model: DiagnosisModel, cases: Sequence[CaseRecord]
+) -> list[Mapping[str, float]]:
+    """The model's distribution for each case: one batch if the model has ``predict_many``."""
+    many = getattr(model, "predict_many", None)
+    return list(many(cases)) if callable(many) else [model(c) for c in cases]
+
+
+WEIGHTS, OVERRIDES, MODEL = "weights", "overrides", "model"  # the parts of the shared state
+
+
+@dataclass(frozen=True)
+class SharedChanges:
+    """What the processes serving a hospital published since one of them last looked."""
+
+    versions: Mapping[str, int]  # part → version, as now seen
+    weights: SharedWeights | None  # None: unchanged
+    model: DiagnosisModel | None  # None: unchanged
+
+    @property
+    def weight_version(self) -> int:
+        """A number that grows with every change of the weights (the same in every process)."""
+        return self.versions.get(WEIGHTS, 0) + self.versions.get(OVERRIDES, 0)
+
+
+class SharedDiagnosisState(Protocol):
+    """Diagnosis state shared by every process serving one hospital (its database)."""
+
+    def changes_since(self, seen: Mapping[str, int]) -> SharedChanges | None:
+        """What changed after the versions in ``seen`` (None: nothing)."""
+        ...
+
+    def publish_overrides(self, overrides: Mapping[str, float]) -> None:
+        """Make these clinician overrides (already checked) the ones every process uses."""
+        ...
 
 
 @runtime_checkable

@@ -14,7 +14,9 @@ from diagnosis.ports import (
     DiagnosisModel,
     InMemorySuggestionStore,
     PendingFeedback,
+    SharedDiagnosisState,
     SuggestionStore,
+    predict_all,
 )
 from diagnosis.recommend import recommend
 from diagnosis.schemas import (
@@ -29,7 +31,7 @@ from diagnosis.schemas import (
 )
 from diagnosis.similarity import Contribution, QueryFindings, SimilarityConfig, case_similarity
 from diagnosis.vocabulary import Vocabulary
-from diagnosis.weights import WeightBook
+from diagnosis.weights import WeightBook, WeightSnapshot, checked_overrides
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
 from node.errors import NotFound, ValidationFailed
 
@@ -49,6 +51,7 @@ class DiagnosisService:
         suggestions: SuggestionStore | None = None,
         disease_names: Mapping[str, str] | None = None,
         vocabulary: Vocabulary | None = None,
+        shared: SharedDiagnosisState | None = None,
     ) -> None:
         self.library = library
         self.sink = sink
@@ -62,16 +65,47 @@ class DiagnosisService:
         self.index = CaseIndex(config)
         self.index.add_many(library.iter_cases())
         self._answers_seen = 0  # answer number up to which feedback cases are indexed
+        self.shared = shared  # weights, overrides and model published by any process
+        self._shared_seen: Mapping[str, int] = {}
+        self.follow_shared()
 
     def set_model(self, model: DiagnosisModel | None) -> None:
         """Swap the consortium model (after a sealed round); None falls back to cases only."""
         self.model = model
 
-    def refresh(self) -> int:
-        """Index the cases that feedback (in any process) added since the last look.
+    def follow_shared(self) -> bool:
+        """Take the weights, overrides and model any process published since the last look."""
+        if self.shared is None:
+            return False
+        changes = self.shared.changes_since(self._shared_seen)
+        if changes is None:
+            return False
+        if changes.weights is not None:
+            self.weights.load(changes.weights, version=changes.weight_version)
+        if changes.model is not None:
+            self.model = changes.model
+        self._shared_seen = changes.versions
+        return True
 
-        Returns how many were new to this index.
+    def current_weights(self) -> WeightSnapshot:
+        """The weights in force, as last published by any process."""
+        self.follow_shared()
+        return self.weights.current()
+
+    def set_overrides(self, overrides: Mapping[str, float]) -> WeightSnapshot:
+        """Replace the clinician overrides, for every process serving this hospital."""
+        if self.shared is None:
+            return self.weights.set_overrides(overrides)
+        self.shared.publish_overrides(checked_overrides(overrides))
+        self.follow_shared()
+        return self.weights.current()
+
+    def refresh(self) -> int:
+        """Take what other processes published: new feedback cases (indexed), weights, model.
+
+        Returns how many cases were new to this index.
         """
+        self.follow_shared()
         seq, case_ids = self.suggestions.answered_since(self._answers_seen)
         if seq == self._answers_seen:
             return 0
@@ -122,11 +156,16 @@ class DiagnosisService:
         info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
         stored = self.library.get_cases([m.case_id for matches in found for m in matches])
         model = self.model
+        distributions = (
+            predict_all(model, [q.query for q in queries]) if model is not None
+            else [None] * len(queries)
+        )  # fmt: skip
         out: list[DiagnosisSuggestion] = []
         pending: list[tuple[str, PendingFeedback]] = []
-        for request, q, matches in zip(requests, queries, found, strict=True):
+        for request, q, matches, distribution in zip(
+            requests, queries, found, distributions, strict=True
+        ):
             records, contribs = self._evidence(matches, q.query, snap.weights, stored)
-            distribution = model(q.query) if model is not None else None
             rec = recommend(
                 matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
                 disease_names=self.disease_names,
@@ -204,7 +243,7 @@ class DiagnosisService:
         query = self.library.get_case(case_id)
         if query is None:
             raise NotFound(f"case {case_id!r} is not in the case library", fix="check the id")
-        snap = self.weights.current()
+        snap = self.current_weights()
         with self._lock:
             matches = self.index.top_k(
                 query, snap.weights, k=k, threshold=threshold, exclude=[case_id],

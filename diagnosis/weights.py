@@ -110,6 +110,38 @@ def weights_from_severity_table(severity: Mapping[str, float]) -> dict[str, floa
     )
 
 
+def checked_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
+    """Clinician overrides with normalised keys, or ValidationFailed naming the bad one."""
+    for key, v in overrides.items():
+        if not (key.startswith("symptom:") or key.startswith("lab:")):
+            raise ValidationFailed(
+                f"override key {key!r} is not an attribute key",
+                field=key,
+                fix="write 'symptom:<name>' or 'lab:<name>'",
+            )
+        if not (v >= 0 and math.isfinite(v)):  # an infinite weight voids every match
+            raise ValidationFailed(f"override {key!r} = {v}", field=key,
+                                   fix="use a finite weight ≥ 0")
+    return {
+        k.split(":", 1)[0] + ":" + normalise_term(k.split(":", 1)[1]): float(v)
+        for k, v in overrides.items()
+    }
+
+
+class SharedWeights(BaseModel):
+    """Weights as one process publishes them for the others serving the same hospital.
+
+    ``importance`` is the sealed model's attribute importance (None: no round applied yet,
+    each process keeps its fallback); ``overrides`` the clinicians' current overrides.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    importance: dict[str, float] | None = None
+    round_id: int | None = None
+    overrides: dict[str, float] = Field(default_factory=dict)
+
+
 class WeightBook:
     """The weights in force for one hospital's matcher; thread-safe, versioned."""
 
@@ -157,21 +189,20 @@ class WeightBook:
 
     def set_overrides(self, overrides: Mapping[str, float]) -> WeightSnapshot:
         """Replace the clinician overrides (attribute key → w ≥ 0); they win over the model."""
-        for key, v in overrides.items():
-            if not (key.startswith("symptom:") or key.startswith("lab:")):
-                raise ValidationFailed(
-                    f"override key {key!r} is not an attribute key",
-                    field=key,
-                    fix="write 'symptom:<name>' or 'lab:<name>'",
-                )
-            if not (v >= 0 and math.isfinite(v)):  # an infinite weight voids every match
-                raise ValidationFailed(f"override {key!r} = {v}", field=key,
-                                       fix="use a finite weight ≥ 0")
+        checked = checked_overrides(overrides)
         with self._lock:
-            self._overrides = {
-                k.split(":", 1)[0] + ":" + normalise_term(k.split(":", 1)[1]): float(v)
-                for k, v in overrides.items()
-            }
+            self._overrides = checked
             self._version += 1
+            self._snapshot = self._make()
+            return self._snapshot
+
+    def load(self, state: SharedWeights, *, version: int) -> WeightSnapshot:
+        """Take the weights another process published, under the version it implies."""
+        with self._lock:
+            if state.importance is not None:
+                self._base, self._source = dict(state.importance), WeightSource.MODEL
+                self._round = state.round_id
+            self._overrides = dict(state.overrides)
+            self._version = version
             self._snapshot = self._make()
             return self._snapshot

@@ -112,7 +112,7 @@ def build_router(
         responses=_ERRORS,
     )
     def get_weights(_: DoctorDep) -> WeightSnapshot:
-        return service.weights.current()
+        return service.current_weights()
 
     @router.put(
         "/diagnosis/weights/overrides",
@@ -122,7 +122,7 @@ def build_router(
         responses=_ERRORS,
     )
     def put_overrides(_: DoctorDep, body: WeightOverrides) -> WeightSnapshot:
-        return service.weights.set_overrides(body.overrides)
+        return service.set_overrides(body.overrides)
 
     @router.get("/doctor", response_class=HTMLResponse, include_in_schema=False)
     def doctor_page() -> HTMLResponse:

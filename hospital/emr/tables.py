@@ -152,3 +152,18 @@ class SuggestionRow(Base):
         ForeignKey("emr_cases.case_id", ondelete="SET NULL")
     )
     answered_seq: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
+
+
+class DiagnosisStateRow(Base):
+    """Diagnosis state one process publishes for every process serving the hospital.
+
+    One row per part ('weights', 'overrides', 'model'). ``version`` grows with every
+    publication of any part (one counter across the rows), so a process that has seen
+    versions (a, b, c) knows which parts changed from one small read.
+    """
+
+    __tablename__ = "diagnosis_state"
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -3,12 +3,14 @@
 ``diagnosis_service(store)`` is what the hospital service mounts. ``create_diagnosis_app``
 is a uvicorn factory (``--factory --workers N``) serving only the diagnosis routes over
 the database at FEDCHAIN_DATABASE_URL: suggestions live in that database, so feedback
-works from any worker and after a restart, and each worker indexes the cases other
-workers' feedback added before it answers its next batch.
+works from any worker and after a restart; before each batch every worker indexes the
+cases other workers' feedback added and takes the model, weights and overrides the
+hospital service or another worker published (hospital/service/shared_diagnosis.py).
 """
 
 from __future__ import annotations
 
+import torch
 from fastapi import FastAPI
 
 from diagnosis.api.app import create_app, settle_heap
@@ -21,17 +23,17 @@ from hospital.emr.settings import EmrSettings
 from hospital.emr.store import CaseStore, SqlCaseStore, open_store
 from hospital.emr.suggestions import SqlSuggestionStore
 from hospital.service.library import EmrCaseLibrary
+from hospital.service.shared_diagnosis import SqlSharedDiagnosis
 from hospital.vectorize import v2_layout
 
 
 def diagnosis_service(store: CaseStore, *, alpha: float = 0.5) -> DiagnosisService:
-    """Diagnosis over the store's cases, with its suggestions kept in the same database."""
+    """Diagnosis over the store's cases; suggestions, weights and model in the same database."""
     library = EmrCaseLibrary(store)
     # every store the hospital opens is SQL; another (a test double) keeps them in memory
+    engine = store.engine if isinstance(store, SqlCaseStore) else None
     suggestions: SuggestionStore = (
-        SqlSuggestionStore(store.engine)
-        if isinstance(store, SqlCaseStore)
-        else InMemorySuggestionStore()
+        SqlSuggestionStore(engine) if engine is not None else InMemorySuggestionStore()
     )
     schema = default_schema()
     return DiagnosisService(
@@ -41,6 +43,7 @@ def diagnosis_service(store: CaseStore, *, alpha: float = 0.5) -> DiagnosisServi
         suggestions=suggestions,
         disease_names={code: name for code, (_, name) in v2_layout(schema).diseases.items()},
         vocabulary=Vocabulary(schema.symptoms, (lab.name for lab in schema.labs)),
+        shared=SqlSharedDiagnosis(engine) if engine is not None else None,
     )
 
 
@@ -49,5 +52,8 @@ def create_diagnosis_app() -> FastAPI:
     settings = DiagnosisSettings()
     store = open_store(EmrSettings().database_url)
     service = diagnosis_service(store, alpha=settings.alpha)
+    # one forward pass of 16 rows is far too small to gain from torch's thread pool, and
+    # each worker's pool would contend for the cores the other workers are using
+    torch.set_num_threads(1)
     settle_heap()
     return create_app(service, settings)

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diagnosis.service import DiagnosisService
+from diagnosis.weights import importance_from_first_layer
 from hospital.emr.schema import schema_named
 from hospital.models import BPSpec, build_model
 from hospital.round import Evaluator, RoundClient, Trainer
@@ -31,6 +32,7 @@ from hospital.service.consortium_model import (
     consortium_spec,
     diagnosis_model,
 )
+from hospital.service.shared_diagnosis import SqlSharedDiagnosis
 from hospital.training import LocalOptimizer, TrainConfig, flatten, load_flat, parameter_count
 from hospital.vectorize import V1Layout, V2Layout, v1_layout, v2_layout
 from node.errors import ValidationFailed
@@ -164,8 +166,17 @@ class HospitalRounds:
         """Give the diagnosis service the sealed model and the attribute weights it implies."""
         net = build_model(self.spec, 0)
         load_flat(net, torch.as_tensor(np.asarray(weights, np.float32)))
-        self.service.set_model(diagnosis_model(net, self.v1, self.v2))
-        self.service.weights.on_round_sealed(net, attribute_columns(self.v1), round_id=round_id)
+        shared = self.service.shared
+        if isinstance(shared, SqlSharedDiagnosis):  # every worker on this database follows
+            importance = importance_from_first_layer(net, attribute_columns(self.v1))
+            shared.publish_round(
+                weights, round_id=round_id, importance=importance,
+                hidden=self.settings.hidden, schema_name=self.settings.schema_name,
+            )  # fmt: skip
+            self.service.follow_shared()
+        else:
+            self.service.set_model(diagnosis_model(net, self.v1, self.v2))
+            self.service.weights.on_round_sealed(net, attribute_columns(self.v1), round_id=round_id)
         if self._trainer is not None:
             self._holdout = self._trainer.evaluate(weights)
         self._applied, self._applied_hash = round_id, sealed_hash

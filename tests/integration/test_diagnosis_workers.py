@@ -73,3 +73,41 @@ def test_two_uvicorn_workers_share_suggestions_and_new_cases(tmp_path: Path) -> 
             assert r.status_code == 200, r.text
         sizes = {suggest(server)["library_size"] for _ in range(12)}
         assert sizes == {CASES + 12}
+
+
+def test_workers_answer_with_the_sealed_model_and_overrides_the_hospital_published(
+    tmp_path: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from hospital.emr.store import open_store
+    from hospital.service.alignment import AlignmentBook
+    from hospital.service.diagnosis_app import diagnosis_service
+    from hospital.service.rounds import HospitalRounds, RoundSettings, initial_weights
+
+    url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
+    with serve(url, workers=2) as server:
+        assert not suggest(server)["model_used"]
+        store = open_store(url)  # the hospital service applying round 2's sealed model
+        try:
+            rounds = HospitalRounds(
+                book=AlignmentBook(store, tmp_path / "align"), service=diagnosis_service(store),
+                settings=RoundSettings(hidden=[16]),
+                client_factory=lambda train, evaluate: SimpleNamespace(),  # type: ignore[arg-type,return-value]
+            )  # fmt: skip
+            rounds.refresh_diagnosis(initial_weights([16], seed=5), round_id=2)
+        finally:
+            store.close()
+        answers = [suggest(server, patient=f"p-{i}") for i in range(12)]  # over both workers
+        assert all(a["model_used"] for a in answers)
+        assert {(a["weights"]["source"], a["weights"]["round_id"]) for a in answers} == {
+            ("model", 2)
+        }
+
+        r = httpx.put(f"{server.url}/diagnosis/weights/overrides", headers=AUTH, timeout=30,
+                      json={"overrides": {"symptom:chest_pain": 4.0}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        seen = [httpx.get(f"{server.url}/diagnosis/weights", headers=AUTH, timeout=30).json()
+                for _ in range(12)]  # fmt: skip
+        assert {s["weights"]["symptom:chest_pain"] for s in seen} == {4.0}
+        assert {s["version"] for s in seen} == {r.json()["version"]}

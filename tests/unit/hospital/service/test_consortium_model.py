@@ -76,3 +76,13 @@ def test_trained_model_serves_diagnosis_probabilities_and_attribute_weights(sett
     assert abs(np.mean(list(snap.weights.values())) - 1) < 1e-9
     assert len(set(snap.weights.values())) > 1  # the model tells symptoms apart
     assert DIAGNOSIS in [h.name for h in spec.heads]
+
+
+def test_a_case_gets_the_same_probabilities_alone_or_in_any_batch(setting):
+    v1, v2, cases, spec = setting
+    predict = diagnosis_model(build_model(spec, 7), v1, v2)
+    queries = [c.model_copy(update={"diagnosis": None, "treatments": ()}) for c in cases[:40]]
+    together = predict.predict_many(queries)  # passes of 16, 16 and 8 rows
+    alone = [predict(q) for q in queries]
+    assert together == alone  # bit for bit, not approximately
+    assert all(abs(sum(p.values()) - 1) < 1e-5 for p in alone)

@@ -97,3 +97,42 @@ def test_the_applied_model_is_reported_with_its_sealed_hash(books):
     status = rounds.status()
     assert status.applied_round == 3
     assert status.applied_model_hash == model_hash(model).hex()
+
+
+def test_an_applied_model_reaches_every_process_serving_the_database(books, tmp_path):
+    from diagnosis.schemas import DiagnosisRequest
+    from hospital.emr.store import open_store
+    from hospital.service.diagnosis_app import diagnosis_service
+
+    url = str(books[0].store.engine.url)
+    hospital = diagnosis_service(books[0].store)
+    settings = RoundSettings(hidden=HIDDEN, train=TrainConfig(epochs=2, batch_size=16))
+    rounds = HospitalRounds(book=books[0], service=hospital, settings=settings,
+                            client_factory=lambda train, evaluate: SimpleNamespace())  # type: ignore[arg-type,return-value]
+    other_store = open_store(url)  # another worker: its own engine on the same file
+    try:
+        worker = diagnosis_service(other_store)
+        assert worker.model is None and worker.current_weights().source.value == "uniform"
+
+        rounds.refresh_diagnosis(initial_weights(HIDDEN) * 1.5, round_id=2)
+        mine, theirs = hospital.current_weights(), worker.current_weights()
+        assert theirs.source.value == "model" and theirs.round_id == 2
+        assert theirs == mine  # same weights under the same version in both processes
+        case = next(books[0].store.iter_cases())
+        request = DiagnosisRequest(patient_id="p", symptoms=list(case.symptoms),
+                                   labs=list(case.labs))  # fmt: skip
+        a, b = hospital.suggest(request), worker.suggest(request)
+        assert a.model_used and b.model_used
+        assert a.diagnoses == b.diagnoses and a.evidence == b.evidence
+
+        # overrides set in one process are in force in the other, under one version
+        with pytest.raises(ValidationFailed):
+            worker.set_overrides({"colour": 2.0})
+        assert hospital.current_weights() == mine  # nothing published by the refusal
+        worker.set_overrides({"symptom:Chest Pain": 3.0})
+        now = hospital.current_weights()
+        assert now.overrides == {"symptom:chest_pain": 3.0}
+        assert now.weights["symptom:chest_pain"] == 3.0 and now.version > mine.version
+        assert now == worker.current_weights()
+    finally:
+        other_store.close()
