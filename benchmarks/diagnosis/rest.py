@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.diagnosis import wrk
-from diagnosis.demo_server import start_demo_server
+from diagnosis.demo_server import seed_demo_database, start_demo_server
+from diagnosis.weights import importance_from_first_layer
+
+HIDDEN = [16]  # the consortium model's default hidden layer (FEDCHAIN_ROUND_HIDDEN)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +41,7 @@ class ServerConfig:
     workers: int = 1
     database: bool = False  # suggestions (and cases) in a SQLite EMR file
     baseline: bool = False  # the code of --baseline-ref instead of this checkout
+    model: bool = False  # a sealed consortium model published in the database (new code)
 
 
 CONFIGS = {
@@ -47,11 +51,41 @@ CONFIGS = {
         ServerConfig("memory", "new, 1 process, in memory"),
         ServerConfig("db1", "new, 1 process, SQLite", database=True),
         ServerConfig("db2", "new, 2 workers, SQLite", workers=2, database=True),
+        ServerConfig(  # what a hospital serves after a sealed round: the model's votes too
+            "db2-model", "new, 2 workers, SQLite, consortium model", workers=2, database=True,
+            model=True,
+        ),
         ServerConfig(  # the fastest configuration in both codes (with --baseline-ref of one)
             "base-db2", "baseline code, 2 workers, SQLite", workers=2, database=True, baseline=True
         ),
     )
 }
+
+
+def publish_consortium_model(database_url: str, cases: int) -> None:
+    """Seed the demo cases and publish a (genesis) consortium model as sealed round 1."""
+    import torch
+
+    from hospital.emr.store import open_store
+    from hospital.models import build_model
+    from hospital.service.consortium_model import attribute_columns
+    from hospital.service.rounds import initial_weights, model_layout
+    from hospital.service.shared_diagnosis import SqlSharedDiagnosis
+    from hospital.training import load_flat
+
+    seed_demo_database(database_url, cases)
+    v1, _, spec = model_layout(HIDDEN)
+    weights = initial_weights(HIDDEN)
+    net = build_model(spec, 0)
+    load_flat(net, torch.from_numpy(weights))
+    store = open_store(database_url)
+    try:
+        SqlSharedDiagnosis(store.engine).publish_round(
+            weights, round_id=1, importance=importance_from_first_layer(net, attribute_columns(v1)),
+            hidden=HIDDEN, schema_name="general",
+        )  # fmt: skip
+    finally:
+        store.close()
 
 
 def load_client(preferred: str) -> str:
@@ -106,6 +140,8 @@ def run_all(
         servers = {}
         for config in configs:
             url = f"sqlite:///{Path(d) / (config.name + '.sqlite')}" if config.database else None
+            if url is not None and config.model:
+                publish_consortium_model(url, cases)
             t0 = time.perf_counter()
             servers[config.name] = stack.enter_context(start_demo_server(
                 tokens=[token], cases=cases, timeout=900, database_url=url,

@@ -17,6 +17,9 @@ class DiagnosisSettings(BaseSettings):
         default_factory=list, description="bearer tokens that identify doctors (≥ 16 characters)"
     )
     alpha: float = Field(default=0.5, ge=0, le=1, description="weight of the model vs the cases")
+    suggestion_days: float = Field(
+        default=30, gt=0, description="days a suggestion can get feedback (then it is deleted)"
+    )
 
     @field_validator("doctor_tokens")
     @classmethod

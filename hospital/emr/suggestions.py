@@ -2,15 +2,16 @@
 
 Implements ``diagnosis.ports.SuggestionStore`` on the ``diagnosis_suggestions`` table. A
 batch of suggestions is one INSERT in one transaction; a claim is one conditional UPDATE,
-so two processes cannot both answer one suggestion.
+so two processes cannot both answer one suggestion. Suggestions without feedback expire
+after ``keep`` (30 days by default); the store deletes them at most once an hour.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
@@ -18,20 +19,31 @@ from hospital.emr.tables import SuggestionRow
 
 SUGGESTIONS: Table = SuggestionRow.__table__  # type: ignore[assignment]
 OPEN, CLAIMED, ANSWERED = "open", "claimed", "answered"
+DEFAULT_KEEP = dt.timedelta(days=30)  # a suggestion can get feedback for this long
+PRUNE_EVERY = dt.timedelta(hours=1)
 _SEQ_ATTEMPTS = 5  # PostgreSQL: two answers may pick the same next number; the loser retries
 
 
 class SqlSuggestionStore:
     """Suggestions in the EMR database (SQLite file or PostgreSQL), shared by every process."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        keep: dt.timedelta = DEFAULT_KEEP,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self.engine = engine
+        self.keep = keep
+        self.clock = clock
+        self._pruned_at: dt.datetime | None = None
 
     def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
-        """Store a batch of suggestions in one transaction."""
+        """Store a batch of suggestions in one transaction (pruning expired ones hourly)."""
         if not items:
             return
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         rows = [
             {"suggestion_id": sid, "created_at": now, "pending": p.model_dump_json(),
              "state": OPEN, "case_id": None, "answered_seq": None}
@@ -39,6 +51,23 @@ class SqlSuggestionStore:
         ]  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(insert(SUGGESTIONS), rows)
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._prune(conn, now)
+
+    def prune(self) -> int:
+        """Delete the suggestions that got no feedback within ``keep``; return how many."""
+        with self.engine.begin() as conn:
+            return self._prune(conn, self.clock())
+
+    def _prune(self, conn: Connection, now: dt.datetime) -> int:
+        # Answered rows stay: their answer numbers tell every process which feedback cases
+        # it has indexed, and the next number is one above the largest kept.
+        done = conn.execute(
+            delete(SUGGESTIONS).where(SUGGESTIONS.c.state == OPEN,
+                                      SUGGESTIONS.c.created_at < now - self.keep)
+        )  # fmt: skip
+        self._pruned_at = now
+        return int(done.rowcount or 0)
 
     def get(self, suggestion_id: str) -> PendingFeedback:
         """A stored suggestion, or NotFound."""

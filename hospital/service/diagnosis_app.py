@@ -10,6 +10,8 @@ hospital service or another worker published (hospital/service/shared_diagnosis.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import torch
 from fastapi import FastAPI
 
@@ -21,19 +23,21 @@ from diagnosis.vocabulary import Vocabulary
 from hospital.emr.schema import default_schema
 from hospital.emr.settings import EmrSettings
 from hospital.emr.store import CaseStore, SqlCaseStore, open_store
-from hospital.emr.suggestions import SqlSuggestionStore
+from hospital.emr.suggestions import DEFAULT_KEEP, SqlSuggestionStore
 from hospital.service.library import EmrCaseLibrary
 from hospital.service.shared_diagnosis import SqlSharedDiagnosis
 from hospital.vectorize import v2_layout
 
 
-def diagnosis_service(store: CaseStore, *, alpha: float = 0.5) -> DiagnosisService:
+def diagnosis_service(
+    store: CaseStore, *, alpha: float = 0.5, keep: dt.timedelta = DEFAULT_KEEP
+) -> DiagnosisService:
     """Diagnosis over the store's cases; suggestions, weights and model in the same database."""
     library = EmrCaseLibrary(store)
     # every store the hospital opens is SQL; another (a test double) keeps them in memory
     engine = store.engine if isinstance(store, SqlCaseStore) else None
     suggestions: SuggestionStore = (
-        SqlSuggestionStore(engine) if engine is not None else InMemorySuggestionStore()
+        SqlSuggestionStore(engine, keep=keep) if engine is not None else InMemorySuggestionStore()
     )
     schema = default_schema()
     return DiagnosisService(
@@ -51,7 +55,8 @@ def create_diagnosis_app() -> FastAPI:
     """Uvicorn factory: the diagnosis routes over FEDCHAIN_DATABASE_URL (one per worker)."""
     settings = DiagnosisSettings()
     store = open_store(EmrSettings().database_url)
-    service = diagnosis_service(store, alpha=settings.alpha)
+    keep = dt.timedelta(days=settings.suggestion_days)
+    service = diagnosis_service(store, alpha=settings.alpha, keep=keep)
     # one forward pass of 16 rows is far too small to gain from torch's thread pool, and
     # each worker's pool would contend for the cores the other workers are using
     torch.set_num_threads(1)

@@ -70,3 +70,32 @@ def test_answers_are_numbered_so_other_processes_can_catch_up(store: SuggestionS
     assert store.answered_since(0) == (2, ["case-2", "case-0"])
     assert store.answered_since(1) == (2, ["case-0"])
     assert store.answered_since(2) == (2, [])
+
+
+def test_suggestions_without_feedback_expire_and_answered_ones_keep_their_numbers(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    cases = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
+    validated = CaseRecord(case_id="case-0", patient_id="p", origin=Origin.DOCTOR_VALIDATED)
+    cases.add_cases([NewCase(case=validated, source="t", ref="case-0")])
+    now = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    store = SqlSuggestionStore(cases.engine, keep=dt.timedelta(days=30), clock=lambda: now[0])
+    try:
+        store.put_many([("old-open", pending("cough")), ("old-answered", pending("fever"))])
+        store.claim("old-answered")
+        store.complete("old-answered", "case-0")
+        now[0] += dt.timedelta(days=29)
+        store.put_many([("recent", pending("rash"))])  # pruning ran: nothing is 30 days old
+        assert store.get("old-open") == pending("cough")
+
+        now[0] += dt.timedelta(days=2)  # the first two are 31 days old, "recent" 2 days
+        store.put_many([("new", pending("nausea"))])  # an hour since the last prune: prunes
+        with pytest.raises(NotFound, match="expired"):
+            store.get("old-open")
+        assert store.get("recent") == pending("rash")
+        assert store.answered_since(0) == (1, ["case-0"])  # the answer and its number stay
+        assert store.prune() == 0
+    finally:
+        cases.close()
