@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from diagnosis.columns import (
     F32,
@@ -27,6 +29,7 @@ from diagnosis.similarity import (
     SEVERITY_SCALE,
     Contribution,
     QueryFindings,
+    SimilarityConfig,
     case_similarity,
     first_by_name,
 )
@@ -71,12 +74,48 @@ class _SymptomTerms:
     ``presence_unknown_duration`` and ``presence_zero_duration`` already hold φ_p plus the
     duration term (query duration unknown, or 0 days); ``onset[c]`` is φ_o·Sim(onset) for
     query onset code c, the last entry for an unknown query onset.
+
+    ``duration`` is the column with 0 for "not recorded" when every recorded duration is
+    ≥ 0: against a query duration q > 0 a 0 scores 1 − q/q = 0, exactly what NaN scored, and
+    0 ≤ |d − q| ≤ max(d, q) keeps every Sim in [0, 1] without a clamp (rounding is
+    monotone). ``clamp_*`` says a facet still needs fmax(Sim, 0) (NaN or out-of-range data).
     """
 
     presence_unknown_duration: FArray
     presence_zero_duration: FArray
     onset: tuple[FArray, ...]
     unknown_severity: FArray
+    duration: FArray
+    clamp_duration: bool
+    clamp_severity: bool
+
+
+def _facet_terms(col: SymptomColumn, config: SimilarityConfig, onsets: FArray) -> _SymptomTerms:
+    """Build the ``_SymptomTerms`` of one column (the same float32 expressions as a query's)."""
+    f, u = config.facets, F32(config.unknown_similarity)
+    d, v = col.duration, col.severity
+    presence = np.full(col.rows.size, F32(f.presence), dtype=F32)
+    codes = col.onset.astype(np.intp) + 1
+    onset = [  # table[0] = 0 for a case without onset (code −1)
+        F32(f.onset) * np.concatenate([[F32(0)], onsets[:, c]])[codes]
+        for c in range(onsets.shape[1])
+    ]
+    onset.append(F32(f.onset) * u * (col.onset >= 0))
+    recorded = d[~np.isnan(d)]
+    clamp_duration = not bool(((recorded >= 0) & np.isfinite(recorded)).all())
+    return _SymptomTerms(
+        presence_unknown_duration=_f32(presence + F32(f.duration) * u * ~np.isnan(d)),
+        presence_zero_duration=_f32(presence + F32(f.duration) * (d == 0)),
+        onset=tuple(_f32(o) for o in onset),
+        unknown_severity=_f32(F32(f.severity) * u * ~np.isnan(v)),
+        duration=d if clamp_duration else np.nan_to_num(d, nan=0.0),
+        clamp_duration=clamp_duration,
+        clamp_severity=not bool(((v >= 0) & (v <= SEVERITY_SCALE)).all()),
+    )
+
+
+def _f32(a: npt.NDArray[Any]) -> FArray:
+    return np.asarray(a, dtype=F32)  # already float32: no copy (a type for mypy)
 
 
 _Rows = tuple[dict[int, Symptom], dict[int, LabValue]]
@@ -136,21 +175,7 @@ class CaseIndex(ColumnStore):
         """The query-independent facet terms of symptom row r (cached until cases change)."""
         terms = self._terms.get(r)
         if terms is None:
-            col = self.symptom_column(r)
-            f, u = self.config.facets, F32(self.config.unknown_similarity)
-            d, codes = col.duration, col.onset.astype(np.intp) + 1
-            presence = np.full(col.rows.size, F32(f.presence), dtype=F32)
-            onset = [  # table[0] = 0 for a case without onset (code −1)
-                F32(f.onset) * np.concatenate([[F32(0)], self._onset_matrix[:, c]])[codes]
-                for c in range(self._onset_matrix.shape[1])
-            ]
-            onset.append(F32(f.onset) * u * (col.onset >= 0))
-            terms = _SymptomTerms(
-                presence_unknown_duration=presence + F32(f.duration) * u * ~np.isnan(d),
-                presence_zero_duration=presence + F32(f.duration) * (d == 0),
-                onset=tuple(onset),
-                unknown_severity=F32(f.severity) * u * ~np.isnan(col.severity),
-            )
+            terms = _facet_terms(self.symptom_column(r), self.config, self._onset_matrix)
             self._terms[r] = terms
         return terms
 
@@ -166,25 +191,27 @@ class CaseIndex(ColumnStore):
             part = terms.presence_unknown_duration.copy()
         elif s.duration_days == 0:
             part = terms.presence_zero_duration.copy()
-        else:  # max(d, q) ≥ q > 0: no division by zero; NaN (not recorded) → 0
-            d, q = col.duration, F32(s.duration_days)
+        else:  # max(d, q) ≥ q > 0: no division by zero
+            d, q = terms.duration, F32(s.duration_days)
             part = d - q
             np.abs(part, out=part)
             part /= np.maximum(d, q)
-            np.subtract(1, part, out=part)  # in [0, 1] or NaN: fmax(NaN, 0) = 0
-            np.fmax(part, F32(0), out=part)
+            np.subtract(1, part, out=part)
+            if terms.clamp_duration:  # fmax(NaN, 0) = 0 for "not recorded"
+                np.fmax(part, F32(0), out=part)
             part *= F32(f.duration)
             part += F32(f.presence)
         code = len(ONSET_CODE) if s.onset is Onset.UNKNOWN else ONSET_CODE[s.onset]
         part += terms.onset[code]
         if s.severity is None:
             part += terms.unknown_severity
-        else:  # fmax drops NaN (not recorded) for 0, as maximum would not
+        else:
             sim = col.severity - F32(s.severity)
             np.abs(sim, out=sim)
             sim /= F32(SEVERITY_SCALE)
             np.subtract(1, sim, out=sim)
-            np.fmax(sim, F32(0), out=sim)
+            if terms.clamp_severity:  # fmax drops NaN (not recorded) for 0, as maximum would not
+                np.fmax(sim, F32(0), out=sim)
             sim *= F32(f.severity)
             part += sim
         return part
@@ -308,9 +335,12 @@ class CaseIndex(ColumnStore):
         else:
             cand = np.flatnonzero(sims >= threshold)
         top = sims[cand]
-        order = np.lexsort((cand, -self._coverage(rows, weighted, cand), -top))[:k]
-        ids = self.case_ids
-        return [Match(r, ids[r], s) for r, s in zip(cand[order].tolist(), top[order].tolist())]
+        if len(set(top.tolist())) == top.size:  # no ties: Sim alone orders them
+            order = np.argsort(-top)[:k]
+        else:
+            order = np.lexsort((cand, -self._coverage(rows, weighted, cand), -top))[:k]
+        best, ids = zip(cand[order].tolist(), top[order].tolist(), strict=True), self.case_ids
+        return [Match(r, ids[r], s) for r, s in best]
 
     def _coverage(self, rows: _Rows, weighted: _Weighted, cases: IArray) -> FArray:
         """Σ w of the query's findings each case also records: breaks ties of equal Sim.
