@@ -114,6 +114,7 @@ def test_bulk_columns_out_of_the_record_ranges_still_score_within_zero_and_one()
     )
     sims = index.scores(query, {})
     assert np.isfinite(sims).all() and (sims >= 0).all() and (sims <= 1).all()
+    assert sims[0] == 0.5  # a: both out-of-range facets clamp to 0, presence alone: 1 / 2
     # c: presence 1 + severity 0.5·(1 − 5/10) over 1 + 0.5 (its duration is not recorded)
     assert sims[2] == pytest.approx(1.25 / 1.5)
 
