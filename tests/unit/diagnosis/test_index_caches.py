@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diagnosis.columns import CaseColumns
+from diagnosis.columns import CaseColumns, SymptomColumn
 from diagnosis.demo import synthetic_cases
+from diagnosis.facets import facet_terms
 from diagnosis.index import CaseIndex, MatchQuery
-from diagnosis.similarity import QueryFindings, case_contributions, case_similarity
+from diagnosis.similarity import (
+    QueryFindings,
+    SimilarityConfig,
+    case_contributions,
+    case_similarity,
+)
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 
@@ -91,6 +97,26 @@ def test_a_new_weight_version_replaces_the_cached_weights() -> None:
     assert batch == [fresh.top_k(q, override, k=7, threshold=0.2) for q in queries]
 
 
+def test_facet_terms_store_a_missing_duration_as_zero_and_clamp_only_out_of_range_data() -> None:
+    def column(duration: list[float], severity: list[float]) -> SymptomColumn:
+        size = len(duration)
+        return SymptomColumn(
+            rows=np.arange(size),
+            duration=np.array(duration, dtype=np.float32),
+            onset=np.full(size, -1, dtype=np.int8),
+            severity=np.array(severity, dtype=np.float32),
+        )
+
+    onsets = CaseIndex()._onset_matrix
+    clean = facet_terms(column([np.nan, 0.0, 3.0], [np.nan, 0.0, 10.0]), SimilarityConfig(), onsets)
+    assert clean.duration.tolist() == [0.0, 0.0, 3.0]
+    assert not clean.clamp_duration and clean.clamp_severity  # a missing severity needs fmax
+    odd = facet_terms(column([-1.0, 2.0], [4.0, 11.0]), SimilarityConfig(), onsets)
+    assert odd.clamp_duration and odd.clamp_severity and odd.duration[0] == -1.0
+    assert not facet_terms(column([1.0], [4.0]), SimilarityConfig(), onsets).clamp_severity
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # inf/inf: NaN, then clamped
 def test_bulk_columns_out_of_the_record_ranges_still_score_within_zero_and_one() -> None:
     # from_columns adopts arrays unchecked: a negative or infinite duration and a severity
     # above the scale must still be clamped like a record's facets
