@@ -9,8 +9,10 @@ labs it names, so there is no per-case Python loop. The numbers equal
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,8 +46,7 @@ class MatchQuery:
     threshold: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # a tuple: cheaper to build than a frozen dataclass (k per query)
     """One library case above the threshold: its row, id and Sim(i, j)."""
 
     row: int
@@ -64,6 +65,7 @@ class _Weighted:
     den_positive: bool  # every case has a weighted attribute: divide without a mask
 
 
+_ZERO, _SEVERITY_SCALE = F32(0), F32(SEVERITY_SCALE)
 _Rows = tuple[dict[int, Symptom], dict[int, LabValue]]
 
 
@@ -117,6 +119,12 @@ class CaseIndex(ColumnStore):
         ql = {self._lab_row[k]: v for k, v in labs if k in self._lab_row}
         return qs, ql
 
+    @functools.cached_property
+    def _phi(self) -> tuple[np.float32, np.float32, np.float32]:
+        """φ of presence, duration and severity as float32 scalars (the config is fixed)."""
+        f = self.config.facets
+        return F32(f.presence), F32(f.duration), F32(f.severity)
+
     def _symptom_terms(self, r: int) -> FacetTerms:
         """The query-independent facet terms of symptom row r (cached until cases change)."""
         terms = self._terms.get(r)
@@ -132,7 +140,7 @@ class CaseIndex(ColumnStore):
         sums depend on the order; the numbers must not move).
         """
         col, terms = self.symptom_column(r), self._symptom_terms(r)
-        f = self.config.facets
+        phi_presence, phi_duration, phi_severity = self._phi
         if s.duration_days is None:
             part = terms.presence_unknown_duration.copy()
         elif s.duration_days == 0:
@@ -144,9 +152,9 @@ class CaseIndex(ColumnStore):
             part /= np.maximum(d, q)
             np.subtract(1, part, out=part)
             if terms.clamp_duration:  # fmax(NaN, 0) = 0 for "not recorded"
-                np.fmax(part, F32(0), out=part)
-            part *= F32(f.duration)
-            part += F32(f.presence)
+                np.fmax(part, _ZERO, out=part)
+            part *= phi_duration
+            part += phi_presence
         code = len(ONSET_CODE) if s.onset is Onset.UNKNOWN else ONSET_CODE[s.onset]
         part += terms.onset[code]
         if s.severity is None:
@@ -154,11 +162,11 @@ class CaseIndex(ColumnStore):
         else:
             sim = col.severity - F32(s.severity)
             np.abs(sim, out=sim)
-            sim /= F32(SEVERITY_SCALE)
+            sim /= _SEVERITY_SCALE
             np.subtract(1, sim, out=sim)
             if terms.clamp_severity:  # fmax drops NaN (not recorded) for 0, as maximum would not
-                np.fmax(sim, F32(0), out=sim)
-            sim *= F32(f.severity)
+                np.fmax(sim, _ZERO, out=sim)
+            sim *= phi_severity
             part += sim
         return part
 
@@ -170,7 +178,7 @@ class CaseIndex(ColumnStore):
             np.abs(sim, out=sim)
             sim /= col.width
             np.subtract(1, sim, out=sim)
-            return np.maximum(F32(0), sim, out=sim)
+            return np.maximum(_ZERO, sim, out=sim)
         scale = col.width
         if col.any_missing_width:
             q_width = None
