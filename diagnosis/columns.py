@@ -42,6 +42,7 @@ class LabColumn:
     value: FArray
     width: FArray
     any_missing_width: bool
+    positive_width: bool  # every case has a range wider than 0
 
 
 @dataclass
@@ -149,7 +150,13 @@ class ColumnStore:
         if col is None:
             rows = np.flatnonzero(~np.isnan(self.lab_value[r, : self.n]))
             width = self.lab_width[r, rows]
-            col = LabColumn(rows, self.lab_value[r, rows], width, bool(np.isnan(width).any()))
+            col = LabColumn(
+                rows,
+                self.lab_value[r, rows],
+                width,
+                any_missing_width=bool(np.isnan(width).any()),
+                positive_width=bool((width > 0).all()),
+            )
             self._lab_cols[r] = col
         return col
 

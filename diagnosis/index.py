@@ -9,8 +9,10 @@ labs it names, so there is no per-case Python loop. The numbers equal
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +23,8 @@ from diagnosis.columns import (
     FArray,
     IArray,
     LabColumn,
-    SymptomColumn,
 )
+from diagnosis.facets import FacetTerms, facet_terms
 from diagnosis.similarity import (
     SEVERITY_SCALE,
     Contribution,
@@ -44,8 +46,7 @@ class MatchQuery:
     threshold: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # a tuple: cheaper to build than a frozen dataclass (k per query)
     """One library case above the threshold: its row, id and Sim(i, j)."""
 
     row: int
@@ -53,12 +54,28 @@ class Match:
     similarity: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Weighted:
+    """What one weight set gives the index, independent of any query (cached per version)."""
+
+    ws: FArray  # w per symptom row
+    wl: FArray  # w per lab row
+    den: FArray  # Σ_p w_p per case
+    unknown: FArray  # u·Σ_labs w_l per case
+    den_positive: bool  # every case has a weighted attribute: divide without a mask
+
+
+_ZERO, _SEVERITY_SCALE = F32(0), F32(SEVERITY_SCALE)
+_Rows = tuple[dict[int, Symptom], dict[int, LabValue]]
+
+
 class CaseIndex(ColumnStore):
     """The case library as columns, scored against a query in one pass of numpy."""
 
     def _changed(self) -> None:
         super()._changed()
-        self._base_cache: tuple[int, FArray, FArray] | None = None
+        self._weighted_cache: tuple[int, _Weighted] | None = None
+        self._terms: dict[int, FacetTerms] = {}
 
     def weight_vectors(
         self, weights: Mapping[str, float], default: float = 1.0
@@ -68,12 +85,13 @@ class CaseIndex(ColumnStore):
         wl = np.array([weights.get(f"lab:{name}", default) for name in self.labs], dtype=F32)
         return ws, wl
 
-    def _base(self, ws: FArray, wl: FArray, version: int | None) -> tuple[FArray, FArray]:
-        """(Σ_p w_p per case, u·Σ_labs w_l per case): weight-only terms, cached per version."""
-        if version is not None and self._base_cache is not None:
-            cached, den, unknown = self._base_cache
+    def _weighted(self, weights: Mapping[str, float], version: int | None) -> _Weighted:
+        """The weight vectors and weight-only per-case terms; equal versions reuse them."""
+        if version is not None and self._weighted_cache is not None:
+            cached, weighted = self._weighted_cache
             if cached == version:
-                return den, unknown
+                return weighted
+        ws, wl = self.weight_vectors(weights)
         n, f = self.n, self.config.facets
         recorded = (
             f.presence * self.present[:, :n]
@@ -85,51 +103,82 @@ class CaseIndex(ColumnStore):
         lab_w = wl @ has_lab
         den = (ws @ recorded + lab_w).astype(F32)
         unknown = (F32(self.config.unknown_similarity) * lab_w).astype(F32)
+        weighted = _Weighted(ws, wl, den, unknown, bool((den > 0).all()))
         if version is not None:
-            self._base_cache = (version, den, unknown)
-        return den, unknown
+            self._weighted_cache = (version, weighted)
+        return weighted
 
     def denominators(self, weights: Mapping[str, float]) -> FArray:
         """Σ_p w_p over each case's own attributes."""
-        return self._base(*self.weight_vectors(weights), None)[0]
+        return self._weighted(weights, None).den
 
-    def _query_rows(self, query: CaseRecord) -> tuple[dict[int, Symptom], dict[int, LabValue]]:
+    def _query_rows(self, query: CaseRecord) -> _Rows:
         syms = first_by_name(query.symptoms).items()
         labs = first_by_name(query.labs).items()
         qs = {self._sym_row[k]: s for k, s in syms if k in self._sym_row}
         ql = {self._lab_row[k]: v for k, v in labs if k in self._lab_row}
         return qs, ql
 
-    def _symptom_part(self, col: SymptomColumn, s: Symptom) -> FArray:
-        """Σ_f φ_f·Sim_f over the facets each case records, for the cases having the symptom."""
-        f, u = self.config.facets, F32(self.config.unknown_similarity)
-        part = np.full(col.rows.size, F32(f.presence), dtype=F32)
-        d = col.duration
+    @functools.cached_property
+    def _phi(self) -> tuple[np.float32, np.float32, np.float32]:
+        """φ of presence, duration and severity as float32 scalars (the config is fixed)."""
+        f = self.config.facets
+        return F32(f.presence), F32(f.duration), F32(f.severity)
+
+    def _symptom_terms(self, r: int) -> FacetTerms:
+        """The query-independent facet terms of symptom row r (cached until cases change)."""
+        terms = self._terms.get(r)
+        if terms is None:
+            terms = facet_terms(self.symptom_column(r), self.config, self._onset_matrix)
+            self._terms[r] = terms
+        return terms
+
+    def _symptom_part(self, r: int, s: Symptom) -> FArray:
+        """Σ_f φ_f·Sim_f over the facets each case records, for the cases having the symptom.
+
+        Facet terms are summed in the order presence, duration, onset, severity (float32
+        sums depend on the order; the numbers must not move).
+        """
+        col, terms = self.symptom_column(r), self._symptom_terms(r)
+        phi_presence, phi_duration, phi_severity = self._phi
         if s.duration_days is None:
-            part += F32(f.duration) * u * ~np.isnan(d)
+            part = terms.presence_unknown_duration.copy()
         elif s.duration_days == 0:
-            part += F32(f.duration) * (d == 0)
-        else:  # max(d, q) ≥ q > 0: no division by zero; NaN (not recorded) → 0
-            q = F32(s.duration_days)
-            sim = 1 - np.abs(d - q) / np.maximum(d, q)  # in [0, 1] or NaN: fmax(NaN, 0) = 0
-            part += F32(f.duration) * np.fmax(sim, F32(0))
-        if s.onset is Onset.UNKNOWN:
-            part += F32(f.onset) * u * (col.onset >= 0)
-        else:  # table[0] = 0 for a case without onset (code −1)
-            table = np.concatenate([[F32(0)], self._onset_matrix[:, ONSET_CODE[s.onset]]])
-            part += F32(f.onset) * table[col.onset.astype(np.intp) + 1]
-        v = col.severity
+            part = terms.presence_zero_duration.copy()
+        else:  # max(d, q) ≥ q > 0: no division by zero
+            d, q = terms.duration, F32(s.duration_days)
+            part = d - q
+            np.abs(part, out=part)
+            part /= np.maximum(d, q)
+            np.subtract(1, part, out=part)
+            if terms.clamp_duration:  # fmax(NaN, 0) = 0 for "not recorded"
+                np.fmax(part, _ZERO, out=part)
+            part *= phi_duration
+            part += phi_presence
+        code = len(ONSET_CODE) if s.onset is Onset.UNKNOWN else ONSET_CODE[s.onset]
+        part += terms.onset[code]
         if s.severity is None:
-            part += F32(f.severity) * u * ~np.isnan(v)
+            part += terms.unknown_severity
         else:
-            # fmax drops NaN (not recorded) for 0, as maximum would not
-            sim = np.fmax(F32(0), 1 - np.abs(v - F32(s.severity)) / F32(SEVERITY_SCALE))
-            part += F32(f.severity) * sim
+            sim = col.severity - F32(s.severity)
+            np.abs(sim, out=sim)
+            sim /= _SEVERITY_SCALE
+            np.subtract(1, sim, out=sim)
+            if terms.clamp_severity:  # fmax drops NaN (not recorded) for 0, as maximum would not
+                np.fmax(sim, _ZERO, out=sim)
+            sim *= phi_severity
+            part += sim
         return part
 
     def _lab_part(self, col: LabColumn, q: LabValue) -> FArray:
         """Range-normalised Sim of the cases having the lab (case range, query's, relative)."""
         a, b = col.value, F32(q.value)
+        if col.positive_width:  # every case has a range: no fallback, no division by zero
+            sim = a - b
+            np.abs(sim, out=sim)
+            sim /= col.width
+            np.subtract(1, sim, out=sim)
+            return np.maximum(_ZERO, sim, out=sim)
         scale = col.width
         if col.any_missing_width:
             q_width = None
@@ -150,21 +199,30 @@ class CaseIndex(ColumnStore):
 
         ``version`` identifies the weight set: equal versions reuse the cached Σ w_p.
         """
-        ws, wl = self.weight_vectors(weights)
-        den, unknown = self._base(ws, wl, version)
-        num = unknown.copy()  # every lab counts u·w_l until the query names it
-        qs, ql = self._query_rows(query)
+        return self._scores(self._query_rows(query), self._weighted(weights, version))
+
+    def _scores(self, rows: _Rows, weighted: _Weighted) -> FArray:
+        ws, wl = weighted.ws, weighted.wl
+        num = weighted.unknown.copy()  # every lab counts u·w_l until the query names it
+        qs, ql = rows
         for r, s in qs.items():
             col = self.symptom_column(r)
             if col.rows.size and ws[r] != 0:
-                num[col.rows] += ws[r] * self._symptom_part(col, s)
+                part = self._symptom_part(r, s)
+                part *= ws[r]
+                num[col.rows] += part
         u = F32(self.config.unknown_similarity)
         for r, q in ql.items():
             lab = self.lab_column(r)
             if lab.rows.size and wl[r] != 0:
-                num[lab.rows] += wl[r] * (self._lab_part(lab, q) - u)
+                part = self._lab_part(lab, q)
+                part -= u
+                part *= wl[r]
+                num[lab.rows] += part
+        if weighted.den_positive:
+            return np.divide(num, weighted.den, out=num)
         out = np.zeros(self.n, dtype=F32)
-        np.divide(num, den, out=out, where=den > 0)
+        np.divide(num, weighted.den, out=out, where=weighted.den > 0)
         return out
 
     def top_k(
@@ -182,10 +240,7 @@ class CaseIndex(ColumnStore):
         Equal Sim: the case that also records more (by weight) of the query's findings
         first, then the lower row.
         """
-        if self.n == 0 or k <= 0:
-            return []
-        sims = self.scores(query, weights, version=version)
-        return self._best(sims, query, weights, k=k, threshold=threshold, exclude=exclude)
+        return self._top_k(query, self._weighted(weights, version), k, threshold, exclude)
 
     def top_k_many(
         self,
@@ -195,24 +250,34 @@ class CaseIndex(ColumnStore):
         version: int | None = None,
     ) -> list[list[Match]]:
         """``top_k`` for several queries under one weight set (one snapshot, one lock)."""
-        return [
-            self.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=version)
-            for q in queries
-        ]
+        weighted = self._weighted(weights, version)
+        return [self._top_k(q.query, weighted, q.k, q.threshold) for q in queries]
+
+    def _top_k(
+        self,
+        query: CaseRecord,
+        weighted: _Weighted,
+        k: int,
+        threshold: float,
+        exclude: Sequence[str] = (),
+    ) -> list[Match]:
+        if self.n == 0 or k <= 0:
+            return []
+        rows = self._query_rows(query)
+        sims = self._scores(rows, weighted)
+        return self._best(sims, rows, weighted, k=k, threshold=threshold, exclude=exclude)
 
     def _best(
         self,
         sims: FArray,
-        query: CaseRecord,
-        weights: Mapping[str, float],
+        rows: _Rows,
+        weighted: _Weighted,
         *,
         k: int,
         threshold: float,
         exclude: Sequence[str] = (),
     ) -> list[Match]:
         """Top k of one query's scores (modified in place for ``exclude``)."""
-        if k <= 0:
-            return []
         for cid in exclude:
             row = self._row_of.get(cid)
             if row is not None:
@@ -223,23 +288,27 @@ class CaseIndex(ColumnStore):
             cand = np.flatnonzero(sims >= max(kth, F32(threshold)))
         else:
             cand = np.flatnonzero(sims >= threshold)
-        order = np.lexsort((cand, -self._coverage(query, weights, cand), -sims[cand]))[:k]
-        return [Match(int(r), self.case_ids[int(r)], float(sims[r])) for r in cand[order]]
+        top = sims[cand]
+        if len(set(top.tolist())) == top.size:  # no ties: Sim alone orders them
+            order = np.argsort(-top)[:k]
+        else:
+            order = np.lexsort((cand, -self._coverage(rows, weighted, cand), -top))[:k]
+        best, ids = zip(cand[order].tolist(), top[order].tolist(), strict=True), self.case_ids
+        return [Match(r, ids[r], s) for r, s in best]
 
-    def _coverage(self, query: CaseRecord, weights: Mapping[str, float], rows: IArray) -> FArray:
+    def _coverage(self, rows: _Rows, weighted: _Weighted, cases: IArray) -> FArray:
         """Σ w of the query's findings each case also records: breaks ties of equal Sim.
 
         The patent's sum runs over the library case's attributes only, so a case whose few
         findings all occur in the query scores 1 however much of the query it leaves out;
         among equals, the case that accounts for more of the query ranks first.
         """
-        ws, wl = self.weight_vectors(weights)
-        qs, ql = self._query_rows(query)
-        cover = np.zeros(rows.size, dtype=F32)
+        qs, ql = rows
+        cover = np.zeros(cases.size, dtype=F32)
         for r in qs:
-            cover += ws[r] * self.present[r, rows]
+            cover += weighted.ws[r] * self.present[r, cases]
         for r in ql:
-            cover += wl[r] * ~np.isnan(self.lab_value[r, rows])
+            cover += weighted.wl[r] * ~np.isnan(self.lab_value[r, cases])
         return cover
 
     def contributions(
@@ -248,4 +317,3 @@ class CaseIndex(ColumnStore):
         """Each attribute of case ``row``: w_p, Sim(i_p, j_p) and its share w_p·Sim / Σ w."""
         case = self.features_of(row)
         return list(case_similarity(case, query, weights, self.config).contributions)
-

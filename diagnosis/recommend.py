@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+
+from pydantic import TypeAdapter
 
 from diagnosis.index import Match
 from diagnosis.schemas import (
@@ -105,9 +108,7 @@ def recommend(
         diagnoses=diagnoses,
         complications=_complications(same),
         treatment_plan=_plan(same),
-        evidence=[
-            _evidence(m, records.get(m.case_id), contributions.get(m.case_id, ())) for m in matches
-        ],
+        evidence=_evidence(matches, records, contributions),
     )
 
 
@@ -143,16 +144,28 @@ def _plan(same: Sequence[tuple[Match, CaseRecord]]) -> TreatmentPlan | None:
     )
 
 
-def _evidence(m: Match, rec: CaseRecord | None, contribs: Sequence[Contribution]) -> CaseEvidence:
-    # One validation reading the contributions' attributes: a third cheaper than building
-    # an AttributeContribution per attribute (a dozen matched cases each have several).
-    return CaseEvidence.model_validate(
-        {
-            "case_id": m.case_id,
-            "similarity": m.similarity,
-            "disease": rec.diagnosis.disease if rec is not None and rec.diagnosis else None,
-            "origin": rec.origin if rec is not None else Origin.IMPORTED,
-            "contributions": sorted(contribs, key=lambda c: -c.contribution),
-        },
-        from_attributes=True,
-    )
+def _evidence(
+    matches: Sequence[Match],
+    records: Mapping[str, CaseRecord],
+    contributions: Mapping[str, Sequence[Contribution]],
+) -> list[CaseEvidence]:
+    # One validation of the whole list, reading the contributions' attributes: cheaper than
+    # a call per matched case, or an AttributeContribution built per attribute.
+    rows = []
+    for m in matches:
+        rec = records.get(m.case_id)
+        contribs = contributions.get(m.case_id, ())
+        rows.append(
+            {
+                "case_id": m.case_id,
+                "similarity": m.similarity,
+                "disease": rec.diagnosis.disease if rec is not None and rec.diagnosis else None,
+                "origin": rec.origin if rec is not None else Origin.IMPORTED,
+                "contributions": sorted(contribs, key=_BY_CONTRIBUTION, reverse=True),
+            }
+        )
+    return _EVIDENCE_LIST.validate_python(rows, from_attributes=True)
+
+
+_EVIDENCE_LIST = TypeAdapter(list[CaseEvidence])
+_BY_CONTRIBUTION = attrgetter("contribution")  # reverse=True keeps equal shares in order

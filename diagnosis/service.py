@@ -29,7 +29,12 @@ from diagnosis.schemas import (
     SimilarCases,
     WeightInfo,
 )
-from diagnosis.similarity import Contribution, QueryFindings, SimilarityConfig, case_similarity
+from diagnosis.similarity import (
+    Contribution,
+    QueryFindings,
+    SimilarityConfig,
+    case_contributions,
+)
 from diagnosis.vocabulary import Vocabulary
 from diagnosis.weights import WeightBook, WeightSnapshot, checked_overrides
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
@@ -125,17 +130,12 @@ class DiagnosisService:
     ) -> tuple[dict[str, CaseRecord], dict[str, list[Contribution]]]:
         """The matched records (from ``stored``) and each one's per-attribute contributions."""
         records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
-        config = self.index.config
         found = QueryFindings.of(query)  # once for all the matches
-        contribs = {
-            m.case_id: (
-                list(case_similarity(rec, found, weights, config).contributions)
-                if (rec := records.get(m.case_id)) is not None
-                else self.index.contributions(m.row, found, weights)
-            )
-            for m in matches
-        }
-        return records, contribs
+        # a match missing from the store is explained from its indexed features
+        cases = [records[m.case_id] if m.case_id in records else self.index.features_of(m.row)
+                 for m in matches]  # fmt: skip
+        terms = case_contributions(cases, found, weights, self.index.config)
+        return records, {m.case_id: t for m, t in zip(matches, terms, strict=True)}
 
     def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
         """Match the findings, combine with the model, store and return the suggestion."""

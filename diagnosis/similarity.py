@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -153,8 +153,7 @@ def lab_similarity(a: float, b: float, width: float | None) -> float:
 # ---------------------------------------------------------------- the patent's combination
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(NamedTuple):  # a tuple: half the cost of a frozen dataclass to build
     """One attribute p of the library case: its weight w_p, Sim(i_p, j_p) and share of Sim(i, j)."""
 
     attribute: str
@@ -258,6 +257,30 @@ def case_similarity(
     config = config or SimilarityConfig()
     found = query if isinstance(query, QueryFindings) else QueryFindings.of(query)
     phi = _facet_weights(config.facets)
+    contributions = tuple(_contributions(library_case, found, weights, config, phi, default_weight))
+    return SimilarityBreakdown(math.fsum(c.contribution for c in contributions), contributions)
+
+
+def case_contributions(
+    library_cases: Sequence[CaseRecord],
+    query: QueryFindings,
+    weights: Mapping[str, float],
+    config: SimilarityConfig,
+) -> list[list[Contribution]]:
+    """``case_similarity(case, query, …).contributions`` of each library case, as lists."""
+    phi = _facet_weights(config.facets)
+    return [_contributions(case, query, weights, config, phi, 1.0) for case in library_cases]
+
+
+def _contributions(
+    library_case: CaseRecord,
+    found: QueryFindings,
+    weights: Mapping[str, float],
+    config: SimilarityConfig,
+    phi: Mapping[Facet, float],
+    default_weight: float,
+) -> list[Contribution]:
+    """Each attribute's w_p, Sim(i_p, j_p) and share w_p·Sim / Σ w (none when Σ w = 0)."""
     raw: list[tuple[str, Facet, float, float]] = []
     for name, s in first_by_name(library_case.symptoms).items():
         key = f"symptom:{name}"
@@ -273,8 +296,7 @@ def case_similarity(
         else:
             sim = lab_similarity(lab.value, q.value, lab_scale(lab, q))
         raw.append((key, Facet.VALUE, w, sim))
-    total = math.fsum(w for _, _, w, _ in raw)
+    total = math.fsum([w for _, _, w, _ in raw])
     if total <= 0.0:
-        return SimilarityBreakdown(0.0, ())
-    contributions = tuple(Contribution(k, f, w, s, w * s / total) for k, f, w, s in raw)
-    return SimilarityBreakdown(math.fsum(c.contribution for c in contributions), contributions)
+        return []
+    return [Contribution(k, f, w, s, w * s / total) for k, f, w, s in raw]
