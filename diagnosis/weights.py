@@ -203,6 +203,9 @@ class WeightBook:
                 self._base, self._source = dict(state.importance), WeightSource.MODEL
                 self._round = state.round_id
             self._overrides = dict(state.overrides)
-            self._version = version
+            # the index caches per version: never reuse a number this book has had (a local
+            # change since the last load could have taken it), even if that makes this
+            # process's number differ from the published one
+            self._version = max(version, self._version + 1)
             self._snapshot = self._make()
             return self._snapshot

@@ -87,3 +87,14 @@ def test_severity_table_fallback_normalises_names_and_scales_to_mean_one() -> No
     w = weights_from_severity_table({" skin rash": 3, "itching": 1})
     assert w == {"symptom:skin_rash": 1.5, "symptom:itching": 0.5}
     assert WeightBook(w).current().source is WeightSource.SEVERITY_TABLE
+
+
+def test_loaded_weights_never_reuse_a_version_this_book_has_had() -> None:
+    from diagnosis.weights import SharedWeights, WeightBook
+
+    book = WeightBook()
+    local = book.set_overrides({"symptom:cough": 2.0})  # a local change takes version 1
+    loaded = book.load(SharedWeights(overrides={"symptom:fever": 3.0}), version=1)
+    assert loaded.version > local.version  # a cache keyed by version cannot mix them up
+    assert loaded.weights == {"symptom:fever": 3.0}
+    assert book.load(SharedWeights(), version=9).version == 9  # published numbers otherwise
