@@ -50,12 +50,21 @@ def combine(
     """score(d) = α·P_model(d) + (1−α)·vote(d); either part alone when the other is absent."""
     if not model:
         return dict(votes)
-    total = sum(max(0.0, p) for p in model.values())
-    probs = {k.upper(): max(0.0, p) / total for k, p in model.items()} if total > 0 else {}
+    # one pass per step over the model's codes (a consortium model has dozens): this runs
+    # for every suggestion; `p if p > 0 else 0.0` is max(0.0, p), NaN included
+    clipped = [p if p > 0.0 else 0.0 for p in model.values()]
+    total = sum(clipped)
+    probs: dict[str, float] = (
+        dict(zip([k.upper() for k in model], [c / total for c in clipped], strict=True))
+        if total > 0 else {}
+    )  # fmt: skip
     if not votes:
         return probs
-    codes = set(votes) | set(probs)
-    return {d: alpha * probs.get(d, 0.0) + (1 - alpha) * votes.get(d, 0.0) for d in codes}
+    scores = {d: alpha * p + (1 - alpha) * votes.get(d, 0.0) for d, p in probs.items()}
+    for d, v in votes.items():
+        if d not in probs:
+            scores[d] = alpha * 0.0 + (1 - alpha) * v
+    return scores
 
 
 def recommend(

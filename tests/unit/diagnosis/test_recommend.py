@@ -83,3 +83,30 @@ def test_evidence_lists_every_match_with_contributions_largest_first() -> None:
     assert [e.case_id for e in r.evidence] == ["a", "b", "c"]
     assert [c.attribute for c in r.evidence[0].contributions] == ["lab:crp", "symptom:fever"]
     assert r.evidence[1].origin is Origin.DOCTOR_VALIDATED
+
+
+def _combine_reference(votes, model, alpha):
+    """The formula as first written (sets and three dict passes)."""
+    if not model:
+        return dict(votes)
+    total = sum(max(0.0, p) for p in model.values())
+    probs = {k.upper(): max(0.0, p) / total for k, p in model.items()} if total > 0 else {}
+    if not votes:
+        return probs
+    codes = set(votes) | set(probs)
+    return {d: alpha * probs.get(d, 0.0) + (1 - alpha) * votes.get(d, 0.0) for d in codes}
+
+
+def test_combine_gives_the_reference_formula_s_floats_exactly() -> None:
+    import random
+
+    rng = random.Random(8)
+    codes = [f"C{i:02d}" for i in range(40)]
+    for trial in range(300):
+        model = {c.lower() if rng.random() < 0.2 else c:
+                 rng.choice([0.0, -0.1, float("nan"), rng.random(), rng.random() ** 8])
+                 for c in rng.sample(codes, rng.randint(0, 40))}  # fmt: skip
+        picked = rng.sample(codes, rng.randint(0, 4))
+        votes = {c: rng.random() for c in picked}
+        alpha = rng.choice([0.0, 0.3, 0.5, 1.0])
+        assert combine(votes, model, alpha) == _combine_reference(votes, model, alpha), trial
