@@ -5,6 +5,7 @@ Pure: it takes the matches with their records and contributions and returns wire
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,18 @@ def combine(
     return scores
 
 
+def top_scores(scores: Mapping[str, float], n: int) -> list[tuple[str, float]]:
+    """The n best (code, score), best first, equal scores by code.
+
+    The same as sorting every item, but only those at least as good as the n-th are sorted
+    (a model scores every disease of the schema).
+    """
+    if len(scores) > n > 0:
+        floor = heapq.nlargest(n, scores.values())[-1]
+        scores = {code: s for code, s in scores.items() if s >= floor}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def recommend(
     matches: Sequence[Match],
     records: Mapping[str, CaseRecord],
@@ -91,8 +104,10 @@ def recommend(
         if rec is not None and rec.diagnosis is not None:
             names.setdefault(rec.diagnosis.disease.icd10, rec.diagnosis.disease.name)
             support[rec.diagnosis.disease.icd10] += 1
-    probs = {k.upper(): v for k, v in (model_distribution or {}).items()}
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:max_diagnoses]
+    ranked = top_scores(scores, max_diagnoses)
+    probs = (
+        {k.upper(): v for k, v in model_distribution.items()} if model_distribution else {}
+    )  # fmt: skip
     diagnoses = [
         DiagnosisCandidate(
             disease=Disease(

@@ -110,3 +110,16 @@ def test_combine_gives_the_reference_formula_s_floats_exactly() -> None:
         votes = {c: rng.random() for c in picked}
         alpha = rng.choice([0.0, 0.3, 0.5, 1.0])
         assert combine(votes, model, alpha) == _combine_reference(votes, model, alpha), trial
+
+
+def test_top_scores_equal_a_full_sort_ties_included() -> None:
+    import random
+
+    from diagnosis.recommend import top_scores
+
+    rng = random.Random(5)
+    for _ in range(300):
+        scores = {f"C{i:02d}": rng.choice([0.0, 0.25, 0.5, rng.random()])
+                  for i in rng.sample(range(60), rng.randint(0, 60))}  # fmt: skip
+        n = rng.choice([0, 1, 3, 5, 80])
+        assert top_scores(scores, n) == sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
