@@ -60,5 +60,9 @@ def serve(
         factory = "hospital.service.diagnosis_app:create_diagnosis_app"
     os.environ["FEDCHAIN_DIAGNOSIS_DEMO_CASES"] = str(demo_cases)
     typer.echo(f"doctor page: http://{host}:{port}/doctor")
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
-                access_log=access_log)
+    if workers > 1:  # one listening socket per worker: connections spread evenly
+        from node.asgi_workers import serve as serve_workers
+
+        raise typer.Exit(serve_workers(factory, host=host, port=port, workers=workers,
+                                       log_level="info", access_log=access_log))  # fmt: skip
+    uvicorn.run(factory, factory=True, host=host, port=port, access_log=access_log)
