@@ -25,7 +25,6 @@ from typing import Any
 
 from benchmarks.diagnosis import wrk
 from diagnosis.demo_server import seed_demo_database, start_demo_server
-from diagnosis.weights import importance_from_first_layer
 
 HIDDEN = [16]  # the consortium model's default hidden layer (FEDCHAIN_ROUND_HIDDEN)
 
@@ -64,26 +63,16 @@ CONFIGS = {
 
 def publish_consortium_model(database_url: str, cases: int) -> None:
     """Seed the demo cases and publish a (genesis) consortium model as sealed round 1."""
-    import torch
-
     from hospital.emr.store import open_store
-    from hospital.models import build_model
-    from hospital.service.consortium_model import attribute_columns
-    from hospital.service.rounds import initial_weights, model_layout
+    from hospital.service.rounds import initial_weights
     from hospital.service.shared_diagnosis import SqlSharedDiagnosis
-    from hospital.training import load_flat
 
     seed_demo_database(database_url, cases)
-    v1, _, spec = model_layout(HIDDEN)
-    weights = initial_weights(HIDDEN)
-    net = build_model(spec, 0)
-    load_flat(net, torch.from_numpy(weights))
     store = open_store(database_url)
     try:
         SqlSharedDiagnosis(store.engine).publish_round(
-            weights, round_id=1, importance=importance_from_first_layer(net, attribute_columns(v1)),
-            hidden=HIDDEN, schema_name="general",
-        )  # fmt: skip
+            initial_weights(HIDDEN), round_id=1, hidden=HIDDEN, schema_name="general"
+        )
     finally:
         store.close()
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hospital.emr.records import CaseRecord
+from hospital.emr.schema import schema_named
 from hospital.models import BPSpec, HeadKind, HeadSpec, MultiHeadNetwork, build_model
 from hospital.models.heads import head_probabilities
 from hospital.training import (
@@ -28,6 +29,7 @@ from hospital.training import (
     stratified_split,
     train_local,
 )
+from hospital.vectorize import v1_layout, v2_layout
 from hospital.vectorize.encode import case_to_v1, vectorize_cases
 from hospital.vectorize.layout import V1Layout, V2Layout
 from node.errors import ValidationFailed
@@ -48,6 +50,24 @@ def consortium_spec(v1: V1Layout, v2: V2Layout, hidden: tuple[int, ...] = (64,))
         hidden=hidden,
         heads=(HeadSpec(name=DIAGNOSIS, kind=HeadKind.SOFTMAX, size=len(v2.diseases)), *extra),
     )
+
+
+def model_layout(hidden: Sequence[int],
+                 schema_name: str = "general") -> tuple[V1Layout, V2Layout, BPSpec]:  # fmt: skip
+    """The consortium BP model over the named schema with these hidden sizes."""
+    schema = schema_named(schema_name)
+    v1, v2 = v1_layout(schema), v2_layout(schema)
+    return v1, v2, consortium_spec(v1, v2, hidden=tuple(hidden))
+
+
+def sealed_network(
+    weights: np.ndarray, hidden: Sequence[int], schema_name: str = "general"
+) -> tuple[MultiHeadNetwork, V1Layout, V2Layout]:
+    """The consortium network holding a flat weight vector, with its V1/V2 layouts."""
+    v1, v2, spec = model_layout(hidden, schema_name)
+    net = build_model(spec, 0)
+    load_flat(net, torch.from_numpy(np.array(weights, np.float32)))  # a writable copy
+    return net, v1, v2
 
 
 def case_data(cases: Sequence[CaseRecord], v1: V1Layout, v2: V2Layout) -> LocalData:

@@ -15,26 +15,23 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diagnosis.service import DiagnosisService
-from diagnosis.weights import importance_from_first_layer
-from hospital.emr.schema import schema_named
-from hospital.models import BPSpec, build_model
+from hospital.models import build_model
 from hospital.round import Evaluator, RoundClient, Trainer
 from hospital.service.alignment import AlignmentBook
 from hospital.service.consortium_model import (
     CaseTrainer,
     attribute_columns,
     case_data,
-    consortium_spec,
     diagnosis_model,
+    model_layout,
+    sealed_network,
 )
 from hospital.service.shared_diagnosis import SqlSharedDiagnosis
-from hospital.training import LocalOptimizer, TrainConfig, flatten, load_flat, parameter_count
-from hospital.vectorize import V1Layout, V2Layout, v1_layout, v2_layout
+from hospital.training import LocalOptimizer, TrainConfig, flatten, parameter_count
 from node.errors import ValidationFailed
 from node.fedopt import model_hash
 
@@ -63,14 +60,6 @@ class RoundSettings(BaseSettings):
     def enabled(self) -> bool:
         """Rounds run only when both the miner and the key are configured."""
         return bool(self.miner_url) and self.public_key is not None
-
-
-def model_layout(hidden: list[int],
-                 schema_name: str = "general") -> tuple[V1Layout, V2Layout, BPSpec]:  # fmt: skip
-    """The consortium BP model over the named schema with these hidden sizes."""
-    schema = schema_named(schema_name)
-    v1, v2 = v1_layout(schema), v2_layout(schema)
-    return v1, v2, consortium_spec(v1, v2, hidden=tuple(hidden))
 
 
 def initial_weights(hidden: list[int], seed: int = 0, schema_name: str = "general") -> np.ndarray:
@@ -164,19 +153,15 @@ class HospitalRounds:
     def refresh_diagnosis(self, weights: np.ndarray, round_id: int, *,
                           sealed_hash: str = "") -> None:  # fmt: skip
         """Give the diagnosis service the sealed model and the attribute weights it implies."""
-        net = build_model(self.spec, 0)
-        load_flat(net, torch.as_tensor(np.asarray(weights, np.float32)))
         shared = self.service.shared
         if isinstance(shared, SqlSharedDiagnosis):  # every worker on this database follows
-            importance = importance_from_first_layer(net, attribute_columns(self.v1))
-            shared.publish_round(
-                weights, round_id=round_id, importance=importance,
-                hidden=self.settings.hidden, schema_name=self.settings.schema_name,
-            )  # fmt: skip
+            shared.publish_round(weights, round_id=round_id, hidden=self.settings.hidden,
+                                 schema_name=self.settings.schema_name)  # fmt: skip
             self.service.follow_shared()
         else:
-            self.service.set_model(diagnosis_model(net, self.v1, self.v2))
-            self.service.weights.on_round_sealed(net, attribute_columns(self.v1), round_id=round_id)
+            net, v1, v2 = sealed_network(weights, self.settings.hidden, self.settings.schema_name)
+            self.service.set_model(diagnosis_model(net, v1, v2))
+            self.service.weights.on_round_sealed(net, attribute_columns(v1), round_id=round_id)
         if self._trainer is not None:
             self._holdout = self._trainer.evaluate(weights)
         self._applied, self._applied_hash = round_id, sealed_hash

@@ -14,15 +14,12 @@ import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 from sqlalchemy import Engine
 
 from diagnosis.ports import MODEL, OVERRIDES, WEIGHTS, DiagnosisModel, SharedChanges
-from diagnosis.weights import SharedWeights
+from diagnosis.weights import SharedWeights, importance_from_first_layer
 from hospital.emr.diagnosis_state import SqlDiagnosisState
-from hospital.models import build_model
-from hospital.service.consortium_model import diagnosis_model
-from hospital.training import load_flat
+from hospital.service.consortium_model import attribute_columns, diagnosis_model, sealed_network
 
 
 def encode_model(weights: np.ndarray, *, hidden: Sequence[int], schema_name: str,
@@ -35,14 +32,10 @@ def encode_model(weights: np.ndarray, *, hidden: Sequence[int], schema_name: str
 
 def decode_model(payload: bytes) -> DiagnosisModel:
     """The diagnosis model of a stored sealed model."""
-    from hospital.service.rounds import model_layout  # rounds imports this module
-
     head, _, raw = payload.partition(b"\n")
     meta = json.loads(head)
-    v1, v2, spec = model_layout(list(meta["hidden"]), str(meta["schema"]))
-    net = build_model(spec, 0)
-    load_flat(net, torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy()))
-    return diagnosis_model(net, v1, v2)
+    weights = np.frombuffer(raw, dtype="<f4")
+    return diagnosis_model(*sealed_network(weights, meta["hidden"], str(meta["schema"])))
 
 
 class SqlSharedDiagnosis:
@@ -51,9 +44,11 @@ class SqlSharedDiagnosis:
     def __init__(self, engine: Engine) -> None:
         self.table = SqlDiagnosisState(engine)
 
-    def publish_round(self, weights: np.ndarray, *, round_id: int, importance: Mapping[str, float],
-                      hidden: Sequence[int], schema_name: str) -> None:  # fmt: skip
+    def publish_round(self, weights: np.ndarray, *, round_id: int, hidden: Sequence[int],
+                      schema_name: str) -> None:  # fmt: skip
         """Publish a sealed round's model and the attribute importance it implies."""
+        net, v1, _ = sealed_network(weights, hidden, schema_name)
+        importance = importance_from_first_layer(net, attribute_columns(v1))
         self.table.publish(MODEL, encode_model(weights, hidden=hidden, schema_name=schema_name,
                                                round_id=round_id))  # fmt: skip
         body = {"importance": dict(importance), "round_id": round_id}
