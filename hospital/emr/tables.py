@@ -145,7 +145,8 @@ class SuggestionRow(Base):
 
     __tablename__ = "diagnosis_suggestions"
     suggestion_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # indexed: the hourly prune of expired suggestions reads a range, not the whole table
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     pending: Mapped[str] = mapped_column(Text)  # PendingFeedback as JSON
     state: Mapped[str] = mapped_column(String(10))
     case_id: Mapped[str | None] = mapped_column(

@@ -1,4 +1,4 @@
-"""Diagnosis state shared by a hospital's serving processes (weights, overrides, model).
+"""Shared diagnosis state (weights, overrides, model); suggestions indexed by age.
 
 Revision ID: 0004_diagnosis_state
 Revises: 0003_diagnosis_suggestions
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the shared diagnosis state table."""
+    """Create the shared diagnosis state table and index the suggestions by age."""
     op.create_table(
         "diagnosis_state",
         sa.Column("part", sa.String(length=16), nullable=False),
@@ -25,8 +25,12 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("part", name=op.f("pk_diagnosis_state")),
     )
+    op.create_index(
+        op.f("ix_diagnosis_suggestions_created_at"), "diagnosis_suggestions", ["created_at"]
+    )
 
 
 def downgrade() -> None:
-    """Drop the shared diagnosis state table."""
+    """Drop the shared diagnosis state table and the suggestions' age index."""
+    op.drop_index(op.f("ix_diagnosis_suggestions_created_at"), table_name="diagnosis_suggestions")
     op.drop_table("diagnosis_state")
