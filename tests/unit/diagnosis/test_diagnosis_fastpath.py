@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.fastpath import DiagnosisFastPath
+from diagnosis.api.fastpath import MAX_FAST_BODY, DiagnosisFastPath
 from diagnosis.api.routes import build_router
 from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
@@ -60,8 +60,17 @@ def _routes(service: DiagnosisService, batcher: SuggestionBatcher) -> FastAPI:
     return app
 
 
-def _service(library: InMemoryCaseLibrary) -> DiagnosisService:
-    return DiagnosisService(library=library, sink=library)
+def _both_ways(
+    library: InMemoryCaseLibrary, max_body: int = MAX_FAST_BODY
+) -> tuple[FastAPI, DiagnosisFastPath, CountingApp]:
+    """The plain routes, and the same routes behind the fast path (sharing one batcher)."""
+    plain_service = DiagnosisService(library=library, sink=library)
+    fast_service = DiagnosisService(library=library, sink=library)
+    plain = _routes(plain_service, SuggestionBatcher(plain_service))
+    batcher = SuggestionBatcher(fast_service)
+    behind = CountingApp(_routes(fast_service, batcher))
+    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN], max_body=max_body)
+    return plain, fast, behind
 
 
 async def _call(
@@ -119,12 +128,7 @@ CASES: list[tuple[str, bytes, list[tuple[bytes, bytes]]]] = [
 def test_fast_path_replies_as_the_routes_do(
     name: str, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    library = InMemoryCaseLibrary(synthetic_cases(120, seed=11))
-    plain_service, fast_service = _service(library), _service(library)
-    plain = _routes(plain_service, SuggestionBatcher(plain_service))
-    fast_batcher = SuggestionBatcher(fast_service)
-    behind = CountingApp(_routes(fast_service, fast_batcher))
-    fast = DiagnosisFastPath(behind, batcher=fast_batcher, tokens=[TOKEN])
+    plain, fast, behind = _both_ways(InMemoryCaseLibrary(synthetic_cases(120, seed=11)))
 
     expected = asyncio.run(_call(plain, body, headers))
     got = asyncio.run(_call(fast, body, headers, chunk=97))  # the body arrives in pieces
@@ -136,11 +140,7 @@ def test_fast_path_replies_as_the_routes_do(
 
 
 def test_a_body_over_the_limit_is_answered_by_the_routes() -> None:
-    library = InMemoryCaseLibrary(synthetic_cases(60, seed=3))
-    service = _service(library)
-    batcher = SuggestionBatcher(service)
-    behind = CountingApp(_routes(service, batcher))
-    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN], max_body=64)
+    _, fast, behind = _both_ways(InMemoryCaseLibrary(synthetic_cases(60, seed=3)), max_body=64)
     status, reply = asyncio.run(_call(fast, json.dumps(FINDINGS).encode(), JSON + BEARER, 40))
     assert status == 200 and reply["patient_id"] == "p-fast"
     assert behind.calls == 1
@@ -154,12 +154,7 @@ class FailingLibrary(InMemoryCaseLibrary):
 
 
 def test_a_service_error_gets_the_same_reply_on_both_paths() -> None:
-    library = FailingLibrary(synthetic_cases(60, seed=3))
-    plain_service, fast_service = _service(library), _service(library)
-    plain = _routes(plain_service, SuggestionBatcher(plain_service))
-    batcher = SuggestionBatcher(fast_service)
-    behind = CountingApp(_routes(fast_service, batcher))
-    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN])
+    plain, fast, behind = _both_ways(FailingLibrary(synthetic_cases(60, seed=3)))
     body = json.dumps(FINDINGS).encode()
     expected = asyncio.run(_call(plain, body, JSON + BEARER))
     got = asyncio.run(_call(fast, body, JSON + BEARER))
