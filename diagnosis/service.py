@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 
+from diagnosis.ids import time_ordered_id
 from diagnosis.index import CaseIndex, Match, MatchQuery
 from diagnosis.ports import (
     CaseLibrary,
@@ -170,9 +170,10 @@ class DiagnosisService:
                 matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
                 disease_names=self.disease_names,
             )
+            created_at = dt.datetime.now(dt.UTC)
             suggestion = DiagnosisSuggestion(
-                suggestion_id=uuid.uuid4().hex,
-                created_at=dt.datetime.now(dt.UTC),
+                suggestion_id=time_ordered_id(created_at),
+                created_at=created_at,
                 patient_id=request.patient_id,
                 diagnoses=rec.diagnoses,
                 complications=rec.complications,
