@@ -128,3 +128,34 @@ def test_a_request_that_fails_in_a_batch_fails_alone(library: InMemoryCaseLibrar
     answers = asyncio.run(all_at_once())
     assert isinstance(answers[3], RuntimeError)
     assert all(isinstance(a, DiagnosisSuggestion) for i, a in enumerate(answers) if i != 3)
+
+
+def test_a_batch_is_replied_to_before_the_next_batch_is_computed(
+    library: InMemoryCaseLibrary,
+) -> None:
+    """Under a backlog, batch 1's requests resume (and reply) before batch 2 is computed."""
+    events: list[str] = []
+
+    class Recording(DiagnosisService):
+        def suggest_many(self, requests: Sequence[DiagnosisRequest]) -> list[DiagnosisSuggestion]:
+            events.append(f"compute {[r.patient_id for r in requests]}")
+            return super().suggest_many(requests)
+
+    service = Recording(library=library, sink=library)
+    requests = queries(6, seed=8)
+
+    async def backlog() -> None:
+        batcher = SuggestionBatcher(service, max_batch=2)
+
+        async def ask(r: DiagnosisRequest) -> None:
+            await batcher.suggest(r)
+            events.append(f"reply {r.patient_id}")
+
+        await asyncio.gather(*(ask(r) for r in requests))
+
+    asyncio.run(backlog())
+    assert events == [
+        "compute ['q0', 'q1']", "reply q0", "reply q1",
+        "compute ['q2', 'q3']", "reply q2", "reply q3",
+        "compute ['q4', 'q5']", "reply q4", "reply q5",
+    ]  # fmt: skip
