@@ -15,6 +15,7 @@ from sqlalchemy import Engine, LargeBinary, Table, func, insert, literal, select
 from hospital.emr.tables import DiagnosisStateRow
 
 STATE: Table = DiagnosisStateRow.__table__  # type: ignore[assignment]
+_VERSIONS = select(STATE.c.part, STATE.c.version)  # read before every batch of suggestions
 
 
 class SqlDiagnosisState:
@@ -45,7 +46,7 @@ class SqlDiagnosisState:
     def versions(self) -> dict[str, int]:
         """Each part's current version (parts never published are absent)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(STATE.c.part, STATE.c.version)).all()
+            rows = conn.execute(_VERSIONS).all()
         return {r.part: int(r.version) for r in rows}
 
     def read(self, parts: Iterable[str]) -> dict[str, tuple[int, bytes]]:

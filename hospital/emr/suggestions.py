@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
@@ -22,6 +22,15 @@ OPEN, CLAIMED, ANSWERED = "open", "claimed", "answered"
 DEFAULT_KEEP = dt.timedelta(days=30)  # a suggestion can get feedback for this long
 PRUNE_EVERY = dt.timedelta(hours=1)
 _SEQ_ATTEMPTS = 5  # PostgreSQL: two answers may pick the same next number; the loser retries
+
+# Built once: every batch of suggestions runs these, and building a statement (and its cache
+# key) cost more than executing it on SQLite (answered_since: 75 µs per call → 25 µs).
+_INSERT = insert(SUGGESTIONS)
+_ANSWERED_SINCE = (
+    select(SUGGESTIONS.c.answered_seq, SUGGESTIONS.c.case_id)
+    .where(SUGGESTIONS.c.answered_seq > bindparam("seq"))
+    .order_by(SUGGESTIONS.c.answered_seq)
+)
 
 
 class SqlSuggestionStore:
@@ -50,7 +59,7 @@ class SqlSuggestionStore:
             for sid, p in items
         ]  # fmt: skip
         with self.engine.begin() as conn:
-            conn.execute(insert(SUGGESTIONS), rows)
+            conn.execute(_INSERT, rows)
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 self._prune(conn, now)
 
@@ -122,13 +131,8 @@ class SqlSuggestionStore:
 
     def answered_since(self, seq: int) -> tuple[int, list[str]]:
         """(newest answer number, case ids answered after ``seq``, in answer order)."""
-        query = (
-            select(SUGGESTIONS.c.answered_seq, SUGGESTIONS.c.case_id)
-            .where(SUGGESTIONS.c.answered_seq > seq)
-            .order_by(SUGGESTIONS.c.answered_seq)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_ANSWERED_SINCE, {"seq": seq}).all()
         if not rows:
             return seq, []
         return int(rows[-1].answered_seq), [r.case_id for r in rows if r.case_id is not None]
