@@ -131,13 +131,15 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
             source_dir=baseline_dir, rounds=a.rest_rounds,
         )  # fmt: skip
         differ, compared = equivalence.compare(baseline_dir, a.equivalence_queries)
-    base = {(r["run"], r["concurrency"]): r for r in results if r["config"] == "baseline"}
+    base_name = next((c.name for c in configs if c.baseline), None)  # the first baseline config
+    base = {(r["run"], r["concurrency"]): r for r in results if r["config"] == base_name}
     t = Table(
         title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · separate {client} load "
         f"process · baseline = code of {a.baseline_ref}"
     )
     for col in ("run", "conns", "server", "start s", "requests", "errors", "p50 ms", "p90 ms",
-                "p99 ms", "max ms", "req/s", "req/s ÷ base", "p99 ÷ base", "load"):  # fmt: skip
+                "p99 ms", "max ms", "req/s", "req/s ÷ base", "p99 ÷ base", "CPU ms/req",
+                "CPU ÷ base", "load"):  # fmt: skip
         t.add_column(col, justify="left" if col == "server" else "right")
     for r in results:
         b = base.get((r["run"], r["concurrency"]))
@@ -148,13 +150,17 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
             f"{r['max_ms']:.0f}", f"{r['throughput_rps']:.0f}",
             f"{r['throughput_rps'] / b['throughput_rps']:.2f}" if b else "",
             f"{r['p99_ms'] / b['p99_ms']:.2f}" if b else "",
+            f"{r['server_cpu_ms_per_request']:.3f}",
+            f"{r['server_cpu_ms_per_request'] / b['server_cpu_ms_per_request']:.2f}" if b else "",
             f"{r['load_avg_before']:.1f}→{r['load_avg_after']:.1f}",
         )  # fmt: skip
     console.print(t)
     console.print(
         f"{a.rest_seconds} s per level after a 2 s warm-up, 200 varied bodies, servers "
-        "alternating at each level; load = 1-minute load average before→after each level "
-        f"(2 cores, shared). REST part took {time.perf_counter() - t0:.0f} s."
+        "alternating at each level; CPU ms/req = the server processes' user+system CPU during "
+        "the level ÷ its requests (what sets latency at 100 connections); load = 1-minute "
+        "load average before→after each level (2 cores, shared). "
+        f"REST part took {time.perf_counter() - t0:.0f} s."
     )
     console.print(
         f"Same answers as the baseline: {compared - differ:,} of {compared:,} (suggestions "

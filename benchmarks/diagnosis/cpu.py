@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ PARTS = {
     "suggestion": "the suggestion model, unknown terms, its JSON",
     "service": "all of DiagnosisService.suggest_many + JSON",
     "asgi": "the whole FastAPI app (auth, body, batcher, reply), no sockets",
+    "asgi-db": "the hospital's app over a SQLite EMR (what a REST worker runs), no sockets",
 }
 _BATCH = 16
 
 
-def _measure(requests: int) -> dict[str, float]:
+def _measure(requests: int, directory: str) -> dict[str, float]:
     """CPU ms per request of each part (one process, this interpreter's diagnosis package)."""
     import asyncio
     import datetime as dt
@@ -90,7 +92,9 @@ def _measure(requests: int) -> dict[str, float]:
         for key, t in zip(PARTS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=False):
             spent[key] += t
 
-    async def through_app(n: int) -> None:
+    db_app = _database_app(token, directory)
+
+    async def through_app(app: Any, n: int) -> None:
         for i in range(0, n, _BATCH):
             await asyncio.gather(*(_post(app, token, bodies[(i + j) % len(bodies)])
                                    for j in range(_BATCH)))  # fmt: skip
@@ -100,9 +104,25 @@ def _measure(requests: int) -> dict[str, float]:
         for i in range(0, requests, _BATCH):
             parts([reqs[(i + j) % len(reqs)] for j in range(_BATCH)])
         t = time.process_time()
-        asyncio.run(through_app(requests))
+        asyncio.run(through_app(app, requests))
         spent["asgi"] = time.process_time() - t
+        t = time.process_time()
+        asyncio.run(through_app(db_app, requests))
+        spent["asgi-db"] = time.process_time() - t
     return {k: 1000 * v / requests for k, v in spent.items()}
+
+
+def _database_app(token: str, directory: str) -> Any:
+    """The hospital's diagnosis app (one REST worker's) over 10,000 demo cases in SQLite."""
+    from diagnosis.demo_server import seed_demo_database
+
+    url = f"sqlite:///{Path(directory) / 'emr.sqlite'}"
+    seed_demo_database(url, 10_000)
+    os.environ.update(FEDCHAIN_DATABASE_URL=url,
+                      FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS=json.dumps([token]))  # fmt: skip
+    from hospital.service.diagnosis_app import create_diagnosis_app
+
+    return create_diagnosis_app()
 
 
 async def _post(app: Any, token: str, body: dict[str, Any]) -> None:
@@ -151,4 +171,5 @@ def compare(
 
 
 if __name__ == "__main__":
-    print(json.dumps(_measure(int(sys.argv[1]))))
+    with tempfile.TemporaryDirectory(prefix="fedchain-cpu-bench-") as d:
+        print(json.dumps(_measure(int(sys.argv[1]), d)))

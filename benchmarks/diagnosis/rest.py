@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.diagnosis import wrk
+from benchmarks.diagnosis.proc_cpu import tree_cpu_seconds
 from diagnosis.demo_server import seed_demo_database, start_demo_server
 
 HIDDEN = [16]  # the consortium model's default hidden layer (FEDCHAIN_ROUND_HIDDEN)
@@ -142,13 +143,16 @@ def run_all(
         for run in range(1, rounds + 1):
             for c in concurrencies:
                 for config in configs:
-                    url = servers[config.name].url
+                    url, pid = servers[config.name].url, servers[config.name].process.pid
                     load_before = os.getloadavg()[0]
+                    cpu_before = tree_cpu_seconds(pid)
                     if client == "wrk":
                         r = wrk.run(url, token, connections=c, seconds=seconds)
                     else:
                         r = _httpx_load(url, token, requests, c)
+                    cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000
                     r.update(config=config.name, run=run, client=client,
+                             server_cpu_ms_per_request=cpu_ms / max(r["requests"], 1),
                              load_avg_before=load_before,
                              load_avg_after=os.getloadavg()[0])  # fmt: skip
                     results.append(r)
