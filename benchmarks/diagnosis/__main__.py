@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="any of: inprocess,cpu,rest,accuracy")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
-    console = Console(width=170)
+    console = Console(width=200)
     console.print(
         f"[bold]diagnosis benchmark[/] · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} cores · load average at start {os.getloadavg()[0]:.1f} "
