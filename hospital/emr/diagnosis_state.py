@@ -2,7 +2,8 @@
 
 A publication replaces one part's payload and gives it the next version of one counter
 shared by all parts, in a single statement (so SQLite takes its write lock at once and two
-publications never get the same number there). Readers first fetch only the versions.
+publications never get the same number there; PostgreSQL queues them on an advisory lock,
+see ``writer_lock``). Readers first fetch only the versions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, LargeBinary, Table, func, insert, literal, select, update
 
 from hospital.emr.tables import DiagnosisStateRow
+from hospital.emr.writer_lock import serialize_writers
 
 STATE: Table = DiagnosisStateRow.__table__  # type: ignore[assignment]
 _VERSIONS = select(STATE.c.part, STATE.c.version)  # read before every batch of suggestions
@@ -29,6 +31,7 @@ class SqlDiagnosisState:
         now = dt.datetime.now(dt.UTC)
         next_version = select(func.coalesce(func.max(STATE.c.version), 0) + 1).scalar_subquery()
         with self.engine.begin() as conn:
+            serialize_writers(conn, "diagnosis_state.version")
             done = conn.execute(
                 update(STATE).where(STATE.c.part == part)
                 .values(version=next_version, payload=payload, updated_at=now)

@@ -12,16 +12,15 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
 from hospital.emr.tables import SuggestionRow
+from hospital.emr.writer_lock import serialize_writers
 
 SUGGESTIONS: Table = SuggestionRow.__table__  # type: ignore[assignment]
 OPEN, CLAIMED, ANSWERED = "open", "claimed", "answered"
 DEFAULT_KEEP = dt.timedelta(days=30)  # a suggestion can get feedback for this long
 PRUNE_EVERY = dt.timedelta(hours=1)
-_SEQ_ATTEMPTS = 5  # PostgreSQL: two answers may pick the same next number; the loser retries
 
 # Built once: every batch of suggestions runs these, and building a statement (and its cache
 # key) cost more than executing it on SQLite (answered_since: 75 µs per call → 25 µs).
@@ -116,18 +115,15 @@ class SqlSuggestionStore:
         next_seq = (
             select(func.coalesce(func.max(SUGGESTIONS.c.answered_seq), 0) + 1).scalar_subquery()
         )
-        for attempt in range(_SEQ_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        update(SUGGESTIONS)
-                        .where(SUGGESTIONS.c.suggestion_id == suggestion_id)
-                        .values(state=ANSWERED, case_id=case_id, answered_seq=next_seq)
-                    )
-                return
-            except IntegrityError:
-                if attempt == _SEQ_ATTEMPTS - 1:
-                    raise
+        with self.engine.begin() as conn:
+            # numbers are then also committed in order: a process that has seen n never
+            # misses an answer numbered below n that commits later
+            serialize_writers(conn, "diagnosis_suggestions.answered_seq")
+            conn.execute(
+                update(SUGGESTIONS)
+                .where(SUGGESTIONS.c.suggestion_id == suggestion_id)
+                .values(state=ANSWERED, case_id=case_id, answered_seq=next_seq)
+            )
 
     def answered_since(self, seq: int) -> tuple[int, list[str]]:
         """(newest answer number, case ids answered after ``seq``, in answer order)."""
