@@ -297,13 +297,21 @@ def serve(
         rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
         app = create_hospital_app(name=name, book=book,
                                   relay_auth=RelayAuth(LedgerRelays(ledger)),
-                                  doctor_tokens=doctor_tokens, rounds=rounds)
+                                  doctor_tokens=doctor_tokens, rounds=rounds,
+                                  schema_name=_consortium_schema_name())
         _out.print(f"{name}: {store.count()} cases; doctor page "
                    f"http://{host or settings.host}:{port or settings.port}/doctor")
         uvicorn.run(app, host=host or settings.host, port=port or settings.port,
                     log_level="warning")
     finally:
         store.close()
+
+
+def _consortium_schema_name() -> str:
+    """The consortium schema (FEDCHAIN_ROUND_SCHEMA, 'general' when unset)."""
+    from hospital.service.rounds import RoundSettings
+
+    return RoundSettings().schema_name
 
 
 def _configured_chain_ids(node_settings):  # type: ignore[no-untyped-def]

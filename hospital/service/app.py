@@ -41,15 +41,17 @@ def create_hospital_app(
     doctor_tokens: list[str],
     diagnosis: DiagnosisService | None = None,
     rounds: Callable[[DiagnosisService], HospitalRounds] | None = None,
+    schema_name: str = "general",
 ) -> FastAPI:
     """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
 
     ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests).
 
     ``rounds`` builds the round participation around the diagnosis service; its thread runs
-    for the app's lifetime.
+    for the app's lifetime. ``schema_name`` is the consortium schema the diagnosis service
+    names diseases and checks query terms by (when ``diagnosis`` is not given).
     """
-    service = diagnosis or diagnosis_service(book.store)
+    service = diagnosis or diagnosis_service(book.store, schema_name=schema_name)
     participation = rounds(service) if rounds is not None else None
 
     @asynccontextmanager

@@ -20,26 +20,36 @@ from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.ports import InMemorySuggestionStore, SuggestionStore
 from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
-from hospital.emr.schema import default_schema
+from hospital.emr.schema import schema_named
 from hospital.emr.settings import EmrSettings
 from hospital.emr.store import CaseStore, SqlCaseStore, open_store
 from hospital.emr.suggestions import DEFAULT_KEEP, SqlSuggestionStore
 from hospital.service.library import EmrCaseLibrary
+from hospital.service.rounds import RoundSettings
 from hospital.service.shared_diagnosis import SqlSharedDiagnosis
 from hospital.vectorize import v2_layout
 
 
 def diagnosis_service(
-    store: CaseStore, *, alpha: float = 0.5, keep: dt.timedelta = DEFAULT_KEEP
+    store: CaseStore,
+    *,
+    schema_name: str = "general",
+    alpha: float = 0.5,
+    keep: dt.timedelta = DEFAULT_KEEP,
 ) -> DiagnosisService:
-    """Diagnosis over the store's cases; suggestions, weights and model in the same database."""
+    """Diagnosis over the store's cases; suggestions, weights and model in the same database.
+
+    ``schema_name`` is the consortium schema (FEDCHAIN_ROUND_SCHEMA): its diseases name what
+    only the model proposes, and its symptoms and labs are the terms a query is checked
+    against.
+    """
     library = EmrCaseLibrary(store)
     # every store the hospital opens is SQL; another (a test double) keeps them in memory
     engine = store.engine if isinstance(store, SqlCaseStore) else None
     suggestions: SuggestionStore = (
         SqlSuggestionStore(engine, keep=keep) if engine is not None else InMemorySuggestionStore()
     )
-    schema = default_schema()
+    schema = schema_named(schema_name)
     return DiagnosisService(
         library=library,
         sink=library,
@@ -56,7 +66,8 @@ def create_diagnosis_app() -> FastAPI:
     settings = DiagnosisSettings()
     store = open_store(EmrSettings().database_url)
     keep = dt.timedelta(days=settings.suggestion_days)
-    service = diagnosis_service(store, alpha=settings.alpha, keep=keep)
+    schema_name = RoundSettings().schema_name  # the consortium schema the network runs
+    service = diagnosis_service(store, schema_name=schema_name, alpha=settings.alpha, keep=keep)
     # one forward pass of 16 rows is far too small to gain from torch's thread pool, and
     # each worker's pool would contend for the cores the other workers are using
     torch.set_num_threads(1)

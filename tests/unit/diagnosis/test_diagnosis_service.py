@@ -13,7 +13,7 @@ from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.schemas import Decision, DiagnosisRequest, Feedback
 from diagnosis.service import DiagnosisService
 from diagnosis.weights import WeightBook, WeightSource
-from hospital.emr.records import CaseRecord, Diagnosis, Disease, Symptom
+from hospital.emr.records import CaseRecord, Diagnosis, Disease, LabValue, Symptom
 from node.errors import AlreadyExists, ValidationFailed
 
 
@@ -114,5 +114,26 @@ def test_the_same_findings_accepted_twice_are_one_validated_case(tmp_path) -> No
         second = service.feedback(service.suggest(request).suggestion_id, adjust)
         assert first.case_id == second.case_id
         assert len(service.index) == store.count() == 1
+    finally:
+        store.close()
+
+
+def test_a_heart_consortium_checks_terms_and_names_diseases_by_its_own_schema(tmp_path) -> None:
+    from hospital.emr.store import open_store
+    from hospital.service.diagnosis_app import diagnosis_service
+
+    store = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
+    try:
+        request = DiagnosisRequest(
+            patient_id="q", symptoms=[Symptom(name="typical_angina"), Symptom(name="cough")],
+            labs=[LabValue(name="total_cholesterol", value=260.0)], threshold=0,
+        )  # fmt: skip
+        heart = diagnosis_service(store, schema_name="uci-heart")
+        unknown = heart.suggest(request).unknown_terms
+        assert [u.field for u in unknown] == ["symptoms[1].name"]  # cough is not a heart term
+        assert heart.disease_names["I25.10"].startswith("Coronary artery disease")
+
+        general = diagnosis_service(store)  # the general schema holds the heart terms and cough
+        assert general.suggest(request).unknown_terms == []
     finally:
         store.close()
