@@ -11,9 +11,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # the network modules are imported only by the tests that start one
+    from node.chain.client import LedgerClient
+    from node.netup import Network
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,3 +89,25 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float, every: floa
     while not check():
         assert time.monotonic() < end, f"not within {timeout:.0f} s: {what}"
         time.sleep(every)
+
+
+@contextmanager
+def aligned_network(data_dir: Path) -> Iterator[tuple[Network, LedgerClient]]:
+    """(network, admin ledger client) of a running 3-hospital network whose samples are
+    aligned: the set-up of the tests that kill or restart a hospital around a round."""
+    import io
+
+    from rich.console import Console
+
+    from node.cli.demo import align
+    from node.cli.round import admin_ledger
+    from node.netup import Network, NetworkOptions  # noqa: F811 - the runtime import
+
+    options = NetworkOptions(hospitals=3, key_bits=1024, cases=240,
+                             train={"epochs": 4, "batch_size": 16, "optimizer": "adam",
+                                    "lr": 0.005})  # fmt: skip
+    with Network(data_dir, options) as net:
+        assert net.network is not None
+        align(net, Console(file=io.StringIO()))
+        _, ledger = admin_ledger(net.settings(devnet_account=0))
+        yield net, ledger

@@ -9,18 +9,13 @@ hash on chain) and takes part in round 2, which needs and gets all three updates
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-
 from node.chain.client import LedgerClient
 from node.chain.models import RoundStatus
-from node.cli.demo import align
-from node.cli.round import admin_ledger
-from node.netup import Network, NetworkOptions
-from tests.integration.services import get_json, wait_until
+from node.netup import Network
+from tests.integration.services import aligned_network, get_json, wait_until
 
 VICTIM = 2  # pair index of the hospital that is killed
 
@@ -39,13 +34,8 @@ def _sealed_and_applied(net: Network, ledger: LedgerClient, r: int,
 
 def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_from_the_chain(
         tmp_path):  # fmt: skip
-    options = NetworkOptions(hospitals=3, key_bits=1024, cases=240,
-                             train={"epochs": 4, "batch_size": 16, "optimizer": "adam",
-                                    "lr": 0.005})  # fmt: skip
-    with Network(tmp_path / "net", options) as net:
+    with aligned_network(tmp_path / "net") as (net, ledger):
         assert net.network is not None
-        align(net, Console(file=io.StringIO()))
-        _, ledger = admin_ledger(net.settings(devnet_account=0))
         victim = net.hospitals[VICTIM]
         address = net.network.pairs[VICTIM].hospital
         index = ledger.member(address).index

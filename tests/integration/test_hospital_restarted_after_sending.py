@@ -12,19 +12,14 @@ credited exactly once for its one update.
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
-from rich.console import Console
 
 from node.chain.models import RoundStatus
 from node.chain.rewards import credits_from_events
-from node.cli.demo import align
-from node.cli.round import admin_ledger
-from node.netup import Network, NetworkOptions
 from node.roundwire import UpdateSubmission
-from tests.integration.services import get_json, wait_until
+from tests.integration.services import aligned_network, get_json, wait_until
 
 VICTIM = 1  # killed right after its update is proposed
 HELD = 2  # down before the round opens, so the round stays open meanwhile
@@ -32,13 +27,8 @@ HELD = 2  # down before the round opens, so the round stays open meanwhile
 
 @pytest.mark.slow
 def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(tmp_path):
-    options = NetworkOptions(hospitals=3, key_bits=1024, cases=240,
-                             train={"epochs": 4, "batch_size": 16, "optimizer": "adam",
-                                    "lr": 0.005})  # fmt: skip
-    with Network(tmp_path / "net", options) as net:
+    with aligned_network(tmp_path / "net") as (net, ledger):
         assert net.network is not None
-        align(net, Console(file=io.StringIO()))
-        _, ledger = admin_ledger(net.settings(devnet_account=0))
         victim = net.hospitals[VICTIM]
         address = net.network.pairs[VICTIM].hospital
         index = ledger.member(address).index
