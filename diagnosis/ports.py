@@ -26,12 +26,26 @@ DiagnosisModel = Callable[[CaseRecord], Mapping[str, float]]
 """The consortium model as a function: a feature-only case → ICD-10 code → probability."""
 
 
+@runtime_checkable
+class BatchDiagnosisModel(Protocol):
+    """A ``DiagnosisModel`` that can also predict several cases in one pass."""
+
+    def __call__(self, case: CaseRecord) -> Mapping[str, float]:
+        """ICD-10 code → probability for one feature-only case."""
+        ...
+
+    def predict_many(self, cases: Sequence[CaseRecord]) -> Sequence[Mapping[str, float]]:
+        """The distribution of each case, in order: what the cases get one by one."""
+        ...
+
+
 def predict_all(
     model: DiagnosisModel, cases: Sequence[CaseRecord]
 ) -> list[Mapping[str, float]]:
-    """The model's distribution for each case: one batch if the model has ``predict_many``."""
-    many = getattr(model, "predict_many", None)
-    return list(many(cases)) if callable(many) else [model(c) for c in cases]
+    """The model's distribution for each case: one batch if it is a ``BatchDiagnosisModel``."""
+    if isinstance(model, BatchDiagnosisModel):
+        return list(model.predict_many(cases))
+    return [model(c) for c in cases]
 
 
 WEIGHTS, OVERRIDES, MODEL = "weights", "overrides", "model"  # the parts of the shared state

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from diagnosis.ports import BatchDiagnosisModel, predict_all
 from diagnosis.weights import WeightBook
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.schema import default_schema
@@ -86,3 +87,8 @@ def test_a_case_gets_the_same_probabilities_alone_or_in_any_batch(setting):
     alone = [predict(q) for q in queries]
     assert together == alone  # bit for bit, not approximately
     assert all(abs(sum(p.values()) - 1) < 1e-5 for p in alone)
+
+    # the service's batch entry point takes the batch pass; a plain function works one by one
+    assert isinstance(predict, BatchDiagnosisModel)
+    assert predict_all(predict, queries) == together
+    assert predict_all(lambda case: alone[queries.index(case)], queries) == alone
