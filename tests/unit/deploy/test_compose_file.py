@@ -140,3 +140,19 @@ def test_secrets_are_required_and_services_wait_for_health(compose) -> None:
                 "service_completed_successfully"
     published = [p for s in services.values() for p in s.get("ports", [])]
     assert published and all(p.startswith("127.0.0.1:") for p in published)
+
+
+def test_each_hospital_has_diagnosis_workers_on_its_own_database(compose) -> None:
+    services = compose["services"]
+    hospitals = sorted(n for n in services if n.startswith("hospital-"))
+    for hospital in hospitals:
+        workers = services[hospital.replace("hospital-", "diagnosis-")]
+        command = workers["command"]
+        database = command[command.index("--database") + 1]
+        assert database == services[hospital]["environment"]["FEDCHAIN_DATABASE_URL"]
+        assert int(command[command.index("--workers") + 1]) >= 2
+        assert workers["depends_on"][hospital]["condition"] == "service_healthy"
+        assert "hospital-data:/hospital-data" in workers["volumes"]
+        assert all(p.startswith("127.0.0.1:") for p in workers["ports"])  # loopback only
+        tokens = workers["environment"]["FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS"]
+        assert tokens == services[hospital]["environment"]["FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS"]
