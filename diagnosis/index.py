@@ -27,7 +27,7 @@ from diagnosis.columns import (
 from diagnosis.facets import FacetTerms, facet_terms
 from diagnosis.similarity import (
     SEVERITY_SCALE,
-    Contribution,
+    AttributeContribution,
     QueryFindings,
     case_similarity,
     first_by_name,
@@ -313,7 +313,7 @@ class CaseIndex(ColumnStore):
 
     def contributions(
         self, row: int, query: CaseRecord | QueryFindings, weights: Mapping[str, float]
-    ) -> list[Contribution]:
+    ) -> list[AttributeContribution]:
         """Each attribute of case ``row``: w_p, Sim(i_p, j_p) and its share w_p·Sim / Σ w."""
         case = self.features_of(row)
         return list(case_similarity(case, query, weights, self.config).contributions)

@@ -20,7 +20,7 @@ from diagnosis.schemas import (
     DiagnosisCandidate,
     TreatmentPlan,
 )
-from diagnosis.similarity import Contribution
+from diagnosis.similarity import AttributeContribution
 from hospital.emr.records import CaseRecord, Disease, Origin
 
 
@@ -83,7 +83,7 @@ def top_scores(scores: Mapping[str, float], n: int) -> list[tuple[str, float]]:
 def recommend(
     matches: Sequence[Match],
     records: Mapping[str, CaseRecord],
-    contributions: Mapping[str, Sequence[Contribution]],
+    contributions: Mapping[str, Sequence[AttributeContribution]],
     *,
     model_distribution: Mapping[str, float] | None = None,
     alpha: float = 0.5,
@@ -171,10 +171,10 @@ def _plan(same: Sequence[tuple[Match, CaseRecord]]) -> TreatmentPlan | None:
 def _evidence(
     matches: Sequence[Match],
     records: Mapping[str, CaseRecord],
-    contributions: Mapping[str, Sequence[Contribution]],
+    contributions: Mapping[str, Sequence[AttributeContribution]],
 ) -> list[CaseEvidence]:
-    # One validation of the whole list, reading the contributions' attributes: cheaper than
-    # a call per matched case, or an AttributeContribution built per attribute.
+    # One validation of the whole list (cheaper than a call per matched case); the
+    # contributions are already wire objects and pass through as they are.
     rows = []
     for m in matches:
         rec = records.get(m.case_id)
@@ -188,7 +188,7 @@ def _evidence(
                 "contributions": sorted(contribs, key=_BY_CONTRIBUTION, reverse=True),
             }
         )
-    return _EVIDENCE_LIST.validate_python(rows, from_attributes=True)
+    return _EVIDENCE_LIST.validate_python(rows)
 
 
 _EVIDENCE_LIST = TypeAdapter(list[CaseEvidence])

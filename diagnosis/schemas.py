@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from diagnosis.similarity import Facet
+from diagnosis.similarity import AttributeContribution
 from diagnosis.vocabulary import UnknownTerm
 from diagnosis.weights import WeightSource
 from hospital.emr.records import (
@@ -71,16 +71,6 @@ class DiagnosisRequest(Findings):
 
     top_k: int = Field(default=10, ge=1, le=100, description="most similar cases to consider")
     threshold: float = Field(default=0.3, ge=0, le=1, description="minimum Sim(i, j) of a match")
-
-
-class AttributeContribution(_Wire):
-    """One attribute p of a matched case: w_p, Sim(i_p, j_p) and w_p·Sim / Σ w (its share)."""
-
-    attribute: str = Field(description="'symptom:<name>' or 'lab:<name>'")
-    facet: Facet
-    weight: float
-    similarity: float
-    contribution: float
 
 
 class CaseEvidence(_Wire):

@@ -30,7 +30,7 @@ from diagnosis.schemas import (
     WeightInfo,
 )
 from diagnosis.similarity import (
-    Contribution,
+    AttributeContribution,
     QueryFindings,
     SimilarityConfig,
     case_contributions,
@@ -127,7 +127,7 @@ class DiagnosisService:
         query: CaseRecord,
         weights: Mapping[str, float],
         stored: Mapping[str, CaseRecord],
-    ) -> tuple[dict[str, CaseRecord], dict[str, list[Contribution]]]:
+    ) -> tuple[dict[str, CaseRecord], dict[str, list[AttributeContribution]]]:
         """The matched records (from ``stored``) and each one's per-attribute contributions."""
         records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
         found = QueryFindings.of(query)  # once for all the matches

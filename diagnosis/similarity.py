@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple, TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -153,10 +153,17 @@ def lab_similarity(a: float, b: float, width: float | None) -> float:
 # ---------------------------------------------------------------- the patent's combination
 
 
-class Contribution(NamedTuple):  # a tuple: half the cost of a frozen dataclass to build
-    """One attribute p of the library case: its weight w_p, Sim(i_p, j_p) and share of Sim(i, j)."""
+@dataclass(slots=True)
+class AttributeContribution:
+    """One attribute p of a matched case: w_p, Sim(i_p, j_p) and w_p·Sim / Σ w (its share)."""
 
-    attribute: str
+    # Also the wire type of the evidence (``schemas.CaseEvidence``). A plain slotted
+    # dataclass: pydantic takes its instances as they are (7 µs for a suggestion's ~50,
+    # against 44 µs validating NamedTuples into models), and it builds in 0.11 µs, against
+    # 0.19 µs for a NamedTuple and 0.46 µs for a frozen dataclass. Treat it as immutable.
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    attribute: Annotated[str, Field(description="'symptom:<name>' or 'lab:<name>'")]
     facet: Facet
     weight: float
     similarity: float
@@ -168,7 +175,7 @@ class SimilarityBreakdown:
     """Sim(i, j) with the per-attribute terms it was built from."""
 
     similarity: float
-    contributions: tuple[Contribution, ...]
+    contributions: tuple[AttributeContribution, ...]
 
 
 def symptom_key(name: str) -> str:
@@ -266,7 +273,7 @@ def case_contributions(
     query: QueryFindings,
     weights: Mapping[str, float],
     config: SimilarityConfig,
-) -> list[list[Contribution]]:
+) -> list[list[AttributeContribution]]:
     """``case_similarity(case, query, …).contributions`` of each library case, as lists."""
     phi = _facet_weights(config.facets)
     return [_contributions(case, query, weights, config, phi, 1.0) for case in library_cases]
@@ -279,7 +286,7 @@ def _contributions(
     config: SimilarityConfig,
     phi: Mapping[Facet, float],
     default_weight: float,
-) -> list[Contribution]:
+) -> list[AttributeContribution]:
     """Each attribute's w_p, Sim(i_p, j_p) and share w_p·Sim / Σ w (none when Σ w = 0)."""
     raw: list[tuple[str, Facet, float, float]] = []
     for name, s in first_by_name(library_case.symptoms).items():
@@ -299,4 +306,4 @@ def _contributions(
     total = math.fsum([w for _, _, w, _ in raw])
     if total <= 0.0:
         return []
-    return [Contribution(k, f, w, s, w * s / total) for k, f, w, s in raw]
+    return [AttributeContribution(k, f, w, s, w * s / total) for k, f, w, s in raw]

@@ -6,7 +6,7 @@ import pytest
 
 from diagnosis.index import Match
 from diagnosis.recommend import combine, recommend
-from diagnosis.similarity import Contribution, Facet
+from diagnosis.similarity import AttributeContribution, Facet
 from hospital.emr.records import CaseRecord, Diagnosis, Disease, Origin, Treatment
 
 ANGINA = Disease(icd10="I20.9", name="Angina pectoris")
@@ -75,8 +75,8 @@ def test_complications_are_weighted_by_the_similarity_of_leading_diagnosis_cases
 def test_evidence_lists_every_match_with_contributions_largest_first() -> None:
     contribs = {
         "a": [
-            Contribution("symptom:fever", Facet.PRESENCE, 1.0, 1.0, 0.2),
-            Contribution("lab:crp", Facet.VALUE, 2.0, 0.7, 0.7),
+            AttributeContribution("symptom:fever", Facet.PRESENCE, 1.0, 1.0, 0.2),
+            AttributeContribution("lab:crp", Facet.VALUE, 2.0, 0.7, 0.7),
         ]
     }
     r = recommend(MATCHES, RECORDS, contribs)
