@@ -153,3 +153,27 @@ def test_contributions_of_many_cases_equal_each_case_similarity() -> None:
         got = case_contributions(cases, QueryFindings.of(query), weights, config)
         want = [list(case_similarity(c, query, weights, config).contributions) for c in cases]
         assert got == want
+
+
+def test_severity_terms_from_the_cache_equal_computed_ones_and_keep_to_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import diagnosis.index as index_module
+
+    cases = list(synthetic_cases(300, seed=3)) + _odd_cases()
+    queries = _queries(cases)
+    cached = CaseIndex()
+    cached.add_many(cases)
+    first = [cached.scores(q, {}, version=1) for q in queries]  # fills the cache
+    again = [cached.scores(q, {}, version=1) for q in queries]  # served from it
+    assert cached._severity_terms and all(
+        not term.flags.writeable for term in cached._severity_terms.values()
+    )
+
+    monkeypatch.setattr(index_module, "SEVERITY_CACHE_BYTES", 0)  # nothing may be kept
+    uncached = CaseIndex()
+    uncached.add_many(cases)
+    computed = [uncached.scores(q, {}, version=1) for q in queries]
+    assert not uncached._severity_terms and uncached._severity_bytes == 0
+    for a, b, c in zip(first, again, computed, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)  # bit for bit
