@@ -14,7 +14,7 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 
-from diagnosis.similarity import KNOWN_ONSETS, SimilarityConfig, first_by_name
+from diagnosis.similarity import KNOWN_ONSETS, SEVERITY_SCALE, SimilarityConfig, first_by_name
 from hospital.emr.records import CaseRecord, LabValue, Onset, Origin, Symptom
 from node.errors import NotFound, ValidationFailed
 
@@ -26,12 +26,31 @@ IArray = npt.NDArray[np.intp]
 
 @dataclass(frozen=True, slots=True)
 class SymptomColumn:
-    """Cases having one symptom (row indices) and their facets, densely packed."""
+    """Cases having one symptom (row indices) and their facets, densely packed.
+
+    ``clamp_duration`` / ``clamp_severity``: some recorded value is outside the records'
+    ranges (a negative or infinite duration, a severity off the 0–10 scale; bulk columns
+    are adopted unchecked) or, for severity, not recorded, so Sim needs fmax(·, 0).
+    """
 
     rows: IArray
     duration: FArray
     onset: npt.NDArray[np.int8]
     severity: FArray
+    clamp_duration: bool = False
+    clamp_severity: bool = False
+
+    @classmethod
+    def packed(
+        cls, rows: IArray, duration: FArray, onset: npt.NDArray[np.int8], severity: FArray
+    ) -> SymptomColumn:
+        """The column with its clamp flags read off the values."""
+        recorded = duration[~np.isnan(duration)]
+        return cls(
+            rows, duration, onset, severity,
+            clamp_duration=not bool(((recorded >= 0) & np.isfinite(recorded)).all()),
+            clamp_severity=not bool(((severity >= 0) & (severity <= SEVERITY_SCALE)).all()),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +157,7 @@ class ColumnStore:
         col = self._sym_cols.get(r)
         if col is None:
             rows = np.flatnonzero(self.present[r, : self.n])
-            col = SymptomColumn(
+            col = SymptomColumn.packed(
                 rows, self.duration[r, rows], self.onset[r, rows], self.severity[r, rows]
             )
             self._sym_cols[r] = col

@@ -3,8 +3,8 @@
 Sim(i, j) = num_i / den_i with den_i = Σ_p w_p over case i's own attributes, which depends
 only on the weights and is cached per weight version, together with the 'unknown' term of
 the labs the query lacks. A query then touches only the packed columns of the symptoms and
-labs it names, so there is no per-case Python loop. The numbers equal
-``similarity.case_similarity`` (tests and the benchmark check it).
+labs it names, in compiled loops (``diagnosis.kernels``), so there is no per-case Python
+loop. The numbers equal ``similarity.case_similarity`` (tests and the benchmark check it).
 """
 
 from __future__ import annotations
@@ -16,17 +16,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from diagnosis import kernels
 from diagnosis.columns import (
     F32,
     ONSET_CODE,
     ColumnStore,
     FArray,
     IArray,
-    LabColumn,
+    SymptomColumn,
 )
-from diagnosis.facets import FacetTerms, facet_terms
 from diagnosis.similarity import (
-    SEVERITY_SCALE,
     AttributeContribution,
     QueryFindings,
     case_similarity,
@@ -65,20 +64,17 @@ class _Weighted:
     den_positive: bool  # every case has a weighted attribute: divide without a mask
 
 
-_ZERO, _SEVERITY_SCALE = F32(0), F32(SEVERITY_SCALE)
-SEVERITY_CACHE_BYTES = 64 * 2**20  # per index: ~20 MB at 10,000 cases with every 0-10 value
+_ZERO, _NAN, _TINY = F32(0), F32(np.nan), np.finfo(F32).smallest_subnormal
 _Rows = tuple[dict[int, Symptom], dict[int, LabValue]]
 
 
 class CaseIndex(ColumnStore):
-    """The case library as columns, scored against a query in one pass of numpy."""
+    """The case library as columns, scored against a query one finding's column at a time."""
 
     def _changed(self) -> None:
         super()._changed()
         self._weighted_cache: tuple[int, _Weighted] | None = None
-        self._terms: dict[int, FacetTerms] = {}
-        self._severity_terms: dict[tuple[int, float], FArray] = {}
-        self._severity_bytes = 0
+        self._onset_terms: dict[tuple[int, Onset], FArray] = {}
 
     def weight_vectors(
         self, weights: Mapping[str, float], default: float = 1.0
@@ -123,93 +119,61 @@ class CaseIndex(ColumnStore):
         return qs, ql
 
     @functools.cached_property
-    def _phi(self) -> tuple[np.float32, np.float32, np.float32]:
-        """φ of presence, duration and severity as float32 scalars (the config is fixed)."""
-        f = self.config.facets
-        return F32(f.presence), F32(f.duration), F32(f.severity)
+    def _phi(self) -> FArray:
+        """(φ_p, φ_d, φ_s, φ_d·u, φ_s·u) as float32 for ``kernels.add_symptom`` (fixed config)."""
+        f, u = self.config.facets, F32(self.config.unknown_similarity)
+        phi_d, phi_s = F32(f.duration), F32(f.severity)
+        return np.array([F32(f.presence), phi_d, phi_s, phi_d * u, phi_s * u], dtype=F32)
 
-    def _symptom_terms(self, r: int) -> FacetTerms:
-        """The query-independent facet terms of symptom row r (cached until cases change)."""
-        terms = self._terms.get(r)
-        if terms is None:
-            terms = facet_terms(self.symptom_column(r), self.config, self._onset_matrix)
-            self._terms[r] = terms
-        return terms
+    @functools.cached_property
+    def _onset_tables(self) -> dict[Onset, FArray]:
+        """φ_o·Sim(case onset, query onset) by query onset, indexed by case onset code + 1."""
+        phi_o, u = F32(self.config.facets.onset), F32(self.config.unknown_similarity)
+        m = self._onset_matrix  # [case onset code, query onset code]; entry 0: no onset
+        tables = {o: phi_o * np.concatenate([[_ZERO], m[:, c]]) for o, c in ONSET_CODE.items()}
+        tables[Onset.UNKNOWN] = phi_o * u * np.concatenate([[_ZERO], np.ones(len(m), dtype=F32)])
+        return tables
 
-    def _symptom_part(self, r: int, s: Symptom) -> FArray:
-        """Σ_f φ_f·Sim_f over the facets each case records, for the cases having the symptom.
+    def _onset_term(self, r: int, col: SymptomColumn, onset: Onset) -> FArray:
+        """φ_o·Sim(onset) of symptom row r's cases against a query onset (cached per pair)."""
+        key = (r, onset)
+        term = self._onset_terms.get(key)
+        if term is None:
+            term = self._onset_tables[onset][col.onset.astype(np.intp) + 1]
+            self._onset_terms[key] = term
+        return term
 
-        Facet terms are summed in the order presence, duration, onset, severity (float32
-        sums depend on the order; the numbers must not move).
-        """
-        terms = self._symptom_terms(r)
-        phi_presence, phi_duration, _ = self._phi
+    def _add_symptom(self, num: FArray, r: int, s: Symptom, w: np.float32) -> None:
+        """Add w·Σ_f φ_f·Sim_f to the numerators of the cases having symptom row r."""
+        col = self.symptom_column(r)
         if s.duration_days is None:
-            part = terms.presence_unknown_duration.copy()
+            mode, q_duration = kernels.DURATION_UNKNOWN, _ZERO
         elif s.duration_days == 0:
-            part = terms.presence_zero_duration.copy()
-        else:  # max(d, q) ≥ q > 0: no division by zero
-            d, q = terms.duration, F32(s.duration_days)
-            part = d - q
-            np.abs(part, out=part)
-            part /= np.maximum(d, q)
-            np.subtract(1, part, out=part)
-            if terms.clamp_duration:  # fmax(NaN, 0) = 0 for "not recorded"
-                np.fmax(part, _ZERO, out=part)
-            part *= phi_duration
-            part += phi_presence
-        code = len(ONSET_CODE) if s.onset is Onset.UNKNOWN else ONSET_CODE[s.onset]
-        part += terms.onset[code]
-        if s.severity is None:
-            part += terms.unknown_severity
-        else:
-            part += self._severity_term(r, s.severity, terms.clamp_severity)
-        return part
+            mode, q_duration = kernels.DURATION_ZERO, _ZERO
+        else:  # a duration too small for float32 stays > 0 (0/0 would make Sim NaN)
+            mode = kernels.DURATION_GIVEN
+            q_duration = max(F32(s.duration_days), _TINY)
+        terms = np.empty(col.rows.size, dtype=F32)
+        kernels.symptom_terms(
+            terms, col.duration, self._onset_term(r, col, s.onset), col.severity, self._phi,
+            mode, q_duration, _NAN if s.severity is None else F32(s.severity), w,
+            col.clamp_duration, col.clamp_severity,
+        )  # fmt: skip
+        kernels.scatter_add(num, col.rows, terms)
 
-    def _severity_term(self, r: int, severity: float, clamp: bool) -> FArray:
-        """φ_s·Sim(severity) of symptom row r's cases against a query severity (read-only).
-
-        Kept per (row, severity) while the cache holds under ``SEVERITY_CACHE_BYTES``: a
-        0–10 scale has few values in practice, and this term was ~30 % of a query's scoring.
-        """
-        key = (r, severity)
-        cached = self._severity_terms.get(key)
-        if cached is not None:
-            return cached
-        sim = self.symptom_column(r).severity - F32(severity)
-        np.abs(sim, out=sim)
-        sim /= _SEVERITY_SCALE
-        np.subtract(1, sim, out=sim)
-        if clamp:  # fmax drops NaN (not recorded) for 0, as maximum would not
-            np.fmax(sim, _ZERO, out=sim)
-        sim *= self._phi[2]
-        if self._severity_bytes + sim.nbytes <= SEVERITY_CACHE_BYTES:
-            sim.flags.writeable = False
-            self._severity_terms[key] = sim
-            self._severity_bytes += sim.nbytes
-        return sim
-
-    def _lab_part(self, col: LabColumn, q: LabValue) -> FArray:
-        """Range-normalised Sim of the cases having the lab (case range, query's, relative)."""
-        a, b = col.value, F32(q.value)
-        if col.positive_width:  # every case has a range: no fallback, no division by zero
-            sim = a - b
-            np.abs(sim, out=sim)
-            sim /= col.width
-            np.subtract(1, sim, out=sim)
-            return np.maximum(_ZERO, sim, out=sim)
-        scale = col.width
-        if col.any_missing_width:
-            q_width = None
-            if q.normal_low is not None and q.normal_high is not None:
-                if q.normal_high > q.normal_low:
-                    q_width = F32(q.normal_high - q.normal_low)
-            fallback = np.maximum(np.abs(a), abs(b)) if q_width is None else q_width
-            scale = np.where(np.isnan(scale), fallback, scale)
-        diff = np.abs(a - b)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sim = np.where(scale > 0, np.maximum(F32(0), 1 - diff / scale), F32(1))
-        return sim.astype(F32, copy=False)
+    def _add_lab(self, num: FArray, r: int, q: LabValue, w: np.float32) -> None:
+        """Add w·(Sim_lab − u) to the numerators of the cases having lab row r."""
+        col = self.lab_column(r)
+        fallback = _NAN  # without a query range: max(|a|, |b|), case by case
+        if q.normal_low is not None and q.normal_high is not None:
+            if q.normal_high > q.normal_low:
+                fallback = F32(q.normal_high - q.normal_low)
+        terms = np.empty(col.rows.size, dtype=F32)
+        kernels.lab_terms(
+            terms, col.value, col.width, F32(q.value), fallback, col.any_missing_width,
+            F32(self.config.unknown_similarity), w,
+        )  # fmt: skip
+        kernels.scatter_add(num, col.rows, terms)
 
     def scores(
         self, query: CaseRecord, weights: Mapping[str, float], *, version: int | None = None
@@ -225,24 +189,12 @@ class CaseIndex(ColumnStore):
         num = weighted.unknown.copy()  # every lab counts u·w_l until the query names it
         qs, ql = rows
         for r, s in qs.items():
-            col = self.symptom_column(r)
-            if col.rows.size and ws[r] != 0:
-                part = self._symptom_part(r, s)
-                part *= ws[r]
-                num[col.rows] += part
-        u = F32(self.config.unknown_similarity)
+            if ws[r] != 0:
+                self._add_symptom(num, r, s, ws[r])
         for r, q in ql.items():
-            lab = self.lab_column(r)
-            if lab.rows.size and wl[r] != 0:
-                part = self._lab_part(lab, q)
-                part -= u
-                part *= wl[r]
-                num[lab.rows] += part
-        if weighted.den_positive:
-            return np.divide(num, weighted.den, out=num)
-        out = np.zeros(self.n, dtype=F32)
-        np.divide(num, weighted.den, out=out, where=weighted.den > 0)
-        return out
+            if wl[r] != 0:
+                self._add_lab(num, r, q, wl[r])
+        return kernels.divide(num, weighted.den, weighted.den_positive)
 
     def top_k(
         self,
@@ -301,19 +253,20 @@ class CaseIndex(ColumnStore):
             row = self._row_of.get(cid)
             if row is not None:
                 sims[row] = -np.inf
-        if k < self.n:
-            # the k-th largest value, then every case at least as good (keeps ties stable)
-            kth = np.partition(sims, self.n - k)[self.n - k]
-            cand = np.flatnonzero(sims >= max(kth, F32(threshold)))
+        found = kernels.best_first(sims, k, F32(threshold))
+        if found is None:  # a NaN score (not from records): numpy's order, NaN last
+            floor = F32(threshold)
+            if k < self.n:
+                floor = max(np.partition(sims, self.n - k)[self.n - k], floor)
+            cand, ties = np.flatnonzero(sims >= floor), True
         else:
-            cand = np.flatnonzero(sims >= threshold)
-        top = sims[cand]
-        if len(set(top.tolist())) == top.size:  # no ties: Sim alone orders them
-            order = np.argsort(-top)[:k]
-        else:
-            order = np.lexsort((cand, -self._coverage(rows, weighted, cand), -top))[:k]
-        best, ids = zip(cand[order].tolist(), top[order].tolist(), strict=True), self.case_ids
-        return [Match(r, ids[r], s) for r, s in best]
+            cand, ties = found
+        if ties:  # equal Sim: the case recording more of the query first, then the lower row
+            cover = self._coverage(rows, weighted, cand)
+            cand = cand[np.lexsort((cand, -cover, -sims[cand]))]
+        best, ids = cand[:k], self.case_ids
+        scores = sims[best].tolist()
+        return [Match(r, ids[r], s) for r, s in zip(best.tolist(), scores, strict=True)]
 
     def _coverage(self, rows: _Rows, weighted: _Weighted, cases: IArray) -> FArray:
         """Σ w of the query's findings each case also records: breaks ties of equal Sim.

@@ -1,4 +1,4 @@
-"""The index's caches (weights per version, facet terms per column) never serve stale numbers."""
+"""The index's caches (weights per version, columns and onset terms) never serve stale numbers."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import pytest
 
 from diagnosis.columns import CaseColumns, SymptomColumn
 from diagnosis.demo import synthetic_cases
-from diagnosis.facets import facet_terms
 from diagnosis.index import CaseIndex, MatchQuery
 from diagnosis.similarity import (
     QueryFindings,
-    SimilarityConfig,
     case_contributions,
     case_similarity,
 )
@@ -97,23 +95,20 @@ def test_a_new_weight_version_replaces_the_cached_weights() -> None:
     assert batch == [fresh.top_k(q, override, k=7, threshold=0.2) for q in queries]
 
 
-def test_facet_terms_store_a_missing_duration_as_zero_and_clamp_only_out_of_range_data() -> None:
+def test_column_clamp_flags_follow_out_of_range_and_missing_values() -> None:
     def column(duration: list[float], severity: list[float]) -> SymptomColumn:
         size = len(duration)
-        return SymptomColumn(
-            rows=np.arange(size),
-            duration=np.array(duration, dtype=np.float32),
-            onset=np.full(size, -1, dtype=np.int8),
-            severity=np.array(severity, dtype=np.float32),
-        )
+        return SymptomColumn.packed(
+            np.arange(size), np.array(duration, dtype=np.float32),
+            np.full(size, -1, dtype=np.int8), np.array(severity, dtype=np.float32),
+        )  # fmt: skip
 
-    onsets = CaseIndex()._onset_matrix
-    clean = facet_terms(column([np.nan, 0.0, 3.0], [np.nan, 0.0, 10.0]), SimilarityConfig(), onsets)
-    assert clean.duration.tolist() == [0.0, 0.0, 3.0]
+    clean = column([np.nan, 0.0, 3.0], [np.nan, 0.0, 10.0])
     assert not clean.clamp_duration and clean.clamp_severity  # a missing severity needs fmax
-    odd = facet_terms(column([-1.0, 2.0], [4.0, 11.0]), SimilarityConfig(), onsets)
-    assert odd.clamp_duration and odd.clamp_severity and odd.duration[0] == -1.0
-    assert not facet_terms(column([1.0], [4.0]), SimilarityConfig(), onsets).clamp_severity
+    odd = column([-1.0, 2.0], [4.0, 11.0])
+    assert odd.clamp_duration and odd.clamp_severity
+    assert not column([1.0], [4.0]).clamp_severity
+    assert column([np.inf], [4.0]).clamp_duration
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # inf/inf: NaN, then clamped
@@ -153,27 +148,3 @@ def test_contributions_of_many_cases_equal_each_case_similarity() -> None:
         got = case_contributions(cases, QueryFindings.of(query), weights, config)
         want = [list(case_similarity(c, query, weights, config).contributions) for c in cases]
         assert got == want
-
-
-def test_severity_terms_from_the_cache_equal_computed_ones_and_keep_to_the_budget(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import diagnosis.index as index_module
-
-    cases = list(synthetic_cases(300, seed=3)) + _odd_cases()
-    queries = _queries(cases)
-    cached = CaseIndex()
-    cached.add_many(cases)
-    first = [cached.scores(q, {}, version=1) for q in queries]  # fills the cache
-    again = [cached.scores(q, {}, version=1) for q in queries]  # served from it
-    assert cached._severity_terms and all(
-        not term.flags.writeable for term in cached._severity_terms.values()
-    )
-
-    monkeypatch.setattr(index_module, "SEVERITY_CACHE_BYTES", 0)  # nothing may be kept
-    uncached = CaseIndex()
-    uncached.add_many(cases)
-    computed = [uncached.scores(q, {}, version=1) for q in queries]
-    assert not uncached._severity_terms and uncached._severity_bytes == 0
-    for a, b, c in zip(first, again, computed, strict=True):
-        assert np.array_equal(a, b) and np.array_equal(a, c)  # bit for bit

@@ -1,0 +1,171 @@
+"""The compiled matcher loops give, bit for bit, what the whole-array numpy form gave."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from diagnosis import kernels
+from diagnosis.columns import F32, ONSET_CODE
+from diagnosis.demo import synthetic_cases
+from diagnosis.index import CaseIndex
+from diagnosis.similarity import FacetWeights, SimilarityConfig, case_similarity
+from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
+
+
+def array_scores(index: CaseIndex, query: CaseRecord, weights: dict[str, float]) -> np.ndarray:
+    """Sim as numpy computed it before the kernels (one whole-array operation at a time)."""
+    weighted = index._weighted(weights, None)
+    f, u = index.config.facets, F32(index.config.unknown_similarity)
+    phi_p, phi_d, phi_s, phi_o = F32(f.presence), F32(f.duration), F32(f.severity), F32(f.onset)
+    num = weighted.unknown.copy()
+    qs, ql = index._query_rows(query)
+    for r, s in qs.items():
+        col = index.symptom_column(r)
+        if not col.rows.size or weighted.ws[r] == 0:
+            continue
+        d = col.duration
+        if s.duration_days is None:
+            part = np.full(d.size, phi_p, dtype=F32) + phi_d * u * ~np.isnan(d)
+        elif s.duration_days == 0:
+            part = np.full(d.size, phi_p, dtype=F32) + phi_d * (d == 0)
+        else:
+            dd = d if col.clamp_duration else np.nan_to_num(d, nan=0.0)
+            q = max(F32(s.duration_days), np.finfo(F32).smallest_subnormal)
+            part = 1 - np.abs(dd - q) / np.maximum(dd, q)
+            if col.clamp_duration:
+                part = np.fmax(part, F32(0))
+            part = part * phi_d + phi_p
+        codes = col.onset.astype(np.intp) + 1
+        if s.onset is Onset.UNKNOWN:
+            part += phi_o * u * (col.onset >= 0)
+        else:
+            table = np.concatenate([[F32(0)], index._onset_matrix[:, ONSET_CODE[s.onset]]])
+            part += phi_o * table[codes]
+        if s.severity is None:
+            part += phi_s * u * ~np.isnan(col.severity)
+        else:
+            sim = 1 - np.abs(col.severity - F32(s.severity)) / F32(10)
+            if col.clamp_severity:
+                sim = np.fmax(sim, F32(0))
+            part += sim * phi_s
+        part *= weighted.ws[r]
+        num[col.rows] += part
+    for r, q in ql.items():
+        lab = index.lab_column(r)
+        if not lab.rows.size or weighted.wl[r] == 0:
+            continue
+        a, b, scale = lab.value, F32(q.value), lab.width
+        if lab.any_missing_width:
+            q_width = None
+            if q.normal_low is not None and q.normal_high is not None:
+                if q.normal_high > q.normal_low:
+                    q_width = F32(q.normal_high - q.normal_low)
+            fallback = np.maximum(np.abs(a), abs(b)) if q_width is None else q_width
+            scale = np.where(np.isnan(scale), fallback, scale)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = np.where(scale > 0, np.maximum(F32(0), 1 - np.abs(a - b) / scale), F32(1))
+        part = (sim.astype(F32) - u) * weighted.wl[r]
+        num[lab.rows] += part
+    out = np.zeros(index.n, dtype=F32)
+    np.divide(num, weighted.den, out=out, where=weighted.den > 0)
+    return out
+
+
+def _odd_library() -> list[CaseRecord]:
+    """Demo cases plus missing facets, zero durations, labs with and without ranges."""
+    odd = [
+        CaseRecord(case_id="o1", patient_id="p", symptoms=(Symptom(name="cough"),)),
+        CaseRecord(
+            case_id="o2", patient_id="p",
+            symptoms=(Symptom(name="fever", duration_days=0, severity=10, onset=Onset.SUDDEN),),
+            labs=(LabValue(name="crp", value=0.0), LabValue(name="sodium", value=-2.0)),
+        ),
+        CaseRecord(
+            case_id="o3", patient_id="p",
+            labs=(LabValue(name="sodium", value=140, normal_low=135, normal_high=145),),
+        ),
+    ]  # fmt: skip
+    return list(synthetic_cases(600, seed=21)) + odd
+
+
+def _random_query(rng: random.Random, index: CaseIndex) -> CaseRecord:
+    onsets = list(Onset)
+    symptoms = tuple(
+        Symptom(
+            name=name,
+            duration_days=rng.choice([None, 0.0, rng.uniform(0.01, 60), 1e-50]),
+            onset=rng.choice(onsets),
+            severity=rng.choice([None, float(rng.randint(0, 10)), rng.uniform(0, 10)]),
+        )
+        for name in rng.sample(index.symptoms, rng.randint(1, 5))
+    )
+    labs = []
+    for name in rng.sample(index.labs, rng.randint(0, min(3, len(index.labs)))):
+        ranged = rng.random() < 0.5
+        labs.append(LabValue(name=name, value=rng.uniform(-5, 200),
+                             normal_low=0.0 if ranged else None,
+                             normal_high=rng.choice([5.0, 0.0]) if ranged else None))  # fmt: skip
+    return CaseRecord(patient_id="q", symptoms=symptoms, labs=tuple(labs))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SimilarityConfig(),
+        SimilarityConfig(
+            facets=FacetWeights(presence=0.7, duration=1.3, onset=0.0, severity=2.0),
+            unknown_similarity=0.0,
+            onset_matrix={"sudden": {"gradual": 0.4}, "at_rest": {"nocturnal": 0.9}},
+        ),
+    ],
+)
+def test_kernel_scores_equal_the_array_form_bit_for_bit(config: SimilarityConfig) -> None:
+    index = CaseIndex(config)
+    index.add_many(_odd_library())
+    rng = random.Random(5)
+    weight_sets = [{}, {"symptom:fever": 2.5, "symptom:cough": 0.0, "lab:crp": 0.3}]
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 in the array form, as before
+        for _ in range(150):
+            query, weights = _random_query(rng, index), rng.choice(weight_sets)
+            assert np.array_equal(index.scores(query, weights), array_scores(index, query, weights))
+
+
+def test_a_query_duration_below_float32_still_scores_a_number() -> None:
+    index = CaseIndex()
+    index.add_many(_odd_library())
+    query = CaseRecord(patient_id="q", symptoms=(Symptom(name="fever", duration_days=1e-50),))
+    sims = index.scores(query, {})
+    assert np.isfinite(sims).all()
+    row = index.row_of("o2")  # fever for 0 days: against 1e-50 days the duration scores 0
+    assert sims[row] == pytest.approx(case_similarity(index.features_of(row), query, {}).similarity)
+
+
+def _partition_candidates(sims: np.ndarray, k: int, floor: float) -> np.ndarray:
+    n = sims.size
+    if k < n:
+        floor = max(np.partition(sims, n - k)[n - k], F32(floor))
+    return np.flatnonzero(sims >= floor)
+
+
+def test_best_first_keeps_every_case_tied_with_the_kth_and_orders_by_score_then_row() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        sims = rng.choice(np.linspace(0, 1, 7, dtype=F32), n).astype(F32)  # many ties
+        sims[rng.random(n) < 0.1] = -np.inf  # excluded cases
+        k, floor = int(rng.integers(1, n + 3)), float(rng.choice([0.0, 0.3, 1.01]))
+        found = kernels.best_first(sims, k, F32(floor))
+        assert found is not None
+        rows, ties = found
+        want = _partition_candidates(sims, k, floor)
+        assert sorted(rows.tolist()) == want.tolist()
+        assert rows.tolist() == sorted(want.tolist(), key=lambda r: (-sims[r], r))
+        assert ties == (len(set(sims[want].tolist())) < want.size)
+
+
+def test_best_first_leaves_a_nan_score_to_the_caller() -> None:
+    assert kernels.best_first(np.array([0.2, np.nan, 0.5], dtype=F32), 1, F32(0)) is None
+    assert kernels.best_first(np.array([np.nan, 0.5], dtype=F32), 5, F32(0)) is None
