@@ -1,6 +1,7 @@
 """Recommendation: matched cases + the model's distribution → ranked diagnoses, watch list, plan.
 
-Pure: it takes the matches with their records and contributions and returns wire parts.
+Pure: it takes the matches with their records and contributions and returns wire parts
+(the outbound dataclasses of ``diagnosis.schemas``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-
-from pydantic import TypeAdapter
 
 from diagnosis.index import Match
 from diagnosis.schemas import (
@@ -173,23 +172,20 @@ def _evidence(
     records: Mapping[str, CaseRecord],
     contributions: Mapping[str, Sequence[AttributeContribution]],
 ) -> list[CaseEvidence]:
-    # One validation of the whole list (cheaper than a call per matched case); the
-    # contributions are already wire objects and pass through as they are.
-    rows = []
+    out = []
     for m in matches:
         rec = records.get(m.case_id)
         contribs = contributions.get(m.case_id, ())
-        rows.append(
-            {
-                "case_id": m.case_id,
-                "similarity": m.similarity,
-                "disease": rec.diagnosis.disease if rec is not None and rec.diagnosis else None,
-                "origin": rec.origin if rec is not None else Origin.IMPORTED,
-                "contributions": sorted(contribs, key=_BY_CONTRIBUTION, reverse=True),
-            }
+        out.append(
+            CaseEvidence(
+                case_id=m.case_id,
+                similarity=m.similarity,
+                disease=rec.diagnosis.disease if rec is not None and rec.diagnosis else None,
+                origin=rec.origin if rec is not None else Origin.IMPORTED,
+                contributions=sorted(contribs, key=_BY_CONTRIBUTION, reverse=True),
+            )
         )
-    return _EVIDENCE_LIST.validate_python(rows)
+    return out
 
 
-_EVIDENCE_LIST = TypeAdapter(list[CaseEvidence])
 _BY_CONTRIBUTION = attrgetter("contribution")  # reverse=True keeps equal shares in order

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from diagnosis.similarity import AttributeContribution
@@ -73,8 +75,18 @@ class DiagnosisRequest(Findings):
     threshold: float = Field(default=0.3, ge=0, le=1, description="minimum Sim(i, j) of a match")
 
 
-class CaseEvidence(_Wire):
+# The suggestion family is outbound only, and one is built and written for every query:
+# plain slotted dataclasses (pydantic documents them for the OpenAPI; ``to_json`` writes
+# them with msgspec), not models validated on construction. Building and writing a
+# suggestion this way costs a fraction of the models' (see docs/diagnosis.md).
+_OUT = ConfigDict(extra="forbid")
+
+
+@dataclass(slots=True, kw_only=True)
+class CaseEvidence:
     """A matched library case and why it matched."""
+
+    __pydantic_config__ = _OUT
 
     case_id: str
     similarity: float
@@ -83,26 +95,39 @@ class CaseEvidence(_Wire):
     contributions: list[AttributeContribution]
 
 
-class DiagnosisCandidate(_Wire):
+@dataclass(slots=True, kw_only=True)
+class DiagnosisCandidate:
     """A ranked diagnosis: combined score from the matched cases and the model."""
 
+    __pydantic_config__ = _OUT
+
     disease: Disease
-    score: float = Field(description="α·P_model + (1−α)·case vote (see docs/diagnosis.md)")
-    case_vote: float = Field(description="share of the matches' similarity that has this disease")
+    score: Annotated[
+        float, Field(description="α·P_model + (1−α)·case vote (see docs/diagnosis.md)")
+    ]
+    case_vote: Annotated[
+        float, Field(description="share of the matches' similarity that has this disease")
+    ]
     model_probability: float | None = None
     supporting_cases: int
 
 
-class ComplicationWatch(_Wire):
+@dataclass(slots=True, kw_only=True)
+class ComplicationWatch:
     """A complication seen in matched cases of the leading diagnosis."""
 
+    __pydantic_config__ = _OUT
+
     name: str
-    support: float = Field(description="share of those cases' similarity that had it")
+    support: Annotated[float, Field(description="share of those cases' similarity that had it")]
     cases: int
 
 
-class TreatmentPlan(_Wire):
+@dataclass(slots=True, kw_only=True)
+class TreatmentPlan:
     """The plan of the best-matching case with the leading diagnosis (validated cases first)."""
+
+    __pydantic_config__ = _OUT
 
     source_case_id: str
     similarity: float
@@ -110,16 +135,22 @@ class TreatmentPlan(_Wire):
     treatments: list[Treatment]
 
 
-class WeightInfo(_Wire):
+@dataclass(slots=True, kw_only=True)
+class WeightInfo:
     """Which weights scored the matches."""
+
+    __pydantic_config__ = _OUT
 
     version: int
     source: WeightSource
     round_id: int | None = None
 
 
-class DiagnosisSuggestion(_Wire):
+@dataclass(slots=True, kw_only=True)
+class DiagnosisSuggestion:
     """The recommendation shown to the doctor, stored so feedback can refer to it."""
+
+    __pydantic_config__ = _OUT
 
     suggestion_id: str
     created_at: dt.datetime
@@ -131,11 +162,29 @@ class DiagnosisSuggestion(_Wire):
     weights: WeightInfo
     library_size: int
     model_used: bool
-    unknown_terms: list[UnknownTerm] = Field(
-        default_factory=list,
-        description="finding names outside the consortium vocabulary (they matched nothing), "
-        "with the closest known terms",
-    )
+    unknown_terms: Annotated[
+        list[UnknownTerm],
+        Field(
+            description="finding names outside the consortium vocabulary (they matched "
+            "nothing), with the closest known terms"
+        ),
+    ] = field(default_factory=list)
+
+
+def _plain_model(obj: object) -> object:
+    # the EMR's own models inside a suggestion are plain fields, written as their dict
+    if type(obj) in _PLAIN_MODELS:
+        return obj.__dict__
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+_PLAIN_MODELS = frozenset({Disease, Treatment})
+_ENCODER = msgspec.json.Encoder(enc_hook=_plain_model)
+
+
+def to_json(obj: object) -> bytes:
+    """The JSON of a suggestion (or any part of one): what the API replies, byte for byte."""
+    return _ENCODER.encode(obj)
 
 
 class SimilarCases(_Wire):

@@ -10,17 +10,21 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from diagnosis.similarity import normalise_term
 from hospital.emr.records import CaseRecord
 
 
-class UnknownTerm(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class UnknownTerm:
     """A finding name the consortium vocabulary lacks, with the closest known terms."""
 
-    model_config = ConfigDict(frozen=True)
+    # outbound only (part of a suggestion): a dataclass like the rest of that family; its
+    # own config, or it takes the suggestion's extra="forbid" (the OpenAPI never had it)
+    __pydantic_config__ = ConfigDict(extra="ignore")
 
     field: str
     name: str

@@ -18,6 +18,7 @@ from pathlib import Path
 def emit(n: int) -> None:
     """Print n suggestions and the similar cases of every 97th library case as JSON lines."""
     from benchmarks.diagnosis.load import findings
+    from diagnosis import schemas
     from diagnosis.demo import synthetic_cases
     from diagnosis.ports import InMemoryCaseLibrary
     from diagnosis.schemas import DiagnosisRequest
@@ -34,7 +35,9 @@ def emit(n: int) -> None:
         body = findings(rng)
         body.update(top_k=rng.choice([1, 3, 10, 30]), threshold=rng.choice([0, 0.3, 0.6]))
         suggestion = service.suggest(DiagnosisRequest.model_validate(body))
-        answer = json.loads(suggestion.model_dump_json())
+        # the reply's bytes: suggestions were pydantic models before schemas.to_json
+        to_json = getattr(schemas, "to_json", lambda s: s.model_dump_json())
+        answer = json.loads(to_json(suggestion))
         answer.pop("suggestion_id")
         answer.pop("created_at")
         print(json.dumps(answer, sort_keys=True))

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from diagnosis.api.auth import bearer_token, is_known_token
 from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import fedchain_error_reply
-from diagnosis.schemas import DiagnosisRequest
+from diagnosis.schemas import DiagnosisRequest, to_json
 from node.errors import FedchainError
 
 PATH = "/diagnosis"
@@ -59,7 +59,7 @@ class DiagnosisFastPath:
             status, payload = fedchain_error_reply(exc)
             await JSONResponse(payload, status_code=status)(scope, receive, send)
             return
-        reply = suggestion.model_dump_json().encode()
+        reply = to_json(suggestion)
         await send({
             "type": "http.response.start",
             "status": 200,
