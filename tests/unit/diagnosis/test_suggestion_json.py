@@ -1,0 +1,40 @@
+"""A suggestion's JSON from msgspec is what pydantic writes for the documented schema."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import BaseModel, TypeAdapter
+
+from benchmarks.diagnosis.load import findings
+from diagnosis.demo import synthetic_cases
+from diagnosis.ports import InMemoryCaseLibrary
+from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion, to_json
+from diagnosis.service import DiagnosisService
+from diagnosis.vocabulary import Vocabulary
+
+
+def test_to_json_writes_the_bytes_pydantic_writes_and_they_validate_against_the_schema() -> None:
+    cases = list(synthetic_cases(800, seed=4))
+    library = InMemoryCaseLibrary(cases)
+    names = {s.name for c in cases for s in c.symptoms} - {"cough"}  # some unknown terms
+    vocabulary = Vocabulary(names, {lab.name for c in cases for lab in c.labs})
+    service = DiagnosisService(library=library, sink=library, vocabulary=vocabulary)
+    rng = random.Random(8)
+    requests = [DiagnosisRequest.model_validate(findings(rng)) for _ in range(60)]
+    schema = TypeAdapter(DiagnosisSuggestion)
+    suggestions = service.suggest_many(requests)
+    assert any(s.unknown_terms for s in suggestions) and any(s.treatment_plan for s in suggestions)
+    for suggestion in suggestions:
+        reply = to_json(suggestion)
+        assert reply == schema.dump_json(suggestion)
+        assert schema.dump_json(schema.validate_json(reply)) == reply  # extra fields refused
+
+
+def test_to_json_refuses_a_model_it_does_not_know_to_be_plain() -> None:
+    class Other(BaseModel):
+        x: int = 1
+
+    with pytest.raises(TypeError, match="Other"):
+        to_json({"part": Other()})
