@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Mapping, Sequence
 
+from diagnosis.evidence import case_contributions
 from diagnosis.ids import time_ordered_id
 from diagnosis.index import CaseIndex, Match, MatchQuery
 from diagnosis.ports import (
@@ -29,12 +30,7 @@ from diagnosis.schemas import (
     SimilarCases,
     WeightInfo,
 )
-from diagnosis.similarity import (
-    AttributeContribution,
-    QueryFindings,
-    SimilarityConfig,
-    case_contributions,
-)
+from diagnosis.similarity import AttributeContribution, QueryFindings, SimilarityConfig
 from diagnosis.vocabulary import Vocabulary
 from diagnosis.weights import WeightBook, WeightSnapshot, checked_overrides
 from hospital.emr.records import CaseRecord, Diagnosis, Origin

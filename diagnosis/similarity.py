@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -266,17 +266,6 @@ def case_similarity(
     phi = _facet_weights(config.facets)
     contributions = tuple(_contributions(library_case, found, weights, config, phi, default_weight))
     return SimilarityBreakdown(math.fsum(c.contribution for c in contributions), contributions)
-
-
-def case_contributions(
-    library_cases: Sequence[CaseRecord],
-    query: QueryFindings,
-    weights: Mapping[str, float],
-    config: SimilarityConfig,
-) -> list[list[AttributeContribution]]:
-    """``case_similarity(case, query, …).contributions`` of each library case, as lists."""
-    phi = _facet_weights(config.facets)
-    return [_contributions(case, query, weights, config, phi, 1.0) for case in library_cases]
 
 
 def _contributions(

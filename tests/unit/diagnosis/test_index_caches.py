@@ -7,10 +7,12 @@ import pytest
 
 from diagnosis.columns import CaseColumns, SymptomColumn
 from diagnosis.demo import synthetic_cases
+from diagnosis.evidence import case_contributions
 from diagnosis.index import CaseIndex, MatchQuery
 from diagnosis.similarity import (
+    FacetWeights,
     QueryFindings,
-    case_contributions,
+    SimilarityConfig,
     case_similarity,
 )
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
@@ -140,11 +142,26 @@ def test_bulk_columns_out_of_the_record_ranges_still_score_within_zero_and_one()
     assert sims[2] == pytest.approx(1.25 / 1.5)
 
 
-def test_contributions_of_many_cases_equal_each_case_similarity() -> None:
-    cases = list(synthetic_cases(40, seed=2)) + _odd_cases()
-    weights = {"symptom:fever": 2.0, "lab:crp": 0.0}
-    config = CaseIndex().config
-    for query in _queries(cases)[:4]:
-        got = case_contributions(cases, QueryFindings.of(query), weights, config)
-        want = [list(case_similarity(c, query, weights, config).contributions) for c in cases]
-        assert got == want
+@pytest.mark.parametrize(
+    "config",
+    [
+        SimilarityConfig(),
+        SimilarityConfig(
+            facets=FacetWeights(presence=0.5, duration=2.0, onset=0.0, severity=1.5),
+            unknown_similarity=0.2,
+            onset_matrix={"sudden": {"gradual": 0.3}},
+        ),
+    ],
+)
+def test_contributions_of_many_cases_equal_each_case_similarity(config: SimilarityConfig) -> None:
+    repeated = CaseRecord(
+        case_id="rep", patient_id="p",
+        symptoms=(Symptom(name="Fever", duration_days=3), Symptom(name="fever", severity=9)),
+        labs=(LabValue(name="crp", value=9.0), LabValue(name="CRP", value=1.0)),
+    )  # fmt: skip
+    cases = list(synthetic_cases(40, seed=2)) + _odd_cases() + [repeated]
+    for weights in ({"symptom:fever": 2.0, "lab:crp": 0.0}, {}, {"symptom:cough": 0.0}):
+        for query in _queries(cases)[:6]:
+            got = case_contributions(cases, QueryFindings.of(query), weights, config)
+            want = [list(case_similarity(c, query, weights, config).contributions) for c in cases]
+            assert got == want
