@@ -24,7 +24,9 @@ PRUNE_EVERY = dt.timedelta(hours=1)
 
 # Built once: every batch of suggestions runs these, and building a statement (and its cache
 # key) cost more than executing it on SQLite (answered_since: 75 µs per call → 25 µs).
-_INSERT = insert(SUGGESTIONS)
+_INSERT = insert(SUGGESTIONS).values(
+    {c: bindparam(c) for c in ("suggestion_id", "created_at", "pending", "state")}
+)
 _ANSWERED_SINCE = (
     select(SUGGESTIONS.c.answered_seq, SUGGESTIONS.c.case_id)
     .where(SUGGESTIONS.c.answered_seq > bindparam("seq"))
@@ -46,19 +48,15 @@ class SqlSuggestionStore:
         self.keep = keep
         self.clock = clock
         self._pruned_at: dt.datetime | None = None
+        self._insert = _DriverInsert(engine)
 
     def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
         """Store a batch of suggestions in one transaction (pruning expired ones hourly)."""
         if not items:
             return
         now = self.clock()
-        rows = [
-            {"suggestion_id": sid, "created_at": now, "pending": p.model_dump_json(),
-             "state": OPEN, "case_id": None, "answered_seq": None}
-            for sid, p in items
-        ]  # fmt: skip
         with self.engine.begin() as conn:
-            conn.execute(_INSERT, rows)
+            self._insert.run(conn, now, [(sid, p.model_dump_json()) for sid, p in items])
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 self._prune(conn, now)
 
@@ -132,3 +130,31 @@ class SqlSuggestionStore:
         if not rows:
             return seq, []
         return int(rows[-1].answered_seq), [r.case_id for r in rows if r.case_id is not None]
+
+
+class _DriverInsert:
+    """The batch INSERT of open suggestions handed to the database driver as it is.
+
+    Through ``Connection.execute`` SQLAlchemy processed every row's parameters (the
+    timestamp formatted row by row, ~5 µs each on SQLite) and set up the compiled statement
+    per call: ~0.3 ms of a 16-row batch's 1 ms. Here the statement is compiled once for the
+    engine's dialect and the batch's one timestamp is bound once, with that dialect's own
+    processing, so the stored values are the same.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        compiled = _INSERT.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or []) if compiled.positional else None
+        created_at = SUGGESTIONS.c.created_at.type.dialect_impl(engine.dialect)
+        self.stamp = created_at.bind_processor(engine.dialect)
+
+    def run(self, conn: Connection, at: dt.datetime, rows: list[tuple[str, str]]) -> None:
+        """Insert (suggestion id, pending JSON) rows created ``at``, all open."""
+        stamp = self.stamp(at) if self.stamp is not None else at
+        params = [{"suggestion_id": sid, "created_at": stamp, "pending": pending, "state": OPEN}
+                  for sid, pending in rows]  # fmt: skip
+        if self.names is not None:  # qmark / numeric drivers (sqlite3) take tuples in order
+            conn.exec_driver_sql(self.sql, [tuple(p[n] for n in self.names) for p in params])
+        else:
+            conn.exec_driver_sql(self.sql, params)
