@@ -11,8 +11,7 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from hospital.emr.records import (
     CaseRecord,
@@ -25,6 +24,9 @@ from hospital.emr.records import (
     Symptom,
     Treatment,
 )
+
+if TYPE_CHECKING:
+    from diagnosis.api.fastpath import DiagnosisFastPath
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def synthetic_cases(n: int, seed: int = 7, validated_share: float = 0.2) -> Iter
         )
 
 
-def create_demo_app() -> FastAPI:
+def create_demo_app() -> DiagnosisFastPath:
     """Uvicorn factory: the diagnosis app over FEDCHAIN_DIAGNOSIS_DEMO_CASES synthetic cases."""
     from diagnosis.api.app import create_app, settle_heap
     from diagnosis.api.settings import DiagnosisSettings

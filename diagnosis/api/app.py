@@ -14,23 +14,29 @@ from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.service import DiagnosisService
 
 
-def create_app(service: DiagnosisService, settings: DiagnosisSettings) -> FastAPI:
-    """A FastAPI app serving the diagnosis router over ``service``."""
+def create_app(service: DiagnosisService, settings: DiagnosisSettings) -> DiagnosisFastPath:
+    """The diagnosis routes over ``service``: a FastAPI app behind POST /diagnosis's fast path."""
     app = FastAPI(
         title="fedchain assisted diagnosis",
         version="0.1.0",
         description="Weighted-similarity case matching (patent CN111180061A, module 5).",
     )
     install_error_handlers(app)
-    mount_diagnosis(app, service, settings.doctor_tokens)
-    return app
+    return mount_diagnosis(app, service, settings.doctor_tokens)
 
 
-def mount_diagnosis(app: FastAPI, service: DiagnosisService, doctor_tokens: list[str]) -> None:
-    """The diagnosis routes on ``app``, with POST /diagnosis's fast path in front of them."""
+def mount_diagnosis(
+    app: FastAPI, service: DiagnosisService, doctor_tokens: list[str]
+) -> DiagnosisFastPath:
+    """The diagnosis routes on ``app``; returns the ASGI app to serve: the fast path in front.
+
+    In front of the whole app, not as one of its middlewares: a fast-path request then
+    skips FastAPI's own layers too (telemetry checks, server-error, body-limit and
+    exception middlewares), ~10 % of its CPU. Everything else goes on to ``app`` as before.
+    """
     batcher = SuggestionBatcher(service)
     app.include_router(build_router(service, doctor_tokens, batcher))
-    app.add_middleware(DiagnosisFastPath, batcher=batcher, tokens=doctor_tokens)
+    return DiagnosisFastPath(app, batcher=batcher, tokens=doctor_tokens)
 
 
 def settle_heap() -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from diagnosis.api.app import mount_diagnosis
 from diagnosis.api.errors import install_error_handlers
+from diagnosis.api.fastpath import DiagnosisFastPath
 from diagnosis.service import DiagnosisService
 from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
@@ -42,8 +43,11 @@ def create_hospital_app(
     diagnosis: DiagnosisService | None = None,
     rounds: Callable[[DiagnosisService], HospitalRounds] | None = None,
     schema_name: str = "general",
-) -> FastAPI:
+) -> DiagnosisFastPath:
     """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
+
+    Returned as the ASGI app to serve: POST /diagnosis's fast path in front of the FastAPI
+    app (``.app``) that has every route.
 
     ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests).
 
@@ -73,8 +77,7 @@ def create_hospital_app(
     install_error_handlers(app)
     install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result),
                       relay_auth)
-    mount_diagnosis(app, service, doctor_tokens)
-    app.state.diagnosis = service
+    served = mount_diagnosis(app, service, doctor_tokens)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
@@ -91,4 +94,4 @@ def create_hospital_app(
         """The hospital's participation in the training rounds (disabled if not configured)."""
         return participation.status() if participation else RoundParticipation(enabled=False)
 
-    return app
+    return served
