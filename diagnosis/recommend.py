@@ -6,6 +6,7 @@ Pure: it takes the matches with their records and contributions and returns wire
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -109,9 +110,7 @@ def recommend(
     )  # fmt: skip
     diagnoses = [
         DiagnosisCandidate(
-            disease=Disease(
-                icd10=code, name=names.get(code) or (disease_names or {}).get(code) or code
-            ),
+            disease=_disease(code, names.get(code) or (disease_names or {}).get(code) or code),
             score=score,
             case_vote=votes.get(code, 0.0),
             model_probability=probs.get(code) if model_distribution else None,
@@ -133,6 +132,11 @@ def recommend(
         treatment_plan=_plan(same),
         evidence=_evidence(matches, records, contributions),
     )
+
+
+@functools.lru_cache(maxsize=4096)  # a consortium names tens of diseases; models are frozen
+def _disease(icd10: str, name: str) -> Disease:
+    return Disease(icd10=icd10, name=name)
 
 
 def _complications(same: Sequence[tuple[Match, CaseRecord]]) -> list[ComplicationWatch]:
