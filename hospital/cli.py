@@ -278,7 +278,8 @@ def serve(
     chain_ids = _configured_chain_ids(node_settings)
     for chain_id in chain_ids:
         emr.require_secret_salt(chain_id)
-    store = open_store(db or emr.database_url, salt=emr.salt)  # refuses a store of another salt
+    # refuses a store of another salt; WAL checkpoints on a thread, off the serving loop
+    store = open_store(db or emr.database_url, salt=emr.salt, background_checkpoints=True)
     try:
         for chain_id in chain_ids:  # the salt the store's tokens were made under, not just ours
             require_not_devnet_salted(store.salt_fingerprint(), chain_id, where=store.where)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 from hospital.emr import rows
+from hospital.emr.checkpoints import WalCheckpointer
 from hospital.emr.identity import case_key
 from hospital.emr.records import CaseRecord, Origin
 from hospital.emr.saltmark import META_KEY, check_salt, salt_fingerprint
@@ -135,8 +136,16 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for a SQLite file or PostgreSQL URL (SQLite parent folders are created)."""
+def _no_autocheckpoint(dbapi_conn: object, _record: object) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[attr-defined]
+
+
+def make_engine(url: str, *, autocheckpoint: bool = True) -> Engine:
+    """An engine for a SQLite file or PostgreSQL URL (SQLite parent folders are created).
+
+    ``autocheckpoint=False``: this engine's SQLite connections never checkpoint the WAL in
+    a commit (a ``checkpoints.WalCheckpointer`` must do it).
+    """
     try:
         parsed = make_url(url)
     except Exception as exc:
@@ -149,6 +158,8 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not autocheckpoint:
+            event.listen(engine, "connect", _no_autocheckpoint)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
@@ -158,16 +169,35 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def open_store(url: str, *, salt: bytes | None = None) -> SqlCaseStore:
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for another backend, memory or a bad URL."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # make_engine explains a bad URL
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def open_store(
+    url: str, *, salt: bytes | None = None, background_checkpoints: bool = False
+) -> SqlCaseStore:
     """Open (and migrate) the case store at ``url``.
 
     With ``salt`` (the national-id salt its tokens are, or will be, made under) the store's
     recorded salt fingerprint is checked (ConfigError if it names another salt) or, on a
     store that has none yet, recorded.
+
+    ``background_checkpoints`` (a serving process over a SQLite file): the store's commits
+    never checkpoint the WAL; a thread of the store does it until ``close``.
     """
-    engine = make_engine(url)
+    database = _sqlite_file(url) if background_checkpoints else None
+    engine = make_engine(url, autocheckpoint=database is None)
     migrate(engine)
     store = SqlCaseStore(engine)
+    if database is not None:
+        store.checkpointer = WalCheckpointer(database).start()
     if salt is not None:
         try:
             store.bind_salt(salt)
@@ -182,6 +212,7 @@ class SqlCaseStore(CaseStore):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.checkpointer: WalCheckpointer | None = None
 
     @property
     def where(self) -> str:
@@ -337,5 +368,8 @@ class SqlCaseStore(CaseStore):
         )
 
     def close(self) -> None:
-        """Release connections."""
+        """Release connections (and stop the background checkpoints, after a last one)."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
         self.engine.dispose()

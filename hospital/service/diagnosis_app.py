@@ -64,7 +64,8 @@ def diagnosis_service(
 def create_diagnosis_app() -> DiagnosisFastPath:
     """Uvicorn factory: the diagnosis routes over FEDCHAIN_DATABASE_URL (one per worker)."""
     settings = DiagnosisSettings()
-    store = open_store(EmrSettings().database_url)
+    # checkpoints of a SQLite WAL on a thread, not inside a batch's commit in the loop
+    store = open_store(EmrSettings().database_url, background_checkpoints=True)
     keep = dt.timedelta(days=settings.suggestion_days)
     schema_name = RoundSettings().schema_name  # the consortium schema the network runs
     service = diagnosis_service(store, schema_name=schema_name, alpha=settings.alpha, keep=keep)
