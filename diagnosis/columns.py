@@ -148,36 +148,26 @@ class ColumnStore:
     # ------------------------------------------------------------ building
 
     def _changed(self) -> None:
-        """Rows or vocabulary changed: drop every derived cache."""
-        self._sym_cols: dict[int, SymptomColumn] = {}
-        self._lab_cols: dict[int, LabColumn] = {}
+        """Rows or vocabulary changed: drop every derived cache (none here; see CaseIndex)."""
 
     def symptom_column(self, r: int) -> SymptomColumn:
-        """The cases that have symptom row r, with their facets packed densely (cached)."""
-        col = self._sym_cols.get(r)
-        if col is None:
-            rows = np.flatnonzero(self.present[r, : self.n])
-            col = SymptomColumn.packed(
-                rows, self.duration[r, rows], self.onset[r, rows], self.severity[r, rows]
-            )
-            self._sym_cols[r] = col
-        return col
+        """The cases that have symptom row r, with their facets packed densely."""
+        rows = np.flatnonzero(self.present[r, : self.n])
+        return SymptomColumn.packed(
+            rows, self.duration[r, rows], self.onset[r, rows], self.severity[r, rows]
+        )
 
     def lab_column(self, r: int) -> LabColumn:
-        """The cases that have lab row r, with values and range widths packed densely (cached)."""
-        col = self._lab_cols.get(r)
-        if col is None:
-            rows = np.flatnonzero(~np.isnan(self.lab_value[r, : self.n]))
-            width = self.lab_width[r, rows]
-            col = LabColumn(
-                rows,
-                self.lab_value[r, rows],
-                width,
-                any_missing_width=bool(np.isnan(width).any()),
-                positive_width=bool((width > 0).all()),
-            )
-            self._lab_cols[r] = col
-        return col
+        """The cases that have lab row r, with values and range widths packed densely."""
+        rows = np.flatnonzero(~np.isnan(self.lab_value[r, : self.n]))
+        width = self.lab_width[r, rows]
+        return LabColumn(
+            rows,
+            self.lab_value[r, rows],
+            width,
+            any_missing_width=bool(np.isnan(width).any()),
+            positive_width=bool((width > 0).all()),
+        )
 
     def __len__(self) -> int:
         return self.n

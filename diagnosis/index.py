@@ -12,26 +12,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from diagnosis import kernels
-from diagnosis.columns import (
-    F32,
-    ONSET_CODE,
-    ColumnStore,
-    FArray,
-    IArray,
-    SymptomColumn,
-)
+from diagnosis.columns import F32, ONSET_CODE, ColumnStore, FArray
+from diagnosis.packing import PackedColumns, pack
 from diagnosis.similarity import (
     AttributeContribution,
     QueryFindings,
     case_similarity,
     first_by_name,
 )
-from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
+from hospital.emr.records import CaseRecord, LabValue, Symptom
 
 __all__ = ["CaseIndex", "Match", "MatchQuery"]
 
@@ -64,17 +58,17 @@ class _Weighted:
     den_positive: bool  # every case has a weighted attribute: divide without a mask
 
 
-_ZERO, _NAN, _TINY = F32(0), F32(np.nan), np.finfo(F32).smallest_subnormal
+_TINY = float(np.finfo(F32).smallest_subnormal)  # the least float32 above 0
 _Rows = tuple[dict[int, Symptom], dict[int, LabValue]]
 
 
 class CaseIndex(ColumnStore):
-    """The case library as columns, scored against a query one finding's column at a time."""
+    """The case library as columns, scored and ranked by the compiled kernels."""
 
     def _changed(self) -> None:
         super()._changed()
         self._weighted_cache: tuple[int, _Weighted] | None = None
-        self._onset_terms: dict[tuple[int, Onset], FArray] = {}
+        self._packed_cache: PackedColumns | None = None
 
     def weight_vectors(
         self, weights: Mapping[str, float], default: float = 1.0
@@ -120,60 +114,59 @@ class CaseIndex(ColumnStore):
 
     @functools.cached_property
     def _phi(self) -> FArray:
-        """(φ_p, φ_d, φ_s, φ_d·u, φ_s·u) as float32 for ``kernels.add_symptom`` (fixed config)."""
+        """(φ_p, φ_d, φ_s, φ_d·u, φ_s·u) as float32 for the kernels (the config is fixed)."""
         f, u = self.config.facets, F32(self.config.unknown_similarity)
         phi_d, phi_s = F32(f.duration), F32(f.severity)
         return np.array([F32(f.presence), phi_d, phi_s, phi_d * u, phi_s * u], dtype=F32)
 
-    @functools.cached_property
-    def _onset_tables(self) -> dict[Onset, FArray]:
-        """φ_o·Sim(case onset, query onset) by query onset, indexed by case onset code + 1."""
-        phi_o, u = F32(self.config.facets.onset), F32(self.config.unknown_similarity)
-        m = self._onset_matrix  # [case onset code, query onset code]; entry 0: no onset
-        tables = {o: phi_o * np.concatenate([[_ZERO], m[:, c]]) for o, c in ONSET_CODE.items()}
-        tables[Onset.UNKNOWN] = phi_o * u * np.concatenate([[_ZERO], np.ones(len(m), dtype=F32)])
-        return tables
+    def _packed(self) -> PackedColumns:
+        """The columns end to end for the kernels (rebuilt after the cases change)."""
+        if self._packed_cache is None:
+            self._packed_cache = pack(self)
+        return self._packed_cache
 
-    def _onset_term(self, r: int, col: SymptomColumn, onset: Onset) -> FArray:
-        """φ_o·Sim(onset) of symptom row r's cases against a query onset (cached per pair)."""
-        key = (r, onset)
-        term = self._onset_terms.get(key)
-        if term is None:
-            term = self._onset_tables[onset][col.onset.astype(np.intp) + 1]
-            self._onset_terms[key] = term
-        return term
+    def _library(self, weighted: _Weighted) -> tuple[Any, ...]:
+        p = self._packed()
+        u = F32(self.config.unknown_similarity)
+        return (*p.symptoms, *p.onsets, *p.labs, self._phi, u,
+                weighted.unknown, weighted.den, weighted.den_positive)  # fmt: skip
 
-    def _add_symptom(self, num: FArray, r: int, s: Symptom, w: np.float32) -> None:
-        """Add w·Σ_f φ_f·Sim_f to the numerators of the cases having symptom row r."""
-        col = self.symptom_column(r)
-        if s.duration_days is None:
-            mode, q_duration = kernels.DURATION_UNKNOWN, _ZERO
-        elif s.duration_days == 0:
-            mode, q_duration = kernels.DURATION_ZERO, _ZERO
-        else:  # a duration too small for float32 stays > 0 (0/0 would make Sim NaN)
-            mode = kernels.DURATION_GIVEN
-            q_duration = max(F32(s.duration_days), _TINY)
-        terms = np.empty(col.rows.size, dtype=F32)
-        kernels.symptom_terms(
-            terms, col.duration, self._onset_term(r, col, s.onset), col.severity, self._phi,
-            mode, q_duration, _NAN if s.severity is None else F32(s.severity), w,
-            col.clamp_duration, col.clamp_severity,
+    def _findings(self, queries: Sequence[CaseRecord], weighted: _Weighted) -> tuple[Any, ...]:
+        """The queries' findings as the kernels' flat arrays (one entry per known finding)."""
+        s_off, s_row, s_mode, s_dur, s_onset, s_sev, s_w = [0], [], [], [], [], [], []
+        l_off, l_row, l_val, l_range, l_w = [0], [], [], [], []
+        unknown_onset = len(ONSET_CODE)
+        for query in queries:
+            qs, ql = self._query_rows(query)
+            for r, s in qs.items():
+                if s.duration_days is None:
+                    mode, duration = kernels.DURATION_UNKNOWN, 0.0
+                elif s.duration_days == 0:
+                    mode, duration = kernels.DURATION_ZERO, 0.0
+                else:  # a duration too small for float32 stays > 0 (0/0 would make Sim NaN)
+                    mode, duration = kernels.DURATION_GIVEN, max(float(F32(s.duration_days)), _TINY)
+                s_row.append(r)
+                s_mode.append(mode)
+                s_dur.append(duration)
+                s_onset.append(ONSET_CODE.get(s.onset, unknown_onset))
+                s_sev.append(np.nan if s.severity is None else s.severity)
+                s_w.append(weighted.ws[r])
+            s_off.append(len(s_row))
+            for r, q in ql.items():
+                low, high = q.normal_low, q.normal_high
+                l_row.append(r)
+                l_val.append(q.value)  # the query's range, else NaN: max(|a|, |b|) per case
+                l_range.append(high - low if low is not None and high is not None
+                               and high > low else np.nan)  # fmt: skip
+                l_w.append(weighted.wl[r])
+            l_off.append(len(l_row))
+        i64 = np.int64
+        return (
+            np.array(s_off, dtype=i64), np.array(s_row, dtype=i64), np.array(s_mode, dtype=i64),
+            np.array(s_dur, dtype=F32), np.array(s_onset, dtype=i64), np.array(s_sev, dtype=F32),
+            np.array(s_w, dtype=F32), np.array(l_off, dtype=i64), np.array(l_row, dtype=i64),
+            np.array(l_val, dtype=F32), np.array(l_range, dtype=F32), np.array(l_w, dtype=F32),
         )  # fmt: skip
-        kernels.scatter_add(num, col.rows, terms)
-
-    def _add_lab(self, num: FArray, r: int, q: LabValue, w: np.float32) -> None:
-        """Add w·(Sim_lab − u) to the numerators of the cases having lab row r."""
-        col = self.lab_column(r)
-        fallback = _NAN  # without a query range: max(|a|, |b|), case by case
-        if q.normal_low is not None and q.normal_high is not None:
-            if q.normal_high > q.normal_low:
-                fallback = F32(q.normal_high - q.normal_low)
-        terms = np.empty(col.rows.size, dtype=F32)
-        kernels.lab_terms(
-            terms, col.value, col.width, F32(q.value), fallback, col.any_missing_width,
-            F32(self.config.unknown_similarity), w,
-        )  # fmt: skip
-        kernels.scatter_add(num, col.rows, terms)
 
     def scores(
         self, query: CaseRecord, weights: Mapping[str, float], *, version: int | None = None
@@ -182,19 +175,10 @@ class CaseIndex(ColumnStore):
 
         ``version`` identifies the weight set: equal versions reuse the cached Σ w_p.
         """
-        return self._scores(self._query_rows(query), self._weighted(weights, version))
-
-    def _scores(self, rows: _Rows, weighted: _Weighted) -> FArray:
-        ws, wl = weighted.ws, weighted.wl
-        num = weighted.unknown.copy()  # every lab counts u·w_l until the query names it
-        qs, ql = rows
-        for r, s in qs.items():
-            if ws[r] != 0:
-                self._add_symptom(num, r, s, ws[r])
-        for r, q in ql.items():
-            if wl[r] != 0:
-                self._add_lab(num, r, q, wl[r])
-        return kernels.divide(num, weighted.den, weighted.den_positive)
+        weighted = self._weighted(weights, version)
+        out = np.empty(self.n, dtype=F32)
+        kernels.scores(out, self._library(weighted), self._findings([query], weighted))
+        return out
 
     def top_k(
         self,
@@ -211,7 +195,9 @@ class CaseIndex(ColumnStore):
         Equal Sim: the case that also records more (by weight) of the query's findings
         first, then the lower row.
         """
-        return self._top_k(query, self._weighted(weights, version), k, threshold, exclude)
+        rows = [r for cid in exclude if (r := self._row_of.get(cid)) is not None]
+        weighted = self._weighted(weights, version)
+        return self._top_k_batch([MatchQuery(query, k, threshold)], weighted, [rows])[0]
 
     def top_k_many(
         self,
@@ -220,68 +206,29 @@ class CaseIndex(ColumnStore):
         *,
         version: int | None = None,
     ) -> list[list[Match]]:
-        """``top_k`` for several queries under one weight set (one snapshot, one lock)."""
+        """``top_k`` for several queries under one weight set, in one call of the kernels."""
         weighted = self._weighted(weights, version)
-        return [self._top_k(q.query, weighted, q.k, q.threshold) for q in queries]
+        return self._top_k_batch(queries, weighted, [[] for _ in queries])
 
-    def _top_k(
-        self,
-        query: CaseRecord,
-        weighted: _Weighted,
-        k: int,
-        threshold: float,
-        exclude: Sequence[str] = (),
-    ) -> list[Match]:
-        if self.n == 0 or k <= 0:
+    def _top_k_batch(
+        self, queries: Sequence[MatchQuery], weighted: _Weighted, exclude: list[list[int]]
+    ) -> list[list[Match]]:
+        if not queries:
             return []
-        rows = self._query_rows(query)
-        sims = self._scores(rows, weighted)
-        return self._best(sims, rows, weighted, k=k, threshold=threshold, exclude=exclude)
-
-    def _best(
-        self,
-        sims: FArray,
-        rows: _Rows,
-        weighted: _Weighted,
-        *,
-        k: int,
-        threshold: float,
-        exclude: Sequence[str] = (),
-    ) -> list[Match]:
-        """Top k of one query's scores (modified in place for ``exclude``)."""
-        for cid in exclude:
-            row = self._row_of.get(cid)
-            if row is not None:
-                sims[row] = -np.inf
-        found = kernels.best_first(sims, k, F32(threshold))
-        if found is None:  # a NaN score (not from records): numpy's order, NaN last
-            floor = F32(threshold)
-            if k < self.n:
-                floor = max(np.partition(sims, self.n - k)[self.n - k], floor)
-            cand, ties = np.flatnonzero(sims >= floor), True
-        else:
-            cand, ties = found
-        if ties:  # equal Sim: the case recording more of the query first, then the lower row
-            cover = self._coverage(rows, weighted, cand)
-            cand = cand[np.lexsort((cand, -cover, -sims[cand]))]
-        best, ids = cand[:k], self.case_ids
-        scores = sims[best].tolist()
-        return [Match(r, ids[r], s) for r, s in zip(best.tolist(), scores, strict=True)]
-
-    def _coverage(self, rows: _Rows, weighted: _Weighted, cases: IArray) -> FArray:
-        """Σ w of the query's findings each case also records: breaks ties of equal Sim.
-
-        The patent's sum runs over the library case's attributes only, so a case whose few
-        findings all occur in the query scores 1 however much of the query it leaves out;
-        among equals, the case that accounts for more of the query ranks first.
-        """
-        qs, ql = rows
-        cover = np.zeros(cases.size, dtype=F32)
-        for r in qs:
-            cover += weighted.ws[r] * self.present[r, cases]
-        for r in ql:
-            cover += weighted.wl[r] * ~np.isnan(self.lab_value[r, cases])
-        return cover
+        ex_off = np.zeros(len(exclude) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in exclude], out=ex_off[1:])
+        ex_rows = np.array([r for e in exclude for r in e], dtype=np.int64)
+        p = self._packed()
+        rows, sims, off = kernels.top_k_batch(
+            self._library(weighted), self._findings([q.query for q in queries], weighted),
+            p.present, p.lab_value, np.array([q.k for q in queries], dtype=np.int64),
+            np.array([q.threshold for q in queries], dtype=F32), ex_off, ex_rows,
+        )  # fmt: skip
+        ids, found, scores, bounds = self.case_ids, rows.tolist(), sims.tolist(), off.tolist()
+        return [
+            [Match(r, ids[r], s) for r, s in zip(found[a:b], scores[a:b], strict=True)]
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
 
     def contributions(
         self, row: int, query: CaseRecord | QueryFindings, weights: Mapping[str, float]

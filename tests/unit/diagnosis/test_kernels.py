@@ -7,10 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from diagnosis import kernels
-from diagnosis.columns import F32, ONSET_CODE
+from diagnosis.columns import F32, ONSET_CODE, CaseColumns
 from diagnosis.demo import synthetic_cases
-from diagnosis.index import CaseIndex
+from diagnosis.index import CaseIndex, MatchQuery
 from diagnosis.similarity import FacetWeights, SimilarityConfig, case_similarity
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
@@ -143,29 +142,73 @@ def test_a_query_duration_below_float32_still_scores_a_number() -> None:
     assert sims[row] == pytest.approx(case_similarity(index.features_of(row), query, {}).similarity)
 
 
-def _partition_candidates(sims: np.ndarray, k: int, floor: float) -> np.ndarray:
-    n = sims.size
-    if k < n:
-        floor = max(np.partition(sims, n - k)[n - k], F32(floor))
-    return np.flatnonzero(sims >= floor)
+def _ranked_by_numpy(index: CaseIndex, query: CaseRecord, k: int, threshold: float,
+                     exclude: list[int]) -> list[tuple[int, float]]:
+    """top_k as the array form ranked: partition for the k-th, lexsort on ties."""
+    sims = index.scores(query, {})
+    sims[exclude] = -np.inf
+    floor = F32(threshold)
+    if k < index.n:
+        floor = max(np.partition(sims, index.n - k)[index.n - k], floor)
+    cand = np.flatnonzero(sims >= floor)
+    qs, ql = index._query_rows(query)
+    cover = np.zeros(cand.size, dtype=F32)
+    for r in qs:
+        cover += F32(1) * index.present[r, cand]
+    for r in ql:
+        cover += F32(1) * ~np.isnan(index.lab_value[r, cand])
+    best = cand[np.lexsort((cand, -cover, -sims[cand]))][:k]
+    return list(zip(best.tolist(), sims[best].tolist(), strict=True))
 
 
-def test_best_first_keeps_every_case_tied_with_the_kth_and_orders_by_score_then_row() -> None:
-    rng = np.random.default_rng(3)
-    for _ in range(300):
-        n = int(rng.integers(1, 60))
-        sims = rng.choice(np.linspace(0, 1, 7, dtype=F32), n).astype(F32)  # many ties
-        sims[rng.random(n) < 0.1] = -np.inf  # excluded cases
-        k, floor = int(rng.integers(1, n + 3)), float(rng.choice([0.0, 0.3, 1.01]))
-        found = kernels.best_first(sims, k, F32(floor))
-        assert found is not None
-        rows, ties = found
-        want = _partition_candidates(sims, k, floor)
-        assert sorted(rows.tolist()) == want.tolist()
-        assert rows.tolist() == sorted(want.tolist(), key=lambda r: (-sims[r], r))
-        assert ties == (len(set(sims[want].tolist())) < want.size)
+def test_top_k_ranks_as_partition_and_lexsort_did_ties_and_exclusions_included() -> None:
+    index = CaseIndex()
+    index.add_many(_odd_library())
+    rng = random.Random(9)
+    ties = 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(200):
+            query = _random_query(rng, index)
+            k, threshold = rng.choice([1, 3, 10, 40, 700]), rng.choice([0.0, 0.3, 0.8])
+            exclude = rng.sample(range(index.n), rng.choice([0, 0, 3]))
+            got = index.top_k(query, {}, k=k, threshold=threshold,
+                              exclude=[index.case_ids[r] for r in exclude])  # fmt: skip
+            want = _ranked_by_numpy(index, query, k, threshold, exclude)
+            assert [(m.row, m.similarity) for m in got] == want
+            assert not {m.row for m in got} & set(exclude)
+            sims = [s for _, s in want]
+            ties += len(set(sims)) < len(sims)
+    assert ties > 20  # the tie-break was exercised
 
 
-def test_best_first_leaves_a_nan_score_to_the_caller() -> None:
-    assert kernels.best_first(np.array([0.2, np.nan, 0.5], dtype=F32), 1, F32(0)) is None
-    assert kernels.best_first(np.array([np.nan, 0.5], dtype=F32), 5, F32(0)) is None
+def test_a_batch_answers_each_query_as_it_is_answered_alone() -> None:
+    index = CaseIndex()
+    index.add_many(_odd_library())
+    rng = random.Random(4)
+    batch = [MatchQuery(_random_query(rng, index), rng.choice([0, 1, 10]), 0.2)
+             for _ in range(40)]  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        together = index.top_k_many(batch, {"symptom:fever": 3.0}, version=7)
+        alone = [index.top_k(q.query, {"symptom:fever": 3.0}, k=q.k, threshold=q.threshold)
+                 for q in batch]  # fmt: skip
+    assert together == alone
+
+
+def test_a_nan_score_from_bulk_columns_is_never_a_match() -> None:
+    nan = np.nan
+    columns = CaseColumns(
+        symptoms=["fever"], labs=["crp"],
+        present=np.array([[True, True, True]]),
+        duration=np.full((1, 3), nan, dtype=np.float32),
+        onset=np.full((1, 3), -1, dtype=np.int8),
+        severity=np.full((1, 3), nan, dtype=np.float32),
+        lab_value=np.array([[np.inf, 3.0, 4.0]], dtype=np.float32),  # inf/inf: NaN
+        lab_width=np.full((1, 3), nan, dtype=np.float32),
+        case_ids=["a", "b", "c"], diseases=[None] * 3, validated=np.zeros(3, dtype=bool),
+    )  # fmt: skip
+    index = CaseIndex.from_columns(columns)
+    query = CaseRecord(patient_id="q", symptoms=(Symptom(name="fever"),),
+                       labs=(LabValue(name="crp", value=5.0),))  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(index.scores(query, {})[0])
+    assert [m.case_id for m in index.top_k(query, {}, k=2)] == ["c", "b"]
