@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Mapping, Sequence
 
 from diagnosis.evidence import case_contributions
-from diagnosis.ids import time_ordered_id
+from diagnosis.ids import RANDOM_BYTES, time_ordered_id
 from diagnosis.index import CaseIndex, Match, MatchQuery
 from diagnosis.ports import (
     CaseLibrary,
@@ -158,8 +159,9 @@ class DiagnosisService:
         )  # fmt: skip
         out: list[DiagnosisSuggestion] = []
         pending: list[tuple[str, PendingFeedback]] = []
-        for request, q, matches, distribution in zip(
-            requests, queries, found, distributions, strict=True
+        entropy = os.urandom(RANDOM_BYTES * len(requests))  # the ids' randomness, one call
+        for i, (request, q, matches, distribution) in enumerate(
+            zip(requests, queries, found, distributions, strict=True)
         ):
             records, contribs = self._evidence(matches, q.query, snap.weights, stored)
             rec = recommend(
@@ -168,7 +170,9 @@ class DiagnosisService:
             )
             created_at = dt.datetime.now(dt.UTC)
             suggestion = DiagnosisSuggestion(
-                suggestion_id=time_ordered_id(created_at),
+                suggestion_id=time_ordered_id(
+                    created_at, entropy[RANDOM_BYTES * i : RANDOM_BYTES * (i + 1)]
+                ),
                 created_at=created_at,
                 patient_id=request.patient_id,
                 diagnoses=rec.diagnoses,

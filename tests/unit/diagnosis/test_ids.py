@@ -24,3 +24,13 @@ def test_later_ids_sort_after_earlier_ones_and_ids_of_one_instant_differ() -> No
     assert ids == sorted(ids)
     same = {time_ordered_id(T0) for _ in range(1000)}
     assert len(same) == 1000
+
+
+def test_ids_from_a_batch_draw_of_randomness_are_v7_and_differ() -> None:
+    import os
+
+    entropy = os.urandom(10 * 50)
+    ids = [time_ordered_id(T0, entropy[10 * i : 10 * (i + 1)]) for i in range(50)]
+    assert len(set(ids)) == 50
+    assert all(uuid.UUID(hex=i).version == 7 for i in ids)
+    assert time_ordered_id(T0, bytes(10)) == time_ordered_id(T0, bytes(10))  # bytes decide
