@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from diagnosis.ports import PendingFeedback
 from diagnosis.similarity import AttributeContribution
 from diagnosis.vocabulary import UnknownTerm
 from diagnosis.weights import WeightSource
@@ -172,18 +173,24 @@ class DiagnosisSuggestion:
 
 
 def _plain_model(obj: object) -> object:
-    # the EMR's own models inside a suggestion are plain fields, written as their dict
-    if type(obj) in _PLAIN_MODELS:
+    # The EMR's own models inside a suggestion (and a pending feedback) are plain fields,
+    # written as their dict: the bytes pydantic writes (tested). A case's image is bytes,
+    # which pydantic writes as text and msgspec as base64, so a case with one is refused.
+    kind = type(obj)
+    if kind in _PLAIN_MODELS or (kind is CaseRecord and getattr(obj, "image", 0) is None):
         return obj.__dict__
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+    raise TypeError(f"cannot write {kind.__name__} as JSON")
 
 
-_PLAIN_MODELS = frozenset({Disease, Treatment})
+_PLAIN_MODELS = frozenset({Disease, Treatment, Symptom, LabValue, Diagnosis, PendingFeedback})
 _ENCODER = msgspec.json.Encoder(enc_hook=_plain_model)
 
 
 def to_json(obj: object) -> bytes:
-    """The JSON of a suggestion (or any part of one): what the API replies, byte for byte."""
+    """The JSON pydantic writes for a suggestion, a part of one or a pending feedback.
+
+    Byte for byte: what the API replies and what the suggestion store keeps.
+    """
     return _ENCODER.encode(obj)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, update
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
+from diagnosis.schemas import to_json
 from hospital.emr.tables import SuggestionRow
 from hospital.emr.writer_lock import serialize_writers
 
@@ -56,7 +57,7 @@ class SqlSuggestionStore:
             return
         now = self.clock()
         with self.engine.begin() as conn:
-            self._insert.run(conn, now, [(sid, p.model_dump_json()) for sid, p in items])
+            self._insert.run(conn, now, [(sid, to_json(p).decode()) for sid, p in items])
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 self._prune(conn, now)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -38,3 +39,27 @@ def test_to_json_refuses_a_model_it_does_not_know_to_be_plain() -> None:
 
     with pytest.raises(TypeError, match="Other"):
         to_json({"part": Other()})
+
+
+def test_a_pending_feedback_is_written_as_pydantic_writes_it_and_reads_back() -> None:
+    from diagnosis.ports import PendingFeedback
+    from hospital.emr.records import CaseRecord, Diagnosis, Disease, Treatment
+
+    cases = list(synthetic_cases(200, seed=6))
+    rng = random.Random(2)
+    for case in cases[:60]:
+        query = DiagnosisRequest.model_validate(findings(rng)).as_case()
+        leader = case.diagnosis.disease if case.diagnosis else None
+        pending = PendingFeedback(query=query, leader=leader, plan=case.treatments)
+        assert to_json(pending) == pending.model_dump_json().encode()
+        assert PendingFeedback.model_validate_json(to_json(pending)) == pending
+    full = CaseRecord(
+        patient_id="p",
+        date=dt.date(2026, 12, 4),
+        diagnosis=Diagnosis(disease=Disease(icd10="J18.9", name="Pneumonia"),
+                            complications=("sepsis",)),
+        treatments=(Treatment(drug="amoxicillin", dose=500, dose_unit="mg"),),
+    )  # fmt: skip
+    assert to_json(full) == full.model_dump_json().encode()
+    with pytest.raises(TypeError, match="CaseRecord"):  # bytes: pydantic writes text
+        to_json(full.model_copy(update={"image": b"\x89PNG"}))
