@@ -8,12 +8,31 @@ import random
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
-from benchmarks.diagnosis.load import findings
 from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion, to_json
 from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
+
+SYMPTOMS = [
+    ("chest_pain", 0.5, "exertional", 6), ("breathlessness", 2, "gradual", 5),
+    ("cough", 5, "gradual", 6), ("fever", 3, "sudden", 6), ("wheezing", 1, "sudden", 6),
+    ("heartburn", 40, "postprandial", 5), ("sweating", 0.1, "sudden", 5),
+]  # fmt: skip
+
+
+def findings(rng: random.Random) -> dict[str, object]:
+    """A doctor's findings as they arrive over REST (the load benchmark's shape)."""
+    return {
+        "patient_id": f"json-{rng.randrange(10**6)}",
+        "symptoms": [
+            {"name": n, "duration_days": d * rng.uniform(0.5, 1.5), "onset": o, "severity": s}
+            for n, d, o, s in rng.sample(SYMPTOMS, rng.randint(2, 4))
+        ],
+        "labs": [{"name": "crp", "value": rng.uniform(1, 150), "normal_low": 0, "normal_high": 5}],
+        "top_k": 10,
+        "threshold": 0.3,
+    }
 
 
 def test_to_json_writes_the_bytes_pydantic_writes_and_they_validate_against_the_schema() -> None:
