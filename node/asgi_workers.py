@@ -24,6 +24,7 @@ from types import FrameType
 
 import uvicorn
 
+from node.coalesced_http import CoalescingHttpToolsProtocol
 from node.errors import ConfigError
 
 _LOAD_TIMEOUT = 900.0  # seconds every worker may take to build its app (a large library)
@@ -53,7 +54,7 @@ def _worker(factory: str, host: str, port: int, log_level: str, access_log: bool
     # no proxy-header middleware: a worker listens on its own socket, not behind a proxy,
     # and nothing it serves reads the client's address (it cost ~1.5 % of a worker's CPU)
     config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=access_log,
-                            proxy_headers=False)  # fmt: skip
+                            proxy_headers=False, http=CoalescingHttpToolsProtocol)  # fmt: skip
     config.load()
     loaded.wait(_LOAD_TIMEOUT)  # listen only when every worker can answer
     uvicorn.Server(config).run(sockets=[sock])  # listens, then serves until SIGTERM
