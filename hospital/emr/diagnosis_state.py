@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, LargeBinary, Table, func, insert, literal, select, update
 
+from hospital.emr.driver_sql import DriverQuery
 from hospital.emr.tables import DiagnosisStateRow
 from hospital.emr.writer_lock import serialize_writers
 
@@ -25,6 +26,7 @@ class SqlDiagnosisState:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._versions = DriverQuery(_VERSIONS, engine)
 
     def publish(self, part: str, payload: bytes) -> int:
         """Store ``payload`` as ``part`` under the next version; return that version."""
@@ -48,9 +50,7 @@ class SqlDiagnosisState:
 
     def versions(self) -> dict[str, int]:
         """Each part's current version (parts never published are absent)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(_VERSIONS).all()
-        return {r.part: int(r.version) for r in rows}
+        return {part: int(version) for part, version in self._versions.rows()}
 
     def read(self, parts: Iterable[str]) -> dict[str, tuple[int, bytes]]:
         """Part → (version, payload) of the named parts that exist."""

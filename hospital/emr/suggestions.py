@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, inser
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
 from diagnosis.schemas import to_json
+from hospital.emr.driver_sql import DriverQuery
 from hospital.emr.tables import SuggestionRow
 from hospital.emr.writer_lock import serialize_writers
 
@@ -50,6 +51,7 @@ class SqlSuggestionStore:
         self.clock = clock
         self._pruned_at: dt.datetime | None = None
         self._insert = _DriverInsert(engine)
+        self._answered_since = DriverQuery(_ANSWERED_SINCE, engine)
 
     def put_many(self, items: Sequence[tuple[str, PendingFeedback]]) -> None:
         """Store a batch of suggestions in one transaction (pruning expired ones hourly)."""
@@ -126,11 +128,10 @@ class SqlSuggestionStore:
 
     def answered_since(self, seq: int) -> tuple[int, list[str]]:
         """(newest answer number, case ids answered after ``seq``, in answer order)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(_ANSWERED_SINCE, {"seq": seq}).all()
+        rows = self._answered_since.rows(seq=seq)
         if not rows:
             return seq, []
-        return int(rows[-1].answered_seq), [r.case_id for r in rows if r.case_id is not None]
+        return int(rows[-1][0]), [case_id for _, case_id in rows if case_id is not None]
 
 
 class _DriverInsert:
