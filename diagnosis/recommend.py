@@ -53,19 +53,28 @@ def combine(
         return dict(votes)
     # one pass per step over the model's codes (a consortium model has dozens): this runs
     # for every suggestion; `p if p > 0 else 0.0` is max(0.0, p), NaN included
+    codes, _ = _upper_codes(tuple(model))
     clipped = [p if p > 0.0 else 0.0 for p in model.values()]
     total = sum(clipped)
     probs: dict[str, float] = (
-        dict(zip([k.upper() for k in model], [c / total for c in clipped], strict=True))
-        if total > 0 else {}
-    )  # fmt: skip
+        dict(zip(codes, [c / total for c in clipped], strict=True)) if total > 0 else {}
+    )
     if not votes:
         return probs
-    scores = {d: alpha * p + (1 - alpha) * votes.get(d, 0.0) for d, p in probs.items()}
+    # α·p + (1−α)·vote with the vote 0 for most codes: (1−α)·0.0 once, then the votes' codes
+    rest = 1 - alpha
+    zero = rest * 0.0
+    scores = {d: alpha * p + zero for d, p in probs.items()}
     for d, v in votes.items():
-        if d not in probs:
-            scores[d] = alpha * 0.0 + (1 - alpha) * v
+        scores[d] = alpha * probs.get(d, 0.0) + rest * v
     return scores
+
+
+@functools.lru_cache(maxsize=64)  # a model's codes are the same tuple for every suggestion
+def _upper_codes(codes: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The codes in upper case, and whether they were given so."""
+    upper = tuple(code.upper() for code in codes)
+    return upper, upper == codes
 
 
 def top_scores(scores: Mapping[str, float], n: int) -> list[tuple[str, float]]:
@@ -105,9 +114,11 @@ def recommend(
             names.setdefault(rec.diagnosis.disease.icd10, rec.diagnosis.disease.name)
             support[rec.diagnosis.disease.icd10] += 1
     ranked = top_scores(scores, max_diagnoses)
-    probs = (
-        {k.upper(): v for k, v in model_distribution.items()} if model_distribution else {}
-    )  # fmt: skip
+    probs: Mapping[str, float] = {}
+    if model_distribution:
+        codes, as_given = _upper_codes(tuple(model_distribution))
+        probs = (model_distribution if as_given
+                 else dict(zip(codes, model_distribution.values(), strict=True)))  # fmt: skip
     diagnoses = [
         DiagnosisCandidate(
             disease=_disease(code, names.get(code) or (disease_names or {}).get(code) or code),
