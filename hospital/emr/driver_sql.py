@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 
@@ -34,12 +35,16 @@ class DriverQuery:
         args: tuple[object, ...] | dict[str, object] = (
             tuple(values[name] for name in self.order) if self.order is not None else values
         )
+        dialect = self.engine.dialect
         conn = self.engine.raw_connection()  # the pool's connection, with its pragmas
         try:
             cursor = conn.cursor()
             try:
                 cursor.execute(self.sql, args)
                 return [tuple(row) for row in cursor.fetchall()]
+            except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy would raise it
+                raise DBAPIError.instance(self.sql, args, error, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from error  # fmt: skip
             finally:
                 cursor.close()
         finally:

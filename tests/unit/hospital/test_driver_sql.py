@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import OperationalError
 
 from hospital.emr.diagnosis_state import STATE, SqlDiagnosisState
 from hospital.emr.driver_sql import DriverQuery
@@ -32,5 +34,17 @@ def test_rows_equal_the_engines_with_bound_and_statement_constants(tmp_path: Pat
         empty = DriverQuery(select(SUGGESTIONS.c.case_id), store.engine)
         assert empty.rows() == []
         assert store.engine.pool.checkedout() == 0  # every read gave its connection back
+    finally:
+        store.close()
+
+
+def test_a_failing_read_raises_the_error_sqlalchemy_raises(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
+    try:
+        missing = DriverQuery(select(STATE.c.part), store.engine)
+        missing.sql = missing.sql.replace("diagnosis_state", "no_such_table")
+        with pytest.raises(OperationalError, match="no_such_table"):
+            missing.rows()
+        assert store.engine.pool.checkedout() == 0
     finally:
         store.close()
