@@ -61,7 +61,6 @@ class LabColumn:
     value: FArray
     width: FArray
     any_missing_width: bool
-    positive_width: bool  # every case has a range wider than 0
 
 
 @dataclass
@@ -166,7 +165,6 @@ class ColumnStore:
             self.lab_value[r, rows],
             width,
             any_missing_width=bool(np.isnan(width).any()),
-            positive_width=bool((width > 0).all()),
         )
 
     def __len__(self) -> int:

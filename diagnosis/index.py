@@ -18,7 +18,7 @@ import numpy as np
 
 from diagnosis import kernels
 from diagnosis.columns import F32, ONSET_CODE, ColumnStore, FArray
-from diagnosis.packing import PackedColumns, pack
+from diagnosis.packing import PackedColumns, offsets, pack
 from diagnosis.similarity import (
     AttributeContribution,
     QueryFindings,
@@ -215,8 +215,7 @@ class CaseIndex(ColumnStore):
     ) -> list[list[Match]]:
         if not queries:
             return []
-        ex_off = np.zeros(len(exclude) + 1, dtype=np.int64)
-        np.cumsum([len(e) for e in exclude], out=ex_off[1:])
+        ex_off = offsets([len(e) for e in exclude])
         ex_rows = np.array([r for e in exclude for r in e], dtype=np.int64)
         p = self._packed()
         rows, sims, off = kernels.top_k_batch(

@@ -23,8 +23,10 @@ import numpy as np
 from numba import njit
 from numba.core.types import Tuple, boolean, float32, int8, int64, void
 
+from diagnosis.similarity import SEVERITY_SCALE
+
 F32 = np.float32
-_ONE, _ZERO, _SEVERITY_SCALE = F32(1), F32(0), F32(10)
+_ONE, _ZERO, _SEVERITY_SCALE = F32(1), F32(0), F32(SEVERITY_SCALE)
 _NEG_INF = F32(-np.inf)
 
 DURATION_UNKNOWN, DURATION_ZERO, DURATION_GIVEN = 0, 1, 2  # how the query gives a duration
@@ -43,6 +45,7 @@ _LIBRARY = (
 # A batch's findings: symptoms (row, duration mode, duration, onset code, severity, w),
 # labs (row, value, the query's range or NaN, w), each with per-query offsets.
 _FINDINGS = (_I, _I, _I, _F, _I, _F, _F, _I, _I, _F, _F, _F)
+_SYMPTOM_OFFSETS, _LAB_OFFSETS, _DEN = 0, 10, 18  # positions in the library tuple
 
 
 @_jit
@@ -148,7 +151,7 @@ def _score(num, scratch, library, findings, q):
 def _scratch(library):
     """A buffer for the terms of the longest column."""
     longest = 0
-    for off in (library[0], library[10]):
+    for off in (library[_SYMPTOM_OFFSETS], library[_LAB_OFFSETS]):
         for r in range(off.size - 1):
             longest = max(longest, off[r + 1] - off[r])
     return np.empty(longest, dtype=np.float32)
@@ -201,7 +204,7 @@ def _candidates(sims, k, floor):
 
 
 @_jit
-def _rank(sims, rows, present, lab_present, findings, q):
+def _rank(sims, rows, present, lab_value, findings, q):
     """``rows`` best first: by Sim, equal Sim by the query's findings the case records, then row.
 
     The second key is the weight of the query's findings that the case also records.
@@ -219,7 +222,7 @@ def _rank(sims, rows, present, lab_present, findings, q):
         for f in range(fs_off[q], fs_off[q + 1]):
             c = c + f_sw[f] * F32(present[f_srow[f], rows[i]])
         for f in range(fl_off[q], fl_off[q + 1]):
-            c = c + f_lw[f] * F32(not np.isnan(lab_present[f_lrow[f], rows[i]]))
+            c = c + f_lw[f] * F32(not np.isnan(lab_value[f_lrow[f], rows[i]]))
         cover[i] = c
     by_cover = np.argsort(-cover, kind="mergesort")  # rows ascending, then more coverage
     ranked = rows[by_cover]
@@ -239,7 +242,7 @@ def top_k_batch(library, findings, present, lab_value, k, floor, ex_off, ex_rows
     it must not match. ``present`` and ``lab_value`` (symptom and lab rows × cases) give
     the tie-break its coverage.
     """
-    n = library[18].size
+    n = library[_DEN].size
     queries = k.size
     num = np.empty(n, dtype=np.float32)
     scratch = _scratch(library)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from diagnosis.columns import F32, ColumnStore, FArray, IArray
 
-__all__ = ["PackedColumns", "pack"]
+__all__ = ["PackedColumns", "offsets", "pack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,8 @@ class PackedColumns:
     lab_value: FArray  # lab rows × cases (NaN: not recorded)
 
 
-def _offsets(sizes: list[int]) -> IArray:
+def offsets(sizes: list[int]) -> IArray:
+    """Where each of consecutive parts of these sizes starts, then the total."""
     off = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=off[1:])
     return off
@@ -54,7 +55,7 @@ def pack(store: ColumnStore) -> PackedColumns:
     entries = sum(c.rows.size for c in cols)
     return PackedColumns(
         symptoms=(
-            _offsets([c.rows.size for c in cols]),
+            offsets([c.rows.size for c in cols]),
             _joined([c.rows for c in cols], np.int64),
             _joined([c.duration for c in cols], F32),
             _joined([c.onset for c in cols], np.int8),
@@ -68,7 +69,7 @@ def pack(store: ColumnStore) -> PackedColumns:
             table,
         ),
         labs=(
-            _offsets([c.rows.size for c in labs]),
+            offsets([c.rows.size for c in labs]),
             _joined([c.rows for c in labs], np.int64),
             _joined([c.value for c in labs], F32),
             _joined([c.width for c in labs], F32),

@@ -30,13 +30,13 @@ def emit(n: int) -> None:
     vocabulary = Vocabulary({s.name for c in cases for s in c.symptoms},
                             {lab.name for c in cases for lab in c.labs})  # fmt: skip
     service = DiagnosisService(library=library, sink=library, vocabulary=vocabulary)
+    # the reply's bytes: suggestions were pydantic models before schemas.to_json
+    to_json = getattr(schemas, "to_json", lambda s: s.model_dump_json())
     rng = random.Random(5)
     for _ in range(n):
         body = findings(rng)
         body.update(top_k=rng.choice([1, 3, 10, 30]), threshold=rng.choice([0, 0.3, 0.6]))
         suggestion = service.suggest(DiagnosisRequest.model_validate(body))
-        # the reply's bytes: suggestions were pydantic models before schemas.to_json
-        to_json = getattr(schemas, "to_json", lambda s: s.model_dump_json())
         answer = json.loads(to_json(suggestion))
         answer.pop("suggestion_id")
         answer.pop("created_at")

@@ -31,8 +31,8 @@ def mount_diagnosis(
     """The diagnosis routes on ``app``; returns the ASGI app to serve: the fast path in front.
 
     In front of the whole app, not as one of its middlewares: a fast-path request then
-    skips FastAPI's own layers too (telemetry checks, server-error, body-limit and
-    exception middlewares), ~10 % of its CPU. Everything else goes on to ``app`` as before.
+    skips Starlette's own middleware stack too (server-error and exception middlewares),
+    ≈ 2 % of a worker's instructions (callgrind). Everything else goes on to ``app``.
     """
     batcher = SuggestionBatcher(service)
     app.include_router(build_router(service, doctor_tokens, batcher))

@@ -6,35 +6,44 @@ text. Through ``Connection.execute`` (or ``exec_driver_sql``) SQLAlchemy spent ~
 the ~75 µs each read cost on SQLite on its execution context, result and row objects and
 the transaction bookkeeping; a pooled DB-API connection and cursor cost ~18 µs. Only for
 statements whose result columns need no type processing (integers, text), so the driver's
-values are what SQLAlchemy would have returned.
+values are what SQLAlchemy would have returned. ``DriverStatement`` (the compiled form and
+its parameters in the driver's order) also serves the batch's suggestion insert.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
-class DriverQuery:
-    """A SELECT compiled once for an engine's dialect, run on a pooled DB-API cursor."""
+class DriverStatement:
+    """A statement compiled once for an engine's dialect; its parameters in the driver's form."""
 
-    def __init__(self, statement: Select[Any], engine: Engine) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+    def __init__(self, statement: ClauseElement, engine: Engine) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))  # DML or SELECT
         self.engine = engine
         self.sql = str(compiled)
         self.defaults = dict(compiled.params)  # values bound in the statement itself
         # qmark / numeric drivers (sqlite3) take a tuple in order; pyformat ones (psycopg) a dict
         self.order = list(compiled.positiontup or []) if compiled.positional else None
 
+    def args(self, params: Mapping[str, object]) -> Any:  # a tuple or a dict, per driver
+        """``params`` (by bind name) over the statement's own values, as the driver takes them."""
+        values = {**self.defaults, **params}
+        return tuple(values[name] for name in self.order) if self.order is not None else values
+
+
+class DriverQuery(DriverStatement):
+    """A SELECT run on a pooled DB-API cursor."""
+
     def rows(self, **params: object) -> list[tuple[Any, ...]]:
         """The result rows as the driver returns them (tuples)."""
-        values = {**self.defaults, **params}
-        args: tuple[object, ...] | dict[str, object] = (
-            tuple(values[name] for name in self.order) if self.order is not None else values
-        )
+        args = self.args(params)
         dialect = self.engine.dialect
         conn = self.engine.raw_connection()  # the pool's connection, with its pragmas
         try:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, inser
 
 from diagnosis.ports import PendingFeedback, already_answered, unknown_suggestion
 from diagnosis.schemas import to_json
-from hospital.emr.driver_sql import DriverQuery
+from hospital.emr.driver_sql import DriverQuery, DriverStatement
 from hospital.emr.tables import SuggestionRow
 from hospital.emr.writer_lock import serialize_writers
 
@@ -145,18 +145,15 @@ class _DriverInsert:
     """
 
     def __init__(self, engine: Engine) -> None:
-        compiled = _INSERT.compile(dialect=engine.dialect)
-        self.sql = str(compiled)
-        self.names = list(compiled.positiontup or []) if compiled.positional else None
+        self.statement = DriverStatement(_INSERT, engine)
         created_at = SUGGESTIONS.c.created_at.type.dialect_impl(engine.dialect)
         self.stamp = created_at.bind_processor(engine.dialect)
 
     def run(self, conn: Connection, at: dt.datetime, rows: list[tuple[str, str]]) -> None:
         """Insert (suggestion id, pending JSON) rows created ``at``, all open."""
         stamp = self.stamp(at) if self.stamp is not None else at
-        params = [{"suggestion_id": sid, "created_at": stamp, "pending": pending, "state": OPEN}
-                  for sid, pending in rows]  # fmt: skip
-        if self.names is not None:  # qmark / numeric drivers (sqlite3) take tuples in order
-            conn.exec_driver_sql(self.sql, [tuple(p[n] for n in self.names) for p in params])
-        else:
-            conn.exec_driver_sql(self.sql, params)
+        args = self.statement.args
+        conn.exec_driver_sql(self.statement.sql, [
+            args({"suggestion_id": sid, "created_at": stamp, "pending": pending, "state": OPEN})
+            for sid, pending in rows
+        ])  # fmt: skip
