@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -99,9 +100,10 @@ def start_demo_server(
         )
     if source_dir is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source_dir, env.get("PYTHONPATH")]))
-    # several workers of this code: one listening socket each (node.asgi_workers); another
-    # checkout (the benchmark's baseline) predates it and runs uvicorn's shared socket
-    runner = (["node.asgi_workers", app] if workers > 1 and source_dir is None
+    # several workers: node.asgi_workers where the checkout served has it (an older baseline
+    # of the benchmark may predate it and runs uvicorn's shared socket)
+    root = Path(source_dir) if source_dir is not None else Path(__file__).resolve().parents[1]
+    runner = (["node.asgi_workers", app] if workers > 1 and (root / "node/asgi_workers.py").exists()
               else ["uvicorn", app, "--factory"])  # fmt: skip
     cmd = [
         sys.executable, "-m", *runner, "--workers", str(workers),

@@ -1,5 +1,6 @@
-"""Worker processes with one listening socket each: both serve, a taken port is named, a stop
-stops them all. Real processes on a free loopback port, stopped by PID."""
+"""Worker processes fed by one acceptor: connections split evenly, a new one goes to the worker
+holding fewest, a taken port is named, a stop stops them all. Real processes on a free loopback
+port, stopped by PID."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from diagnosis.demo_server import free_port, start_demo_server
-from node.asgi_workers import serve
+from node.asgi_workers import least_busy, serve
 from node.errors import ConfigError
 
 TOKEN = "asgi-workers-token-0123456789ab"
@@ -25,8 +27,8 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _established_sockets(pid: int, port: int) -> int:
-    """Established TCP connections on ``port`` held by process ``pid`` (from /proc)."""
+def _client_ports(pid: int, port: int) -> set[int]:
+    """Client ports of the established TCP connections to ``port`` held by ``pid`` (/proc)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -35,37 +37,90 @@ def _established_sockets(pid: int, port: int) -> int:
             continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
-    count = 0
+    ports = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         f = line.split()
-        local_port, state, inode = int(f[1].split(":")[1], 16), f[3], f[9]
-        count += local_port == port and state == "01" and inode in inodes
-    return count
+        local_port, remote_port = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16)
+        if local_port == port and f[3] == "01" and f[9] in inodes:
+            ports.add(remote_port)
+    return ports
 
 
-def test_connections_spread_over_workers_and_a_stop_stops_them_all(tmp_path: Path) -> None:
+def _workers(server_pid: int) -> list[int]:
+    return [p for p in _children(server_pid)
+            if Path(f"/proc/{p}/cmdline").read_bytes().count(b"spawn")]  # fmt: skip
+
+
+def _keep_alive_client(port: int) -> socket.socket:
+    """A raw connection that has had one answer and stays open."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn.sendall(b"GET /doctor HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(65536)
+    assert head.startswith(b"HTTP/1.1 200"), head[:80]
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))  # fmt: skip
+    body = head.split(b"\r\n\r\n", 1)[1]
+    while len(body) < length:
+        body += conn.recv(65536)
+    return conn
+
+
+def _until(condition: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_connections_split_evenly_and_a_stop_stops_them_all(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
     with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
                            timeout=120) as server:  # fmt: skip
         port = int(server.url.rsplit(":", 1)[1])
-        workers = [p for p in _children(server.process.pid)
-                   if Path(f"/proc/{p}/cmdline").read_bytes().count(b"spawn")]  # fmt: skip
+        workers = _workers(server.process.pid)
         assert len(workers) == 2
         clients = [httpx.Client(base_url=server.url, timeout=30) for _ in range(40)]
         try:
             for c in clients:  # each client keeps its own connection open
                 assert c.get("/doctor").status_code == 200
-            held = [_established_sockets(w, port) for w in workers]
-            assert sum(held) == 40
-            assert min(held) >= 8  # spread by the kernel (fewer than 8 of 40: odds ~2e-5)
+            assert [len(_client_ports(w, port)) for w in workers] == [20, 20]
         finally:
             for c in clients:
                 c.close()
     for w in workers:  # the parent's SIGTERM reached every worker
-        deadline = time.monotonic() + 15
-        while Path(f"/proc/{w}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not Path(f"/proc/{w}").exists()
+        _until(lambda: not Path(f"/proc/{w}").exists())  # noqa: B023
+
+
+def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
+    with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
+                           timeout=120) as server:  # fmt: skip
+        port = int(server.url.rsplit(":", 1)[1])
+        first, second = _workers(server.process.pid)
+        clients = [_keep_alive_client(port) for _ in range(20)]
+        try:
+            on_first = _client_ports(first, port)
+            assert len(on_first) == 10 and len(_client_ports(second, port)) == 10
+            for c in [c for c in clients if c.getsockname()[1] in on_first]:
+                clients.remove(c)
+                c.close()
+            _until(lambda: not _client_ports(first, port))
+            time.sleep(0.2)  # the worker counts a close once its transport has closed
+            clients += [_keep_alive_client(port) for _ in range(6)]
+            # with a hash of the client's port, all six on the emptied worker has odds 1 in 64
+            assert len(_client_ports(first, port)) == 6
+            assert len(_client_ports(second, port)) == 10
+        finally:
+            for c in clients:
+                c.close()
+
+
+def test_least_busy_counts_handed_minus_closed() -> None:
+    assert least_busy([5, 5], [0, 1]) == 1
+    assert least_busy([3, 3, 3], [1, 1, 1]) == 0  # the first of equals
+    assert least_busy([9, 2], [8, 0]) == 0
 
 
 def test_a_taken_port_is_refused_naming_it() -> None:
