@@ -141,7 +141,7 @@ class ColumnStore:
             ],
             dtype=F32,
         )
-        self._onset_matrix = m
+        self.onset_matrix = m  # [case onset code, query onset code], read by the packer
         self._changed()
 
     # ------------------------------------------------------------ building

@@ -45,7 +45,7 @@ def pack(store: ColumnStore) -> PackedColumns:
     """The store's columns packed for the matcher (a copy: the store may grow later)."""
     cols = [store.symptom_column(r) for r in range(len(store.symptoms))]
     labs = [store.lab_column(r) for r in range(len(store.labs))]
-    m = store._onset_matrix  # [case onset code, query onset code]
+    m = store.onset_matrix  # [case onset code, query onset code]
     codes = len(m)
     phi_o, u = F32(store.config.facets.onset), F32(store.config.unknown_similarity)
     table = np.empty((codes + 1, codes + 1), dtype=F32)  # [query code, case code + 1]

@@ -41,7 +41,7 @@ def array_scores(index: CaseIndex, query: CaseRecord, weights: dict[str, float])
         if s.onset is Onset.UNKNOWN:
             part += phi_o * u * (col.onset >= 0)
         else:
-            table = np.concatenate([[F32(0)], index._onset_matrix[:, ONSET_CODE[s.onset]]])
+            table = np.concatenate([[F32(0)], index.onset_matrix[:, ONSET_CODE[s.onset]]])
             part += phi_o * table[codes]
         if s.severity is None:
             part += phi_s * u * ~np.isnan(col.severity)
