@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--equivalence-queries", type=int, default=1500,
                     help="suggestions compared with the baseline's")  # fmt: skip
     ap.add_argument("--rest-rounds", type=int, default=1, help="repeat the REST levels")
+    ap.add_argument("--close-connections", action="store_true",
+                    help="wrk sends Connection: close (a new connection per request)")  # fmt: skip
     ap.add_argument(
         "--baseline-ref", default="896843a",
         help="git commit whose code the baseline runs (default: before the REST work)",
@@ -128,7 +130,7 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
         startup, results = rest.run_all(
             configs, cases=a.rest_cases, requests=a.rest_requests, seconds=a.rest_seconds,
             concurrencies=[int(c) for c in a.concurrency.split(",")], client=client,
-            source_dir=baseline_dir, rounds=a.rest_rounds,
+            source_dir=baseline_dir, rounds=a.rest_rounds, close=a.close_connections,
         )  # fmt: skip
         differ, compared = equivalence.compare(baseline_dir, a.equivalence_queries)
     base_name = next((c.name for c in configs if c.baseline), None)  # the first baseline config
@@ -156,10 +158,11 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
         )  # fmt: skip
     console.print(t)
     console.print(
-        f"{a.rest_seconds} s per level after a 2 s warm-up, 200 varied bodies, servers "
-        "alternating at each level; CPU ms/req = the server processes' user+system CPU during "
-        "the level ÷ its requests (what sets latency at 100 connections); load = 1-minute "
-        "load average before→after each level (2 cores, shared). "
+        f"{a.rest_seconds} s per level after a 2 s warm-up, 200 varied bodies, "
+        f"{'a new connection per request, ' if a.close_connections else ''}servers "
+        "alternating at each level (reversed every other round); CPU ms/req = the server "
+        "processes' user+system CPU during the level ÷ its requests (what sets latency at 100 "
+        "connections); load = 1-minute load average before→after each level (2 cores, shared). "
         f"REST part took {time.perf_counter() - t0:.0f} s."
     )
     console.print(

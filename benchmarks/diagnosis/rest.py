@@ -117,12 +117,17 @@ def run_all(
     client: str,
     source_dir: str | None,
     rounds: int = 1,
+    close: bool = False,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Start every configuration, then load them in turn level by level, ``rounds`` times.
 
     All servers stay up (idle ones cost nothing) and the configurations alternate at each
-    level, so a change of the machine's load in between hits them alike.
+    level, in reverse order every other round, so a change of the machine's load in
+    between, and whatever running second does, hits them alike. ``close``: wrk opens a new
+    connection for every request.
     """
+    if close and client != "wrk":
+        raise ValueError("--close-connections needs the wrk client (install wrk)")
     token = secrets.token_urlsafe(24)
     startup: dict[str, float] = {}
     results: list[dict[str, Any]] = []
@@ -141,13 +146,14 @@ def run_all(
             if client == "wrk":  # every worker has built its index and seen a few requests
                 wrk.run(servers[config.name].url, token, connections=10, seconds=2)
         for run in range(1, rounds + 1):
+            order = configs if run % 2 else configs[::-1]
             for c in concurrencies:
-                for config in configs:
+                for config in order:
                     url, pid = servers[config.name].url, servers[config.name].process.pid
                     load_before = os.getloadavg()[0]
                     cpu_before = tree_cpu_seconds(pid)
                     if client == "wrk":
-                        r = wrk.run(url, token, connections=c, seconds=seconds)
+                        r = wrk.run(url, token, connections=c, seconds=seconds, close=close)
                     else:
                         r = _httpx_load(url, token, requests, c)
                     cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000

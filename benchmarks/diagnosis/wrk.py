@@ -22,14 +22,16 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def script(token: str, bodies: list[dict[str, Any]]) -> str:
-    """A wrk Lua script that cycles through the JSON bodies."""
+def script(token: str, bodies: list[dict[str, Any]], *, close: bool = False) -> str:
+    """A wrk Lua script that cycles through the JSON bodies (``close``: one per connection)."""
     quoted = ",\n".join("[==[" + json.dumps(b) + "]==]" for b in bodies)
+    connection = 'wrk.headers["Connection"] = "close"' if close else ""
     return f"""
 bodies = {{ {quoted} }}
 i = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+{connection}
 wrk.headers["Authorization"] = "Bearer {token}"
 request = function()
   i = (i % #bodies) + 1
@@ -45,12 +47,16 @@ def _find(pattern: str, text: str) -> str:
     return m.group(1)
 
 
-def run(url: str, token: str, *, connections: int, seconds: int, seed: int = 1) -> dict[str, Any]:
-    """wrk -t1 -c<connections> for ``seconds``; p50/p90/p99 from its latency distribution."""
+def run(url: str, token: str, *, connections: int, seconds: int, seed: int = 1,
+        close: bool = False) -> dict[str, Any]:  # fmt: skip
+    """wrk -t1 -c<connections> for ``seconds``; p50/p90/p99 from its latency distribution.
+
+    ``close`` sends ``Connection: close``: every request on a new connection.
+    """
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as d:
         lua = Path(d) / "diagnosis.lua"
-        lua.write_text(script(token, [findings(rng) for _ in range(200)]))
+        lua.write_text(script(token, [findings(rng) for _ in range(200)], close=close))
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua),
              f"{url}/diagnosis"],
