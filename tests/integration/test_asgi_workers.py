@@ -5,6 +5,7 @@ port, stopped by PID."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,10 +17,13 @@ import httpx
 import pytest
 
 from diagnosis.demo_server import free_port, start_demo_server
-from node.asgi_workers import least_busy, serve
+from node.asgi_workers import handing_order, serve
 from node.errors import ConfigError
 
 TOKEN = "asgi-workers-token-0123456789ab"
+UPGRADE = (b"GET /doctor HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+           b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
 
 
 def _children(pid: int) -> list[int]:
@@ -27,8 +31,12 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _client_ports(pid: int, port: int) -> set[int]:
-    """Client ports of the established TCP connections to ``port`` held by ``pid`` (/proc)."""
+def _client_ports(pid: int, port: int, *, any_state: bool = False) -> set[int]:
+    """Client ports of the TCP connections to ``port`` held by ``pid`` (/proc).
+
+    Established ones only, unless ``any_state`` (a socket the client has closed is in
+    CLOSE_WAIT until the worker closes it too, and its count follows that close).
+    """
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -41,7 +49,7 @@ def _client_ports(pid: int, port: int) -> set[int]:
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         f = line.split()
         local_port, remote_port = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16)
-        if local_port == port and f[3] == "01" and f[9] in inodes:
+        if local_port == port and (any_state or f[3] == "01") and f[9] in inodes:
             ports.add(remote_port)
     return ports
 
@@ -105,9 +113,11 @@ def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> N
             assert len(on_first) == 10 and len(_client_ports(second, port)) == 10
             for c in [c for c in clients if c.getsockname()[1] in on_first]:
                 clients.remove(c)
+                # a WebSocket upgrade request last: it must not hide the close from the count
+                c.sendall(UPGRADE)
+                assert c.recv(65536).startswith(b"HTTP/1.1 ")
                 c.close()
-            _until(lambda: not _client_ports(first, port))
-            time.sleep(0.2)  # the worker counts a close once its transport has closed
+            _until(lambda: not _client_ports(first, port, any_state=True) & on_first)
             clients += [_keep_alive_client(port) for _ in range(6)]
             # with a hash of the client's port, all six on the emptied worker has odds 1 in 64
             assert len(_client_ports(first, port)) == 6
@@ -117,10 +127,23 @@ def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> N
                 c.close()
 
 
-def test_least_busy_counts_handed_minus_closed() -> None:
-    assert least_busy([5, 5], [0, 1]) == 1
-    assert least_busy([3, 3, 3], [1, 1, 1]) == 0  # the first of equals
-    assert least_busy([9, 2], [8, 0]) == 0
+def test_a_dead_worker_stops_the_service_naming_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
+    with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
+                           timeout=120) as server:  # fmt: skip
+        first, second = _workers(server.process.pid)
+        os.kill(first, signal.SIGKILL)
+        assert server.process.wait(timeout=30) == 1  # stopped, for its supervisor to restart
+        assert server.process.stdout is not None
+        out = server.process.stdout.read().decode()
+        assert f"(PID {first}) ended with exit code -9" in out
+        _until(lambda: not Path(f"/proc/{second}").exists())
+
+
+def test_handing_order_is_fewest_open_first_without_the_gone() -> None:
+    assert handing_order([5, 5], [0, 1]) == [1, 0]
+    assert handing_order([3, 3, 3], [1, 1, 1]) == [0, 1, 2]  # ties by index
+    assert handing_order([9, 2, 4], [8, 0, 0], gone={0}) == [1, 2]
 
 
 def test_a_taken_port_is_refused_naming_it() -> None:
