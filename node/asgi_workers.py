@@ -94,29 +94,28 @@ class HandedConnectionServer(uvicorn.Server):
         self._channel = channel
         self._on_closed = on_closed
         self._tasks: set[asyncio.Task[None]] = set()
-        self._create: Callable[[], asyncio.Protocol] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app (its lifespan) as uvicorn does, with no listener; then take fds."""
         await super().startup(sockets=[])  # a failing lifespan exits here, as in uvicorn
         protocol = _counting(self.config.http_protocol_class, self._on_closed)
-        self._create = functools.partial(protocol, config=self.config,
-                                         server_state=self.server_state,
-                                         app_state=self.lifespan.state)  # fmt: skip
+        create = functools.partial(protocol, config=self.config, server_state=self.server_state,
+                                   app_state=self.lifespan.state)  # fmt: skip
         self._channel.setblocking(False)
         loop = asyncio.get_running_loop()
-        loop.add_reader(self._channel.fileno(), self._take_handed, loop)
+        loop.add_reader(self._channel.fileno(), self._take_handed, loop, create)
         self._channel.send(_READY)  # the parent listens once every worker has said so
 
-    def _receive(self) -> tuple[bytes, list[int], int]:
-        data, fds, flags, _ = socket.recv_fds(self._channel, len(_HANDED), 1,
-                                              socket.MSG_CMSG_CLOEXEC)  # fmt: skip
-        return data, fds, flags
+    def _receive(self) -> tuple[bytes, list[int]]:
+        data, fds, _, _ = socket.recv_fds(self._channel, len(_HANDED), 1,
+                                          socket.MSG_CMSG_CLOEXEC)  # fmt: skip
+        return data, fds
 
-    def _take_handed(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _take_handed(self, loop: asyncio.AbstractEventLoop,
+                     create: Callable[[], asyncio.Protocol]) -> None:  # fmt: skip
         while True:
             try:
-                data, fds, _ = self._receive()
+                data, fds = self._receive()
             except BlockingIOError:
                 return
             if not data:  # the parent closed its end: it stopped or died
@@ -127,14 +126,16 @@ class HandedConnectionServer(uvicorn.Server):
                 log.warning("a handed connection arrived without its descriptor (out of fds?)")
                 self._on_closed()
                 continue
-            task = loop.create_task(self._serve_handed(loop, socket.socket(fileno=fds[0])))
+            conn = socket.socket(fileno=fds[0])
+            task = loop.create_task(self._serve_handed(loop, create, conn))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _serve_handed(self, loop: asyncio.AbstractEventLoop, conn: socket.socket) -> None:
-        assert self._create is not None
+    async def _serve_handed(self, loop: asyncio.AbstractEventLoop,
+                            create: Callable[[], asyncio.Protocol],
+                            conn: socket.socket) -> None:  # fmt: skip
         try:
-            await loop.connect_accepted_socket(self._create, conn)
+            await loop.connect_accepted_socket(create, conn)
         except Exception:  # never set up, so never closed by its protocol: count it here
             log.exception("a handed connection could not be served")
             conn.close()
@@ -147,7 +148,7 @@ class HandedConnectionServer(uvicorn.Server):
         loop.remove_reader(self._channel.fileno())
         while True:
             try:
-                data, fds, _ = self._receive()
+                data, fds = self._receive()
             except OSError:  # BlockingIOError included: nothing more is queued
                 break
             if not data:
@@ -279,9 +280,12 @@ def serve(factory: str, *, host: str, port: int, workers: int, log_level: str = 
         while not stop.is_set() and dispatcher.is_alive() and all(p.is_alive() for p in procs):
             stop.wait(0.5)
         died = not stop.is_set()
-        for i, p in enumerate(procs):
-            if died and not p.is_alive():
-                log.error("worker %d (PID %s) ended with exit code %s", i, p.pid, p.exitcode)
+        if died:
+            for i, p in enumerate(procs):
+                if not p.is_alive():
+                    log.error("worker %d (PID %s) ended with exit code %s", i, p.pid, p.exitcode)
+            if not dispatcher.is_alive():
+                log.error("the acceptor stopped")
     finally:
         stop.set()
         if dispatcher is not None:
