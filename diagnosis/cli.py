@@ -28,9 +28,11 @@ def serve(
     demo_cases: Annotated[int, typer.Option(min=1, help="synthetic demo cases to load")] = 600,
     database: Annotated[
         str | None,
-        typer.Option(help="serve this EMR database's cases (sqlite:///… or postgresql+psycopg://…) "
-                     "instead of demo cases; suggestions are kept in it"),
-    ] = None,  # fmt: skip
+        typer.Option(
+            help="serve this EMR database's cases (sqlite:///… or postgresql+psycopg://…) "
+            "instead of demo cases; suggestions are kept in it"
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=32, help="worker processes (needs --database)")
     ] = 1,
@@ -63,6 +65,14 @@ def serve(
     if workers > 1:  # one acceptor hands each connection to the least busy worker
         from node.asgi_workers import serve as serve_workers
 
-        raise typer.Exit(serve_workers(factory, host=host, port=port, workers=workers,
-                                       log_level="info", access_log=access_log))  # fmt: skip
+        raise typer.Exit(
+            serve_workers(
+                factory,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=access_log,
+            )
+        )
     uvicorn.run(factory, factory=True, host=host, port=port, access_log=access_log)

@@ -47,10 +47,13 @@ class SymptomColumn:
         """The column with its clamp flags read off the values."""
         recorded = duration[~np.isnan(duration)]
         return cls(
-            rows, duration, onset, severity,
+            rows,
+            duration,
+            onset,
+            severity,
             clamp_duration=not bool(((recorded >= 0) & np.isfinite(recorded)).all()),
             clamp_severity=not bool(((severity >= 0) & (severity <= SEVERITY_SCALE)).all()),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)

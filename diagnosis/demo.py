@@ -211,10 +211,12 @@ def create_demo_app() -> DiagnosisFastPath:
     n = int(os.environ.get("FEDCHAIN_DIAGNOSIS_DEMO_CASES", "600"))
     cases = list(synthetic_cases(n))
     library = InMemoryCaseLibrary(cases)
-    vocabulary = Vocabulary({s.name for c in cases for s in c.symptoms},
-                            {lab.name for c in cases for lab in c.labs})
-    service = DiagnosisService(library=library, sink=library, alpha=settings.alpha,
-                               vocabulary=vocabulary)
+    vocabulary = Vocabulary(
+        {s.name for c in cases for s in c.symptoms}, {lab.name for c in cases for lab in c.labs}
+    )
+    service = DiagnosisService(
+        library=library, sink=library, alpha=settings.alpha, vocabulary=vocabulary
+    )
     # The library is long-lived: keep it out of the collector's full passes (a gen-2 pass
     # over ~100k case objects stalled requests for up to a second on a loaded machine).
     settle_heap()

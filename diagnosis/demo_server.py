@@ -103,12 +103,25 @@ def start_demo_server(
     # several workers: node.asgi_workers where the checkout served has it (an older baseline
     # of the benchmark may predate it and runs uvicorn's shared socket)
     root = Path(source_dir) if source_dir is not None else Path(__file__).resolve().parents[1]
-    runner = (["node.asgi_workers", app] if workers > 1 and (root / "node/asgi_workers.py").exists()
-              else ["uvicorn", app, "--factory"])  # fmt: skip
+    runner = (
+        ["node.asgi_workers", app]
+        if workers > 1 and (root / "node/asgi_workers.py").exists()
+        else ["uvicorn", app, "--factory"]
+    )
     cmd = [
-        sys.executable, "-m", *runner, "--workers", str(workers),
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        *runner,
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=source_dir
     )

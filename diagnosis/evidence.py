@@ -25,8 +25,12 @@ from diagnosis.similarity import (
 from hospital.emr.records import CaseRecord, Onset
 
 _PRESENCE, _DURATION, _ONSET, _SEVERITY, _VALUE = (
-    Facet.PRESENCE, Facet.DURATION, Facet.ONSET, Facet.SEVERITY, Facet.VALUE,
-)  # fmt: skip
+    Facet.PRESENCE,
+    Facet.DURATION,
+    Facet.ONSET,
+    Facet.SEVERITY,
+    Facet.VALUE,
+)
 _UNKNOWN = Onset.UNKNOWN
 _Term = tuple[str, Facet, float, float]
 

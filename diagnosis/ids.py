@@ -27,4 +27,3 @@ def time_ordered_id(at: dt.datetime, random_bytes: bytes | None = None) -> str:
     rand_a, rand_b = rand >> 68, rand & ((1 << 62) - 1)
     value = (millis << 80) | _VERSION_7 | (rand_a << 64) | _VARIANT_RFC | rand_b
     return f"{value:032x}"  # uuid.UUID(int=value).hex, without building the UUID
-

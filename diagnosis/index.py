@@ -128,8 +128,16 @@ class CaseIndex(ColumnStore):
     def _library(self, weighted: _Weighted) -> tuple[Any, ...]:
         p = self._packed()
         u = F32(self.config.unknown_similarity)
-        return (*p.symptoms, *p.onsets, *p.labs, self._phi, u,
-                weighted.unknown, weighted.den, weighted.den_positive)  # fmt: skip
+        return (
+            *p.symptoms,
+            *p.onsets,
+            *p.labs,
+            self._phi,
+            u,
+            weighted.unknown,
+            weighted.den,
+            weighted.den_positive,
+        )
 
     def _findings(self, queries: Sequence[CaseRecord], weighted: _Weighted) -> tuple[Any, ...]:
         """The queries' findings as the kernels' flat arrays (one entry per known finding)."""
@@ -156,17 +164,26 @@ class CaseIndex(ColumnStore):
                 low, high = q.normal_low, q.normal_high
                 l_row.append(r)
                 l_val.append(q.value)  # the query's range, else NaN: max(|a|, |b|) per case
-                l_range.append(high - low if low is not None and high is not None
-                               and high > low else np.nan)  # fmt: skip
+                l_range.append(
+                    high - low if low is not None and high is not None and high > low else np.nan
+                )
                 l_w.append(weighted.wl[r])
             l_off.append(len(l_row))
         i64 = np.int64
         return (
-            np.array(s_off, dtype=i64), np.array(s_row, dtype=i64), np.array(s_mode, dtype=i64),
-            np.array(s_dur, dtype=F32), np.array(s_onset, dtype=i64), np.array(s_sev, dtype=F32),
-            np.array(s_w, dtype=F32), np.array(l_off, dtype=i64), np.array(l_row, dtype=i64),
-            np.array(l_val, dtype=F32), np.array(l_range, dtype=F32), np.array(l_w, dtype=F32),
-        )  # fmt: skip
+            np.array(s_off, dtype=i64),
+            np.array(s_row, dtype=i64),
+            np.array(s_mode, dtype=i64),
+            np.array(s_dur, dtype=F32),
+            np.array(s_onset, dtype=i64),
+            np.array(s_sev, dtype=F32),
+            np.array(s_w, dtype=F32),
+            np.array(l_off, dtype=i64),
+            np.array(l_row, dtype=i64),
+            np.array(l_val, dtype=F32),
+            np.array(l_range, dtype=F32),
+            np.array(l_w, dtype=F32),
+        )
 
     def scores(
         self, query: CaseRecord, weights: Mapping[str, float], *, version: int | None = None
@@ -219,10 +236,15 @@ class CaseIndex(ColumnStore):
         ex_rows = np.array([r for e in exclude for r in e], dtype=np.int64)
         p = self._packed()
         rows, sims, off = kernels.top_k_batch(
-            self._library(weighted), self._findings([q.query for q in queries], weighted),
-            p.present, p.lab_value, np.array([q.k for q in queries], dtype=np.int64),
-            np.array([q.threshold for q in queries], dtype=F32), ex_off, ex_rows,
-        )  # fmt: skip
+            self._library(weighted),
+            self._findings([q.query for q in queries], weighted),
+            p.present,
+            p.lab_value,
+            np.array([q.k for q in queries], dtype=np.int64),
+            np.array([q.threshold for q in queries], dtype=F32),
+            ex_off,
+            ex_rows,
+        )
         ids, found, scores, bounds = self.case_ids, rows.tolist(), sims.tolist(), off.tolist()
         return [
             [Match(r, ids[r], s) for r, s in zip(found[a:b], scores[a:b], strict=True)]

@@ -36,11 +36,26 @@ _F, _I, _B = float32[::1], int64[::1], boolean[::1]
 
 # The case library, packed (columns.PackedColumns), then the weight set's per-case terms.
 _LIBRARY = (
-    _I, _I, _F, int8[::1], _F, _B, _B,  # symptoms: offsets, rows, duration, onset, severity, clamps
-    float32[:, ::1], boolean[:, ::1], float32[:, ::1],  # onset terms, filled, onset tables
-    _I, _I, _F, _F, _B,  # labs: offsets, rows, value, width, missing widths
-    _F, float32,  # φ = (φ_p, φ_d, φ_s, φ_d·u, φ_s·u), u
-    _F, _F, boolean,  # unknown = u·Σ_labs w_l, den = Σ_p w_p, den > 0 everywhere
+    _I,
+    _I,
+    _F,
+    int8[::1],
+    _F,
+    _B,
+    _B,  # symptoms: offsets, rows, duration, onset, severity, clamps
+    float32[:, ::1],
+    boolean[:, ::1],
+    float32[:, ::1],  # onset terms, filled, onset tables
+    _I,
+    _I,
+    _F,
+    _F,
+    _B,  # labs: offsets, rows, value, width, missing widths
+    _F,
+    float32,  # φ = (φ_p, φ_d, φ_s, φ_d·u, φ_s·u), u
+    _F,
+    _F,
+    boolean,  # unknown = u·Σ_labs w_l, den = Σ_p w_p, den > 0 everywhere
 )
 # A batch's findings: symptoms (row, duration mode, duration, onset code, severity, w),
 # labs (row, value, the query's range or NaN, w), each with per-query offsets.
@@ -50,9 +65,26 @@ _SYMPTOM_OFFSETS, _LAB_OFFSETS, _DEN = 0, 10, 18  # positions in the library tup
 
 @_jit
 def _symptom(
-    num, scratch, s_off, s_rows, s_dur, s_onset, s_sev, s_clamp_d, s_clamp_s,
-    o_terms, o_filled, o_tables, phi, r, code, mode, q_duration, q_severity, w,
-):  # fmt: skip
+    num,
+    scratch,
+    s_off,
+    s_rows,
+    s_dur,
+    s_onset,
+    s_sev,
+    s_clamp_d,
+    s_clamp_s,
+    o_terms,
+    o_filled,
+    o_tables,
+    phi,
+    r,
+    code,
+    mode,
+    q_duration,
+    q_severity,
+    w,
+):
     """num[case] += w·(φ_p + φ_d·Sim_d + φ_o·Sim_o + φ_s·Sim_s) for each case with symptom r.
 
     A facet the case lacks multiplies its term by 0. Without a duration clamp a missing
@@ -123,22 +155,73 @@ def _lab(num, scratch, l_off, l_rows, l_val, l_width, l_missing, r, q_value, fal
 @_jit
 def _score(num, scratch, library, findings, q):
     """Sim of every case against query q of the batch, into ``num``."""
-    (s_off, s_rows, s_dur, s_onset, s_sev, s_clamp_d, s_clamp_s, o_terms, o_filled, o_tables,
-     l_off, l_rows, l_val, l_width, l_missing, phi, u, unknown, den, den_positive) = library
-    (fs_off, f_srow, f_mode, f_dur, f_onset, f_sev, f_sw,
-     fl_off, f_lrow, f_val, f_range, f_lw) = findings  # fmt: skip
+    (
+        s_off,
+        s_rows,
+        s_dur,
+        s_onset,
+        s_sev,
+        s_clamp_d,
+        s_clamp_s,
+        o_terms,
+        o_filled,
+        o_tables,
+        l_off,
+        l_rows,
+        l_val,
+        l_width,
+        l_missing,
+        phi,
+        u,
+        unknown,
+        den,
+        den_positive,
+    ) = library
+    (fs_off, f_srow, f_mode, f_dur, f_onset, f_sev, f_sw, fl_off, f_lrow, f_val, f_range, f_lw) = (
+        findings
+    )
     num[:] = unknown  # every lab counts u·w_l until the query names it
     for f in range(fs_off[q], fs_off[q + 1]):
         r, w = f_srow[f], f_sw[f]
         if w != _ZERO:
-            _symptom(num, scratch, s_off, s_rows, s_dur, s_onset, s_sev, s_clamp_d, s_clamp_s,
-                     o_terms, o_filled, o_tables, phi, r, f_onset[f], f_mode[f], f_dur[f],
-                     f_sev[f], w)  # fmt: skip
+            _symptom(
+                num,
+                scratch,
+                s_off,
+                s_rows,
+                s_dur,
+                s_onset,
+                s_sev,
+                s_clamp_d,
+                s_clamp_s,
+                o_terms,
+                o_filled,
+                o_tables,
+                phi,
+                r,
+                f_onset[f],
+                f_mode[f],
+                f_dur[f],
+                f_sev[f],
+                w,
+            )
     for f in range(fl_off[q], fl_off[q + 1]):
         r, w = f_lrow[f], f_lw[f]
         if w != _ZERO:
-            _lab(num, scratch, l_off, l_rows, l_val, l_width, l_missing, r, f_val[f],
-                 f_range[f], u, w)  # fmt: skip
+            _lab(
+                num,
+                scratch,
+                l_off,
+                l_rows,
+                l_val,
+                l_width,
+                l_missing,
+                r,
+                f_val[f],
+                f_range[f],
+                u,
+                w,
+            )
     if den_positive:
         for i in range(num.size):
             num[i] = num[i] / den[i]
@@ -231,10 +314,19 @@ def _rank(sims, rows, present, lab_value, findings, q):
 
 @njit(
     Tuple((_I, _F, _I))(
-        Tuple(_LIBRARY), Tuple(_FINDINGS), boolean[:, ::1], float32[:, ::1], _I, _F, _I, _I,
+        Tuple(_LIBRARY),
+        Tuple(_FINDINGS),
+        boolean[:, ::1],
+        float32[:, ::1],
+        _I,
+        _F,
+        _I,
+        _I,
     ),
-    cache=True, nogil=True, error_model="numpy",
-)  # fmt: skip
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+)
 def top_k_batch(library, findings, present, lab_value, k, floor, ex_off, ex_rows):
     """The top k[q] of each query q of a batch: (rows, Sim, per-query offsets into them).
 
@@ -255,8 +347,7 @@ def top_k_batch(library, findings, present, lab_value, k, floor, ex_off, ex_rows
             _score(num, scratch, library, findings, q)
             for e in range(ex_off[q], ex_off[q + 1]):
                 num[ex_rows[e]] = _NEG_INF
-            ranked = _rank(num, _candidates(num, k[q], floor[q]), present, lab_value,
-                           findings, q)  # fmt: skip
+            ranked = _rank(num, _candidates(num, k[q], floor[q]), present, lab_value, findings, q)
             taken = min(k[q], ranked.size)
             for i in range(taken):
                 out_rows[out_off[q] + i] = ranked[i]

@@ -39,9 +39,7 @@ class BatchDiagnosisModel(Protocol):
         ...
 
 
-def predict_all(
-    model: DiagnosisModel, cases: Sequence[CaseRecord]
-) -> list[Mapping[str, float]]:
+def predict_all(model: DiagnosisModel, cases: Sequence[CaseRecord]) -> list[Mapping[str, float]]:
     """The model's distribution for each case: one batch if it is a ``BatchDiagnosisModel``."""
     if isinstance(model, BatchDiagnosisModel):
         return list(model.predict_many(cases))

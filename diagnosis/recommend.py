@@ -117,8 +117,11 @@ def recommend(
     probs: Mapping[str, float] = {}
     if model_distribution:
         codes, as_given = _upper_codes(tuple(model_distribution))
-        probs = (model_distribution if as_given
-                 else dict(zip(codes, model_distribution.values(), strict=True)))  # fmt: skip
+        probs = (
+            model_distribution
+            if as_given
+            else dict(zip(codes, model_distribution.values(), strict=True))
+        )
     diagnoses = [
         DiagnosisCandidate(
             disease=_disease(code, names.get(code) or (disease_names or {}).get(code) or code),

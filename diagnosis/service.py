@@ -112,8 +112,11 @@ class DiagnosisService:
         if seq == self._answers_seen:
             return 0
         with self._lock:
-            fresh = [c for cid in dict.fromkeys(case_ids) if cid not in self.index
-                     and (c := self.library.get_case(cid)) is not None]  # fmt: skip
+            fresh = [
+                c
+                for cid in dict.fromkeys(case_ids)
+                if cid not in self.index and (c := self.library.get_case(cid)) is not None
+            ]
             self.index.add_many(fresh)
             self._answers_seen = seq
         return len(fresh)
@@ -129,8 +132,10 @@ class DiagnosisService:
         records = {m.case_id: r for m in matches if (r := stored.get(m.case_id)) is not None}
         found = QueryFindings.of(query)  # once for all the matches
         # a match missing from the store is explained from its indexed features
-        cases = [records[m.case_id] if m.case_id in records else self.index.features_of(m.row)
-                 for m in matches]  # fmt: skip
+        cases = [
+            records[m.case_id] if m.case_id in records else self.index.features_of(m.row)
+            for m in matches
+        ]
         terms = case_contributions(cases, found, weights, self.index.config)
         return records, {m.case_id: t for m, t in zip(matches, terms, strict=True)}
 
@@ -154,9 +159,10 @@ class DiagnosisService:
         stored = self.library.get_cases([m.case_id for matches in found for m in matches])
         model = self.model
         distributions = (
-            predict_all(model, [q.query for q in queries]) if model is not None
+            predict_all(model, [q.query for q in queries])
+            if model is not None
             else [None] * len(queries)
-        )  # fmt: skip
+        )
         out: list[DiagnosisSuggestion] = []
         pending: list[tuple[str, PendingFeedback]] = []
         entropy = os.urandom(RANDOM_BYTES * len(requests))  # the ids' randomness, one call
@@ -165,7 +171,11 @@ class DiagnosisService:
         ):
             records, contribs = self._evidence(matches, q.query, snap.weights, stored)
             rec = recommend(
-                matches, records, contribs, model_distribution=distribution, alpha=self.alpha,
+                matches,
+                records,
+                contribs,
+                model_distribution=distribution,
+                alpha=self.alpha,
                 disease_names=self.disease_names,
             )
             created_at = dt.datetime.now(dt.UTC)
@@ -247,9 +257,13 @@ class DiagnosisService:
         snap = self.current_weights()
         with self._lock:
             matches = self.index.top_k(
-                query, snap.weights, k=k, threshold=threshold, exclude=[case_id],
+                query,
+                snap.weights,
+                k=k,
+                threshold=threshold,
+                exclude=[case_id],
                 version=snap.version,
-            )  # fmt: skip
+            )
         stored = self.library.get_cases([m.case_id for m in matches])
         records, contribs = self._evidence(matches, query, snap.weights, stored)
         rec = recommend(matches, records, contribs)

@@ -58,6 +58,11 @@ class Vocabulary:
                 term = normalise_term(name)
                 if term in self._known[kind]:
                     continue
-                out.append(UnknownTerm(field=f"{kind}[{i}].name", name=name,
-                                       did_you_mean=list(self._close(kind, term))))
+                out.append(
+                    UnknownTerm(
+                        field=f"{kind}[{i}].name",
+                        name=name,
+                        did_you_mean=list(self._close(kind, term)),
+                    )
+                )
         return out

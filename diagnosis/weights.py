@@ -120,8 +120,9 @@ def checked_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
                 fix="write 'symptom:<name>' or 'lab:<name>'",
             )
         if not (v >= 0 and math.isfinite(v)):  # an infinite weight voids every match
-            raise ValidationFailed(f"override {key!r} = {v}", field=key,
-                                   fix="use a finite weight ≥ 0")
+            raise ValidationFailed(
+                f"override {key!r} = {v}", field=key, fix="use a finite weight ≥ 0"
+            )
     return {
         k.split(":", 1)[0] + ":" + normalise_term(k.split(":", 1)[1]): float(v)
         for k, v in overrides.items()

@@ -296,14 +296,21 @@ def serve(
         record = record_on_ledger(ledger) if settings.record_alignment else None
         book = AlignmentBook(store, settings.alignment_dir, record=record)
         rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
-        app = create_hospital_app(name=name, book=book,
-                                  relay_auth=RelayAuth(LedgerRelays(ledger)),
-                                  doctor_tokens=doctor_tokens, rounds=rounds,
-                                  schema_name=_consortium_schema_name())
-        _out.print(f"{name}: {store.count()} cases; doctor page "
-                   f"http://{host or settings.host}:{port or settings.port}/doctor")
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port,
-                    log_level="warning")
+        app = create_hospital_app(
+            name=name,
+            book=book,
+            relay_auth=RelayAuth(LedgerRelays(ledger)),
+            doctor_tokens=doctor_tokens,
+            rounds=rounds,
+            schema_name=_consortium_schema_name(),
+        )
+        _out.print(
+            f"{name}: {store.count()} cases; doctor page "
+            f"http://{host or settings.host}:{port or settings.port}/doctor"
+        )
+        uvicorn.run(
+            app, host=host or settings.host, port=port or settings.port, log_level="warning"
+        )
     finally:
         store.close()
 
@@ -348,13 +355,19 @@ def _round_participation(book, node_settings, ledger, journal_dir):  # type: ign
     miner_url = settings.miner_url
 
     def client(train, evaluate):  # type: ignore[no-untyped-def]
-        return RoundClient(ledger=ledger, link=HttpLink(miner_url, ledger.account),
-                           public_key=public_key, train=train, evaluate=evaluate,
-                           from_block=network.ledger_block,
-                           journal=SubmissionJournal(journal_dir))
+        return RoundClient(
+            ledger=ledger,
+            link=HttpLink(miner_url, ledger.account),
+            public_key=public_key,
+            train=train,
+            evaluate=evaluate,
+            from_block=network.ledger_block,
+            journal=SubmissionJournal(journal_dir),
+        )
 
-    return lambda service: HospitalRounds(book=book, service=service, settings=settings,
-                                          client_factory=client)
+    return lambda service: HospitalRounds(
+        book=book, service=service, settings=settings, client_factory=client
+    )
 
 
 @hospital_app.command("model-init")

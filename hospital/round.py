@@ -104,8 +104,10 @@ class RoundClient:
         if kept is None:
             return None
         me, blob = self.address.lower(), kept.blob_hash.lower().removeprefix("0x")
-        return next((u for u in r.updates.values()
-                     if u.hospital.lower() == me and u.blob_hash == blob), None)
+        return next(
+            (u for u in r.updates.values() if u.hospital.lower() == me and u.blob_hash == blob),
+            None,
+        )
 
     def _step(self, r: RoundView) -> None:
         if r.phase is Phase.OPEN and r.round not in self.receipts:
@@ -114,11 +116,19 @@ class RoundClient:
                 self.participate(r)
             else:  # sent before a restart: the chain has it, nothing to train or send
                 self.receipts[r.round] = UpdateReceipt(
-                    status=ReceiptStatus.PROPOSED, round=r.round, blob_hash=own.blob_hash,
-                    update_id=own.update_id, detail="recognised on chain after a restart")
-                log.warning("round %s: our update %s is already on chain (update %s); "
-                            "not training or sending again", r.round, own.blob_hash[:12],
-                            own.update_id)  # fmt: skip
+                    status=ReceiptStatus.PROPOSED,
+                    round=r.round,
+                    blob_hash=own.blob_hash,
+                    update_id=own.update_id,
+                    detail="recognised on chain after a restart",
+                )
+                log.warning(
+                    "round %s: our update %s is already on chain (update %s); "
+                    "not training or sending again",
+                    r.round,
+                    own.blob_hash[:12],
+                    own.update_id,
+                )
         elif r.phase is Phase.COMMITTED and r.round not in self._reported:
             if any(h.lower() == self.address.lower() for h in r.holdout):
                 self._reported.add(r.round)  # reported before a restart
@@ -141,15 +151,25 @@ class RoundClient:
         t1 = time.perf_counter()
         filler.join()
         t2 = time.perf_counter()
-        blob = encrypt_update(self.public_key, spec.packing(), np.asarray(delta, np.float64),
-                              weight=int(samples), pool=pool,
-                              clip_out_of_range=True)  # fmt: skip
+        blob = encrypt_update(
+            self.public_key,
+            spec.packing(),
+            np.asarray(delta, np.float64),
+            weight=int(samples),
+            pool=pool,
+            clip_out_of_range=True,
+        )
         t3 = time.perf_counter()
         self.timings.update(train=t1 - t0, encrypt=(t2 - t1) + (t3 - t2))
         digest = self.store.put(blob)
         signature = self.ledger.sign_update(r.round, digest, int(samples))
-        return UpdateSubmission(round=r.round, blob_hash=digest, sample_count=int(samples),
-                                signature="0x" + signature.hex(), blob_b64=b64(blob))  # fmt: skip
+        return UpdateSubmission(
+            round=r.round,
+            blob_hash=digest,
+            sample_count=int(samples),
+            signature="0x" + signature.hex(),
+            blob_b64=b64(blob),
+        )
 
     def participate(self, r: RoundView) -> UpdateReceipt:
         """Make and send this round's update once; remember the miner's receipt.
@@ -159,8 +179,11 @@ class RoundClient:
         """
         kept = self.journal.sent(r.round) if self.journal is not None else None
         if kept is not None:
-            log.warning("round %s: resending the update kept before a restart (%s)",
-                        r.round, kept.blob_hash[:12])
+            log.warning(
+                "round %s: resending the update kept before a restart (%s)",
+                r.round,
+                kept.blob_hash[:12],
+            )
             submission = kept
         else:
             submission = self.make_submission(r)
@@ -185,8 +208,9 @@ class RoundClient:
                     partials.append(self.blob(digest))
                 except NotFound:  # a partial that never got out of a dead miner
                     continue
-            model, _, _ = candidate_model(self.public_key, agg, partials,
-                                          self.global_model(r.prev_model_hash), self.spec(r))
+            model, _, _ = candidate_model(
+                self.public_key, agg, partials, self.global_model(r.prev_model_hash), self.spec(r)
+            )
         except (NotEnoughShares, NotFound):
             return None
         self._candidates[r.round] = model
@@ -219,8 +243,10 @@ class RoundClient:
             model = self.global_model(r.sealed_hash)
             expected = self.global_model(r.prev_model_hash).round + 1
             if model.round != expected:
-                raise IntegrityError(f"sealed model of round {r.round} says it is seal "
-                                     f"{model.round}, its start model makes it {expected}")
+                raise IntegrityError(
+                    f"sealed model of round {r.round} says it is seal "
+                    f"{model.round}, its start model makes it {expected}"
+                )
             self.model = model
         self.applied_round = r.round
         return self.model

@@ -69,8 +69,9 @@ class HttpLink:
         body = submission.model_dump_json().encode()
         headers = sign_request(self.account, "POST", "/updates", body)
         headers["content-type"] = "application/json"
-        resp = httpx.post(f"{self.url}/updates", content=body, headers=headers,
-                          timeout=self.timeout)  # fmt: skip
+        resp = httpx.post(
+            f"{self.url}/updates", content=body, headers=headers, timeout=self.timeout
+        )
         if resp.status_code in (200, 422):
             try:
                 return UpdateReceipt.model_validate_json(resp.content)

@@ -75,8 +75,9 @@ async def _signed_body(request: Request) -> tuple[str, bytes]:
     body = await request.body()
     runtime: MinerRuntime = request.app.state.runtime
     try:
-        signer = verify_request(dict(request.headers), request.method, request.url.path, body,
-                                guard=runtime.guard)  # fmt: skip
+        signer = verify_request(
+            dict(request.headers), request.method, request.url.path, body, guard=runtime.guard
+        )
     except AuthError as exc:
         raise HTTPException(401, detail=str(exc)) from exc
     return signer, body
@@ -116,8 +117,7 @@ def create_app(node: MinerNode, *, tick_interval: float | None = 0.5) -> FastAPI
     app = FastAPI(title="fedchain miner", lifespan=lifespan)
     app.state.runtime = runtime
 
-    @app.post("/updates", response_model=UpdateReceipt,
-              responses={422: {"model": UpdateReceipt}})  # fmt: skip
+    @app.post("/updates", response_model=UpdateReceipt, responses={422: {"model": UpdateReceipt}})
     def post_update(signed: SignedBody, rt: Runtime) -> JSONResponse:
         """A hospital submits its signed encrypted update (signed request)."""
         signer, body = signed
@@ -167,8 +167,10 @@ def create_app(node: MinerNode, *, tick_interval: float | None = 0.5) -> FastAPI
         return MinerStatus(
             miner=rt.node.me,
             hospital=view.paired_hospital(rt.node.me) if view.pairs else "",
-            cursor=view.cursor, current_round=view.current_round,
-            phase=rt.node.status_phase(), blobs=sum(1 for _ in rt.node.store),
-        )  # fmt: skip
+            cursor=view.cursor,
+            current_round=view.current_round,
+            phase=rt.node.status_phase(),
+            blobs=sum(1 for _ in rt.node.store),
+        )
 
     return app

@@ -87,9 +87,13 @@ def check_claim(claim: Claim, round_: RoundFacts, hospital: HospitalFacts) -> No
         raise UpdateRefused(RejectReason.UNKNOWN_SIGNER, f"{claim.hospital} is no active hospital")
     try:
         signer = recover_update_signer(
-            claim.signature, chain_id=round_.chain_id, ledger=round_.ledger,
-            round_id=claim.round, blob_hash=claim.blob_hash, sample_count=claim.sample_count,
-        )  # fmt: skip
+            claim.signature,
+            chain_id=round_.chain_id,
+            ledger=round_.ledger,
+            round_id=claim.round,
+            blob_hash=claim.blob_hash,
+            sample_count=claim.sample_count,
+        )
     except Exception as exc:  # eth-keys raises several types for a malformed signature
         raise UpdateRefused(RejectReason.BAD_SIGNATURE, f"signature does not parse: {exc}") from exc
     if signer.lower() != claim.hospital.lower():
@@ -115,9 +119,7 @@ def check_claim(claim: Claim, round_: RoundFacts, hospital: HospitalFacts) -> No
         )
 
 
-def check_blob(
-    claim: Claim, blob: bytes, spec: ModelSpec, public_key: ThresholdPublicKey
-) -> None:
+def check_blob(claim: Claim, blob: bytes, spec: ModelSpec, public_key: ThresholdPublicKey) -> None:
     """Hash, format, key, spec, ciphertext range and weight checks of the blob itself."""
     if bytes.fromhex(blob_hash(blob)) != claim.blob_hash:
         raise UpdateRefused(RejectReason.HASH_MISMATCH, "blob does not hash to the claimed hash")

@@ -19,8 +19,7 @@ from node.crypto import decode_key_share, decode_public_key
 from node.errors import ConfigError
 from node.identity import load_identity
 
-app = typer.Typer(help="Run a miner: verify, pack, decrypt and seal rounds.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(help="Run a miner: verify, pack, decrypt and seal rounds.", no_args_is_help=True)
 
 
 @app.callback()
@@ -35,19 +34,28 @@ def build_node(settings: MinerSettings) -> MinerNode:
     ledger = ledger_from_network(network, account, settings=settings)
     pair = network.pair_of(account.address)
     if pair.miner.lower() != account.address.lower():
-        raise ConfigError(f"{account.address} is a hospital, not a miner",
-                          fix="use the miner's account (FEDCHAIN_DEVNET_ACCOUNT / keystore)")
+        raise ConfigError(
+            f"{account.address} is a hospital, not a miner",
+            fix="use the miner's account (FEDCHAIN_DEVNET_ACCOUNT / keystore)",
+        )
     if settings.miner_key_dir is None:
-        raise ConfigError("no key directory", fix="set FEDCHAIN_MINER_KEY_DIR to the ceremony's "
-                          "output (`fedchain keys init --out ...`)")  # fmt: skip
+        raise ConfigError(
+            "no key directory",
+            fix="set FEDCHAIN_MINER_KEY_DIR to the ceremony's "
+            "output (`fedchain keys init --out ...`)",
+        )
     key_dir = settings.miner_key_dir
     public_key = decode_public_key((key_dir / PUBLIC_KEY_FILE).read_bytes())
     share = decode_key_share((key_dir / share_file_name(pair.index + 1)).read_bytes(), public_key)
     return MinerNode(
-        ledger=ledger, store=FileBlobStore(settings.blob_dir),
-        peers=HttpPeers(settings.peer_urls, account), public_key=public_key, share=share,
-        partial_grace=settings.miner_partial_grace, from_block=network.ledger_block,
-    )  # fmt: skip
+        ledger=ledger,
+        store=FileBlobStore(settings.blob_dir),
+        peers=HttpPeers(settings.peer_urls, account),
+        public_key=public_key,
+        share=share,
+        partial_grace=settings.miner_partial_grace,
+        from_block=network.ledger_block,
+    )
 
 
 @app.command()
@@ -62,11 +70,22 @@ def serve(
 
     from miner.app import create_app
 
-    overrides = {k: v for k, v in {"miner_port": port, "miner_blob_dir": blob_dir,
-                                   "miner_key_dir": key_dir, "miner_peers": peers}.items()
-                 if v is not None}  # fmt: skip
+    overrides = {
+        k: v
+        for k, v in {
+            "miner_port": port,
+            "miner_blob_dir": blob_dir,
+            "miner_key_dir": key_dir,
+            "miner_peers": peers,
+        }.items()
+        if v is not None
+    }
     settings = MinerSettings(**overrides)  # type: ignore[arg-type]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     node = build_node(settings)
-    uvicorn.run(create_app(node, tick_interval=settings.miner_tick),
-                host=settings.miner_host, port=settings.miner_port, log_level="warning")
+    uvicorn.run(
+        create_app(node, tick_interval=settings.miner_tick),
+        host=settings.miner_host,
+        port=settings.miner_port,
+        log_level="warning",
+    )

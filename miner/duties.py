@@ -88,30 +88,38 @@ class MinerNode:
     def round_facts(self, r: RoundView, now: int, exclude: int | None = None) -> RoundFacts:
         """The chain facts a claim for round ``r`` is checked against (but proposal ``exclude``)."""
         return RoundFacts(
-            chain_id=self.ledger.sender.chain_id, ledger=self.ledger.address,
-            current_round=self.view.current_round, open=r.phase is Phase.OPEN,
-            deadline=r.deadline, now=now, spec=self.spec(r.spec_hash),
+            chain_id=self.ledger.sender.chain_id,
+            ledger=self.ledger.address,
+            current_round=self.view.current_round,
+            open=r.phase is Phase.OPEN,
+            deadline=r.deadline,
+            now=now,
+            spec=self.spec(r.spec_hash),
             weight_left=r.weight_left(exclude),
-        )  # fmt: skip
+        )
 
     def hospital_facts(self, hospital: str, blob_hash: str, exclude: int | None) -> HospitalFacts:
         """The chain facts about a hospital, ignoring the proposal ``exclude`` itself."""
         others = [
-            u for r in self.view.rounds.values() for u in r.updates.values()
+            u
+            for r in self.view.rounds.values()
+            for u in r.updates.values()
             if u.update_id != exclude
-        ]  # fmt: skip
+        ]
         current = self.view.rounds.get(self.view.current_round)
         size = self.view.shared_size.get(hospital.lower())
         return HospitalFacts(
             registered=self.view.is_active_hospital(hospital),
             aligned=size is not None,
             shared_size=size or 0,
-            proposed_this_round=current is not None and any(
-                u.hospital.lower() == hospital.lower() for u in current.updates.values()
+            proposed_this_round=current is not None
+            and any(
+                u.hospital.lower() == hospital.lower()
+                for u in current.updates.values()
                 if u.update_id != exclude
             ),
             blob_seen=any(u.blob_hash == blob_hash for u in others),
-        )  # fmt: skip
+        )
 
     # ------------------------------------------------------------ the loop
     def tick(self) -> None:
@@ -131,8 +139,11 @@ class MinerNode:
     # ------------------------------------------------------------ 6.2 cross-validation
     def verify_pending(self, r: RoundView) -> None:
         """Check every update this miner has not voted on; approve in one batch, reject each."""
-        todo = [u for u in r.updates.values()
-                if self.me not in u.voters and not u.refused and u.update_id not in self._bad]
+        todo = [
+            u
+            for u in r.updates.values()
+            if self.me not in u.voters and not u.refused and u.update_id not in self._bad
+        ]
         approve: list[int] = []
         now = self.now()
         for u in todo:
@@ -142,13 +153,19 @@ class MinerNode:
                 continue  # not replicated yet; the proposer's miner may be slow
             try:
                 facts = self.round_facts(r, min(now, r.deadline), exclude=u.update_id)
-                check_update(self._claim(u), blob, facts,
-                             self.hospital_facts(u.hospital, u.blob_hash, u.update_id),
-                             self.public_key)  # fmt: skip
+                check_update(
+                    self._claim(u),
+                    blob,
+                    facts,
+                    self.hospital_facts(u.hospital, u.blob_hash, u.update_id),
+                    self.public_key,
+                )
             except UpdateRefused as refused:
                 log.info("rejecting update %s: %s", u.update_id, refused)
-                self._vote(partial(self.ledger.reject_update, u.update_id,
-                                   refused.reason.value), u.update_id)  # fmt: skip
+                self._vote(
+                    partial(self.ledger.reject_update, u.update_id, refused.reason.value),
+                    u.update_id,
+                )
                 continue
             approve.append(u.update_id)
         if approve:
@@ -195,8 +212,12 @@ class MinerNode:
         except NotFound:
             return
         if mine != r.aggregate_hash:
-            log.warning("round %s: committed aggregate %s, recomputed %s; not attesting",
-                        r.round, r.aggregate_hash, mine)  # fmt: skip
+            log.warning(
+                "round %s: committed aggregate %s, recomputed %s; not attesting",
+                r.round,
+                r.aggregate_hash,
+                mine,
+            )
             return
         try:
             self.ledger.attest_aggregate(r.round, mine)
@@ -260,8 +281,13 @@ class MinerNode:
         if digest is None:
             try:
                 agg = self.blob(r.aggregate_hash)
-                _, blob, _ = candidate_model(self.public_key, agg, self._partials(r),
-                                             self.previous_model(r), self.spec(r.spec_hash))
+                _, blob, _ = candidate_model(
+                    self.public_key,
+                    agg,
+                    self._partials(r),
+                    self.previous_model(r),
+                    self.spec(r.spec_hash),
+                )
             except (NotEnoughShares, NotFound) as exc:
                 log.info("round %s: no candidate yet: %s", r.round, exc)
                 return None
@@ -293,8 +319,13 @@ class MinerNode:
             return
         policy, _ = self.ledger.holdout_policy()
         tally = tally_of(r.holdout.values(), digest)
-        judged = verdict(tally, total=len(r.holdout), policy=policy, accepted=info.accepted,
-                         window_over=now >= info.committed_at + timeout)  # fmt: skip
+        judged = verdict(
+            tally,
+            total=len(r.holdout),
+            policy=policy,
+            accepted=info.accepted,
+            window_over=now >= info.committed_at + timeout,
+        )
         if judged is Verdict.FAILED:
             self._reject_failed(r, digest)
             return

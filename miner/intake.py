@@ -29,21 +29,24 @@ def _refuse(
     except ContractReverted as exc:  # recording is best effort; the refusal stands
         log.warning("could not record refusal on chain: %s", exc)
     return UpdateReceipt(
-        status=ReceiptStatus.REFUSED, round=submission.round, blob_hash=submission.blob_hash,
-        reason=refused.reason.value, detail=refused.detail,
-    )  # fmt: skip
+        status=ReceiptStatus.REFUSED,
+        round=submission.round,
+        blob_hash=submission.blob_hash,
+        reason=refused.reason.value,
+        detail=refused.detail,
+    )
 
 
-def submit_update(
-    *, node: MinerNode, signer: str, submission: UpdateSubmission
-) -> UpdateReceipt:
+def submit_update(*, node: MinerNode, signer: str, submission: UpdateSubmission) -> UpdateReceipt:
     """Check a submission from ``signer`` (the request's verified signer) and propose it."""
     node.view.catch_up(node.ledger, node.from_block)
     hospital = node.view.paired_hospital(node.me)
     if not node.view.is_active_hospital(signer):
         # an outsider must not make this miner spend gas recording its attempts
-        raise NotFound(f"{signer} is not an active hospital of this network",
-                       fix="only registered hospitals submit updates")
+        raise NotFound(
+            f"{signer} is not an active hospital of this network",
+            fix="only registered hospitals submit updates",
+        )
     try:
         if signer.lower() != hospital.lower():
             raise UpdateRefused(
@@ -55,22 +58,38 @@ def submit_update(
         current = node.view.rounds.get(node.view.current_round)
         if current is None:
             raise UpdateRefused(RejectReason.WRONG_ROUND, "no round has been opened")
-        claim = Claim(signer, submission.round, bytes.fromhex(submission.blob_hash),
-                      submission.sample_count, bytes.fromhex(submission.signature[2:]))
-        check_update(claim, blob, node.round_facts(current, node.now()),
-                     node.hospital_facts(signer, submission.blob_hash, None), node.public_key)
+        claim = Claim(
+            signer,
+            submission.round,
+            bytes.fromhex(submission.blob_hash),
+            submission.sample_count,
+            bytes.fromhex(submission.signature[2:]),
+        )
+        check_update(
+            claim,
+            blob,
+            node.round_facts(current, node.now()),
+            node.hospital_facts(signer, submission.blob_hash, None),
+            node.public_key,
+        )
     except UpdateRefused as refused:
         log.info("refused submission from %s: %s", signer, refused)
         return _refuse(node, submission, signer, refused)
     node.publish(blob)
     update_id, result = node.ledger.propose_update(
-        hospital, submission.round, submission.blob_hash, submission.sample_count,
+        hospital,
+        submission.round,
+        submission.blob_hash,
+        submission.sample_count,
         claim.signature,
-    )  # fmt: skip
+    )
     return UpdateReceipt(
-        status=ReceiptStatus.PROPOSED, round=submission.round, blob_hash=submission.blob_hash,
-        update_id=update_id, tx_hash=result.tx_hash,
-    )  # fmt: skip
+        status=ReceiptStatus.PROPOSED,
+        round=submission.round,
+        blob_hash=submission.blob_hash,
+        update_id=update_id,
+        tx_hash=result.tx_hash,
+    )
 
 
 def store_blob(*, node: MinerNode, signer: str, upload: BlobUpload) -> BlobStored:

@@ -66,15 +66,17 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def handing_order(handed: Sequence[int], closed: Sequence[int] | ClosedCounts,
-                  gone: Set[int] = frozenset()) -> list[int]:  # fmt: skip
+def handing_order(
+    handed: Sequence[int], closed: Sequence[int] | ClosedCounts, gone: Set[int] = frozenset()
+) -> list[int]:
     """Workers to try, fewest open connections first (ties by index); ``gone`` left out."""
     live = [i for i in range(len(handed)) if i not in gone]
     return sorted(live, key=lambda i: (handed[i] - closed[i], i))
 
 
-def _counting(protocol_class: type[Any],
-              on_closed: Callable[[], None]) -> Callable[..., asyncio.Protocol]:  # fmt: skip
+def _counting(
+    protocol_class: type[Any], on_closed: Callable[[], None]
+) -> Callable[..., asyncio.Protocol]:
     class CountedProtocol(protocol_class):  # type: ignore[misc, valid-type]
         def connection_lost(self, exc: Exception | None) -> None:
             try:
@@ -88,8 +90,9 @@ def _counting(protocol_class: type[Any],
 class HandedConnectionServer(uvicorn.Server):
     """A uvicorn server with no listening socket: it serves the connections handed to it."""
 
-    def __init__(self, config: uvicorn.Config, channel: socket.socket,
-                 on_closed: Callable[[], None]) -> None:  # fmt: skip
+    def __init__(
+        self, config: uvicorn.Config, channel: socket.socket, on_closed: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._channel = channel
         self._on_closed = on_closed
@@ -99,20 +102,24 @@ class HandedConnectionServer(uvicorn.Server):
         """Start the app (its lifespan) as uvicorn does, with no listener; then take fds."""
         await super().startup(sockets=[])  # a failing lifespan exits here, as in uvicorn
         protocol = _counting(self.config.http_protocol_class, self._on_closed)
-        create = functools.partial(protocol, config=self.config, server_state=self.server_state,
-                                   app_state=self.lifespan.state)  # fmt: skip
+        create = functools.partial(
+            protocol,
+            config=self.config,
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
         self._channel.setblocking(False)
         loop = asyncio.get_running_loop()
         loop.add_reader(self._channel.fileno(), self._take_handed, loop, create)
         self._channel.send(_READY)  # the parent listens once every worker has said so
 
     def _receive(self) -> tuple[bytes, list[int]]:
-        data, fds, _, _ = socket.recv_fds(self._channel, len(_HANDED), 1,
-                                          socket.MSG_CMSG_CLOEXEC)  # fmt: skip
+        data, fds, _, _ = socket.recv_fds(self._channel, len(_HANDED), 1, socket.MSG_CMSG_CLOEXEC)
         return data, fds
 
-    def _take_handed(self, loop: asyncio.AbstractEventLoop,
-                     create: Callable[[], asyncio.Protocol]) -> None:  # fmt: skip
+    def _take_handed(
+        self, loop: asyncio.AbstractEventLoop, create: Callable[[], asyncio.Protocol]
+    ) -> None:
         while True:
             try:
                 data, fds = self._receive()
@@ -131,9 +138,12 @@ class HandedConnectionServer(uvicorn.Server):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _serve_handed(self, loop: asyncio.AbstractEventLoop,
-                            create: Callable[[], asyncio.Protocol],
-                            conn: socket.socket) -> None:  # fmt: skip
+    async def _serve_handed(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        create: Callable[[], asyncio.Protocol],
+        conn: socket.socket,
+    ) -> None:
         try:
             await loop.connect_accepted_socket(create, conn)
         except Exception:  # never set up, so never closed by its protocol: count it here
@@ -164,14 +174,26 @@ class HandedConnectionServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def _worker(index: int, factory: str, channel: socket.socket, closed: ClosedCounts,
-            log_level: str, access_log: bool) -> None:  # fmt: skip
+def _worker(
+    index: int,
+    factory: str,
+    channel: socket.socket,
+    closed: ClosedCounts,
+    log_level: str,
+    access_log: bool,
+) -> None:
     # no proxy-header middleware: a worker is not behind a proxy, and nothing it serves
     # reads the client's address (it cost ~1.5 % of a worker's CPU). No WebSocket
     # protocol: nothing here serves one, and an upgrade would swap out the counting protocol.
-    config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=access_log,
-                            proxy_headers=False, http=CoalescingHttpToolsProtocol,
-                            ws="none")  # fmt: skip
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=False,
+        http=CoalescingHttpToolsProtocol,
+        ws="none",
+    )
 
     def on_closed() -> None:  # this worker is the only writer of its slot
         closed[index] += 1
@@ -182,8 +204,13 @@ def _worker(index: int, factory: str, channel: socket.socket, closed: ClosedCoun
 class _Dispatcher:
     """The parent's acceptor: waits for every worker, then hands out connections."""
 
-    def __init__(self, listener: socket.socket, channels: list[socket.socket],
-                 closed: ClosedCounts, stop: threading.Event) -> None:  # fmt: skip
+    def __init__(
+        self,
+        listener: socket.socket,
+        channels: list[socket.socket],
+        closed: ClosedCounts,
+        stop: threading.Event,
+    ) -> None:
         self.listener, self.channels, self.closed, self.stop = listener, channels, closed, stop
         self.handed = [0] * len(channels)
         self.gone: set[int] = set()
@@ -240,8 +267,15 @@ class _Dispatcher:
         log.warning("no worker could take a connection: closed it")
 
 
-def serve(factory: str, *, host: str, port: int, workers: int, log_level: str = "warning",
-          access_log: bool = True) -> int:  # fmt: skip
+def serve(
+    factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "warning",
+    access_log: bool = True,
+) -> int:
     """Serve ``factory`` in ``workers`` processes until SIGTERM/SIGINT or a worker dies.
 
     Returns the exit status: 0 after a stop signal, 1 if a worker (or the acceptor) ended on
@@ -249,8 +283,9 @@ def serve(factory: str, *, host: str, port: int, workers: int, log_level: str = 
     supervises it (``fedchain up``, compose, systemd) sees the failure and restarts it.
     """
     if workers < 1:
-        raise ConfigError(f"workers must be at least 1, got {workers}",
-                          fix="pass --workers 1 or more")  # fmt: skip
+        raise ConfigError(
+            f"workers must be at least 1, got {workers}", fix="pass --workers 1 or more"
+        )
     listener = listening_socket(host, port)  # a clear error now if the port is taken
     spawn = multiprocessing.get_context("spawn")
     pairs: list[tuple[socket.socket, socket.socket]] = []
@@ -266,10 +301,13 @@ def serve(factory: str, *, host: str, port: int, workers: int, log_level: str = 
         closed = spawn.Array("q", workers, lock=False)
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
         procs = [
-            spawn.Process(target=_worker, name=f"asgi-worker-{i}",
-                          args=(i, factory, pairs[i][1], closed, log_level, access_log))
+            spawn.Process(
+                target=_worker,
+                name=f"asgi-worker-{i}",
+                args=(i, factory, pairs[i][1], closed, log_level, access_log),
+            )
             for i in range(workers)
-        ]  # fmt: skip
+        ]
         for p in procs:
             p.start()
         for _, worker_end in pairs:
@@ -321,8 +359,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-access-log", action="store_true")
     a = ap.parse_args(argv)
     try:
-        status = serve(a.factory, host=a.host, port=a.port, workers=a.workers,
-                       log_level=a.log_level, access_log=not a.no_access_log)  # fmt: skip
+        status = serve(
+            a.factory,
+            host=a.host,
+            port=a.port,
+            workers=a.workers,
+            log_level=a.log_level,
+            access_log=not a.no_access_log,
+        )
     except ConfigError as exc:
         sys.stderr.write(f"error: {exc.message}\nfix: {exc.fix}\n")
         status = 2

@@ -52,9 +52,7 @@ class StorePeers:
 class HttpPeers:
     """Peers over HTTP: ``GET {url}/blobs/{hash}`` and signed ``POST {url}/blobs``."""
 
-    def __init__(
-        self, urls: Sequence[str], account: LocalAccount, *, timeout: float = 5.0
-    ) -> None:
+    def __init__(self, urls: Sequence[str], account: LocalAccount, *, timeout: float = 5.0) -> None:
         self.urls = [u.rstrip("/") for u in urls]
         self.account = account
         self.timeout = timeout
@@ -64,8 +62,9 @@ class HttpPeers:
         key = normalise_hash(digest)
         for url in self.urls:
             try:
-                resp = httpx.get(f"{url}/blobs/{key}", params={"local": "true"},
-                                 timeout=self.timeout)
+                resp = httpx.get(
+                    f"{url}/blobs/{key}", params={"local": "true"}, timeout=self.timeout
+                )
             except httpx.HTTPError as exc:
                 log.info("peer %s unreachable: %s", url, exc)
                 continue
@@ -85,8 +84,9 @@ class HttpPeers:
             headers = sign_request(self.account, "POST", "/blobs", body)
             headers["content-type"] = "application/json"
             try:
-                resp = httpx.post(f"{url}/blobs", content=body, headers=headers,
-                                  timeout=self.timeout)  # fmt: skip
+                resp = httpx.post(
+                    f"{url}/blobs", content=body, headers=headers, timeout=self.timeout
+                )
             except httpx.HTTPError as exc:
                 log.info("peer %s unreachable: %s", url, exc)
                 continue

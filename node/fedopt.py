@@ -37,7 +37,8 @@ def initial_model(weights: np.ndarray, spec: ModelSpec, spec_hash: str) -> Globa
     w = np.ascontiguousarray(weights, dtype=np.float32).ravel()
     if w.size != spec.n_params:
         raise ValidationFailed(
-            f"{w.size} weights, the spec says {spec.n_params}", field="weights",
+            f"{w.size} weights, the spec says {spec.n_params}",
+            field="weights",
             fix="initialise the model the spec describes",
         )
     zeros = np.zeros_like(w)
@@ -53,8 +54,9 @@ def server_step(model: GlobalModel, mean_delta: np.ndarray, spec: ModelSpec) -> 
         )
     lr = np.float32(spec.server_lr)
     if spec.optimiser is ServerOptimiser.FEDAVG:
-        return GlobalModel(model.round + 1, model.spec_hash, model.weights + lr * d,
-                           model.m, model.v)  # fmt: skip
+        return GlobalModel(
+            model.round + 1, model.spec_hash, model.weights + lr * d, model.m, model.v
+        )
     b1, b2, tau = np.float32(spec.beta1), np.float32(spec.beta2), np.float32(spec.tau)
     one = np.float32(1)
     m = b1 * model.m + (one - b1) * d
@@ -64,26 +66,33 @@ def server_step(model: GlobalModel, mean_delta: np.ndarray, spec: ModelSpec) -> 
     else:
         v = model.v - (one - b2) * d2 * np.sign(model.v - d2)
     w = model.weights + lr * m / (np.sqrt(v) + tau)
-    return GlobalModel(model.round + 1, model.spec_hash, w.astype(np.float32),
-                       m.astype(np.float32), v.astype(np.float32))  # fmt: skip
+    return GlobalModel(
+        model.round + 1,
+        model.spec_hash,
+        w.astype(np.float32),
+        m.astype(np.float32),
+        v.astype(np.float32),
+    )
 
 
 def encode_global_model(model: GlobalModel) -> bytes:
     """Canonical bytes: magic, one JSON header line, then weights, m, v as little-endian f32."""
     header = json.dumps(
         {"round": model.round, "spec_hash": model.spec_hash, "n": int(model.weights.size)},
-        sort_keys=True, separators=(",", ":"),
-    ).encode()  # fmt: skip
-    arrays = b"".join(np.asarray(a, dtype="<f4").tobytes() for a in (model.weights, model.m,
-                                                                       model.v))
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    arrays = b"".join(
+        np.asarray(a, dtype="<f4").tobytes() for a in (model.weights, model.m, model.v)
+    )
     return MAGIC + header + b"\n" + arrays
 
 
 def decode_global_model(blob: bytes) -> GlobalModel:
     """Parse a global-model blob (refusing anything that is not canonical)."""
-    if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC):]:
+    if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC) :]:
         raise ValidationFailed("not a global-model blob", field="global_model")
-    head, _, body = blob[len(MAGIC):].partition(b"\n")
+    head, _, body = blob[len(MAGIC) :].partition(b"\n")
     try:
         meta = json.loads(head)
         n, round_, spec_hash = int(meta["n"]), int(meta["round"]), str(meta["spec_hash"])
@@ -93,8 +102,10 @@ def decode_global_model(blob: bytes) -> GlobalModel:
         raise ValidationFailed(
             f"global-model body is {len(body)} bytes, expected {12 * n}", field="global_model"
         )
-    w, m, v = (np.frombuffer(body[i * 4 * n:(i + 1) * 4 * n], dtype="<f4").astype(np.float32)
-               for i in range(3))  # fmt: skip
+    w, m, v = (
+        np.frombuffer(body[i * 4 * n : (i + 1) * 4 * n], dtype="<f4").astype(np.float32)
+        for i in range(3)
+    )
     model = GlobalModel(round_, spec_hash, w, m, v)
     if encode_global_model(model) != blob:
         raise ValidationFailed("global-model blob is not canonical", field="global_model")

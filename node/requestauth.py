@@ -103,8 +103,7 @@ class ReplayGuard:
         key = (address.lower(), nonce)
         with self._lock:
             if key in self._seen:
-                raise AuthError("request nonce was already used (replay)",
-                                fix="send a new request")
+                raise AuthError("request nonce was already used (replay)", fix="send a new request")
             self._seen[key] = timestamp
             while len(self._seen) > self._capacity or (
                 self._seen and now - next(iter(self._seen.values())) > self.window_seconds

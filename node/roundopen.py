@@ -72,8 +72,10 @@ def plan_round(
     elif current_round > 0 and int(current_spec_hash.removeprefix("0x") or "0", 16) != 0:
         spec_hash = current_spec_hash.removeprefix("0x")
     else:
-        raise ConfigError("the first round needs a model spec",
-                          fix="pass the consortium public key and the initial weights")
+        raise ConfigError(
+            "the first round needs a model spec",
+            fix="pass the consortium public key and the initial weights",
+        )
     if int(sealed or "0", 16) != 0:
         return RoundPlan(current_round + 1, sealed, spec_hash, blobs, max_weight)
     if spec is None or initial_weights is None:
@@ -103,8 +105,14 @@ def open_planned_round(
 ) -> TxResult:
     """``openRound`` as the admin, the deadline counted from the latest block's time."""
     now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-    return ledger.open_round(plan.round_id, plan.prev_model_hash, now + deadline_in,
-                             min_updates, plan.spec_hash, plan.max_total_weight)  # fmt: skip
+    return ledger.open_round(
+        plan.round_id,
+        plan.prev_model_hash,
+        now + deadline_in,
+        min_updates,
+        plan.spec_hash,
+        plan.max_total_weight,
+    )
 
 
 def plan_from_chain(
@@ -128,8 +136,11 @@ def _opened_max_weight(ledger: LedgerClient, round_id: int) -> int:
     """The max total weight ``round_id`` was opened with (its RoundOpened event)."""
     if round_id == 0:
         return DEFAULT_MAX_TOTAL_WEIGHT
-    opened = [e for e in ledger.events(names={"RoundOpened"})
-              if isinstance(e, RoundOpened) and e.round == round_id]  # fmt: skip
+    opened = [
+        e
+        for e in ledger.events(names={"RoundOpened"})
+        if isinstance(e, RoundOpened) and e.round == round_id
+    ]
     return opened[-1].max_total_weight if opened else DEFAULT_MAX_TOTAL_WEIGHT
 
 

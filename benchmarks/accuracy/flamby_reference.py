@@ -34,6 +34,7 @@ def load_published() -> dict[str, Published]:
         out[method] = Published(statistics.fmean(means), statistics.pstdev(means), centre)  # type: ignore[arg-type]
     local = [out[f"Local {k}"].per_centre[k] for k in range(4)]
     seed_means = [statistics.fmean(by[f"Local {k}"][s][k] for k in range(4)) for s in by["Local 0"]]
-    out["Local (own centre)"] = Published(statistics.fmean(local), statistics.pstdev(seed_means),
-                                          tuple(local))  # type: ignore[arg-type]
+    out["Local (own centre)"] = Published(
+        statistics.fmean(local), statistics.pstdev(seed_means), tuple(local)
+    )  # type: ignore[arg-type]
     return out

@@ -23,8 +23,12 @@ from hospital.training import LocalData
 CENTRES = ("cleveland", "hungarian", "switzerland", "va")
 HEAD = "disease"
 NUMERIC_COLUMNS = (0, 1, 3, 4, 5, 7, 8, 9)  # age sex trestbps chol fbs thalach exang oldpeak
-EXPECTED_SIZES = {"cleveland": (199, 104), "hungarian": (172, 89),
-                  "switzerland": (30, 16), "va": (85, 45)}
+EXPECTED_SIZES = {
+    "cleveland": (199, 104),
+    "hungarian": (172, 89),
+    "switzerland": (30, 16),
+    "va": (85, 45),
+}
 
 
 def shared_data_dir() -> Path:
@@ -73,17 +77,25 @@ def load_heart(data_dir: Path | None = None) -> list[HeartCentre]:
     ecg_levels = np.unique(all_rows[:, 6])[1:]
     centres = []
     for name, rows in raw.items():
-        x = np.concatenate([
-            rows[:, list(NUMERIC_COLUMNS)],
-            (rows[:, [2]] == cp_levels).astype(np.float64),
-            (rows[:, [6]] == ecg_levels).astype(np.float64),
-        ], axis=1)
+        x = np.concatenate(
+            [
+                rows[:, list(NUMERIC_COLUMNS)],
+                (rows[:, [2]] == cp_levels).astype(np.float64),
+                (rows[:, [6]] == ecg_levels).astype(np.float64),
+            ],
+            axis=1,
+        )
         y = (rows[:, 10] > 0).astype(np.float64)
         levels = np.unique(y)
         stratify = y if len(levels) > 1 and all((y == v).sum() > 2 for v in levels) else None
         idx_train, idx_test = train_test_split(
-            np.arange(len(y)), test_size=1.0 - 0.66, train_size=0.66, random_state=43,
-            shuffle=True, stratify=stratify)
+            np.arange(len(y)),
+            test_size=1.0 - 0.66,
+            train_size=0.66,
+            random_state=43,
+            shuffle=True,
+            stratify=stratify,
+        )
         test_mask = np.isin(np.arange(len(y)), idx_test)  # FLamby keeps file order
         centre = HeartCentre(name, x[~test_mask], y[~test_mask], x[test_mask], y[test_mask])
         if (len(centre.y_train), len(centre.y_test)) != EXPECTED_SIZES[name]:

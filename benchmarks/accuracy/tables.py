@@ -39,8 +39,9 @@ def _nanmean(values: list[list[float]]) -> float:
     return statistics.fmean(flat) if flat else float("nan")
 
 
-def heart_table(report: HeartReport, published: dict[str, Published],
-                centres: Sequence[str]) -> str:
+def heart_table(
+    report: HeartReport, published: dict[str, Published], centres: Sequence[str]
+) -> str:
     """Per-centre test accuracy, mean ± std over seeds, balanced accuracy, AUC, FLamby beside."""
     header = ["method", *centres, "mean acc ± sd", "bal. acc", "AUC", "FLamby mean", "ratio"]
     rows = []
@@ -50,18 +51,27 @@ def heart_table(report: HeartReport, published: dict[str, Published],
         sd = statistics.pstdev(seeds) if len(seeds) > 1 else 0.0
         ref = published.get(FLAMBY_ROW.get(name, ""))
         mean = statistics.fmean(seeds)
-        rows.append([
-            name, *(f"{a:.3f}" for a in per), f"{mean:.3f} ± {sd:.3f}",
-            f"{statistics.fmean(_seed_means(s.bal)):.3f}", f"{_nanmean(s.auc):.3f}",
-            f"{ref.mean:.3f}" if ref else "—", f"{mean / ref.mean:.2f}" if ref else "—",
-        ])
+        rows.append(
+            [
+                name,
+                *(f"{a:.3f}" for a in per),
+                f"{mean:.3f} ± {sd:.3f}",
+                f"{statistics.fmean(_seed_means(s.bal)):.3f}",
+                f"{_nanmean(s.auc):.3f}",
+                f"{ref.mean:.3f}" if ref else "—",
+                f"{mean / ref.mean:.2f}" if ref else "—",
+            ]
+        )
     return markdown(header, rows)
 
 
 def flamby_per_centre(published: dict[str, Published], centres: Sequence[str]) -> str:
     """FLamby's per-centre accuracies for the rows we compare against."""
-    rows = [[k, *(f"{a:.3f}" for a in p.per_centre), f"{p.mean:.3f} ± {p.std:.3f}"]
-            for k, p in published.items() if k in set(FLAMBY_ROW.values()) | {"FedAdam100"}]
+    rows = [
+        [k, *(f"{a:.3f}" for a in p.per_centre), f"{p.mean:.3f} ± {p.std:.3f}"]
+        for k, p in published.items()
+        if k in set(FLAMBY_ROW.values()) | {"FedAdam100"}
+    ]
     return markdown(["FLamby (published)", *centres, "mean ± sd"], rows)
 
 
@@ -72,10 +82,12 @@ def targets(report: HeartReport, headline: str) -> str:
     per = _centre_means(head.acc)
     mean = statistics.fmean(_seed_means(head.acc))
     worse = [k for k, (a, b) in enumerate(zip(per, local, strict=True)) if a < b]
-    return (f"target check for: {headline}\n"
-            f"  mean of the four centres {mean:.3f} >= 0.74: {'yes' if mean >= 0.74 else 'NO'}\n"
-            f"  every centre >= its local-only accuracy: "
-            f"{'yes' if not worse else 'NO (centres ' + str(worse) + ')'}")
+    return (
+        f"target check for: {headline}\n"
+        f"  mean of the four centres {mean:.3f} >= 0.74: {'yes' if mean >= 0.74 else 'NO'}\n"
+        f"  every centre >= its local-only accuracy: "
+        f"{'yes' if not worse else 'NO (centres ' + str(worse) + ')'}"
+    )
 
 
 def per_seed(scores: Scores) -> str:
@@ -88,10 +100,28 @@ def crypto_table(report: HeartReport) -> str:
     rows = []
     for name, c in report.crypto.items():
         per_update = c.update_bytes / max(c.updates, 1)
-        rows.append([
-            name, str(c.rounds), str(c.updates), f"{per_update / 1024:.1f} KiB",
-            f"{c.encrypt_s / max(c.updates, 1) * 1000:.0f} ms", f"{c.sum_s:.1f} s",
-            f"{c.decrypt_s / max(c.rounds, 1) * 1000:.0f} ms", f"{c.max_error_bound:.1e}",
-        ])
-    return markdown(["encrypted method", "rounds", "updates", "bytes/update", "encrypt/update",
-                     "sums (total)", "threshold decrypt/round", "mean-update error bound"], rows)
+        rows.append(
+            [
+                name,
+                str(c.rounds),
+                str(c.updates),
+                f"{per_update / 1024:.1f} KiB",
+                f"{c.encrypt_s / max(c.updates, 1) * 1000:.0f} ms",
+                f"{c.sum_s:.1f} s",
+                f"{c.decrypt_s / max(c.rounds, 1) * 1000:.0f} ms",
+                f"{c.max_error_bound:.1e}",
+            ]
+        )
+    return markdown(
+        [
+            "encrypted method",
+            "rounds",
+            "updates",
+            "bytes/update",
+            "encrypt/update",
+            "sums (total)",
+            "threshold decrypt/round",
+            "mean-update error bound",
+        ],
+        rows,
+    )

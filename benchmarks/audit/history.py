@@ -49,9 +49,17 @@ class BuiltHistory:
     round_seconds: dict[int, float]  # round -> wall time from openRound to every hospital applied
 
 
-def build_history(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], root: Path, *,
-                  hospitals: int, rounds: int, n_params: int,
-                  samples: int = 100) -> BuiltHistory:  # fmt: skip
+def build_history(
+    w3: Web3,
+    pub_blob: bytes,
+    share_blobs: list[bytes],
+    root: Path,
+    *,
+    hospitals: int,
+    rounds: int,
+    n_params: int,
+    samples: int = 100,
+) -> BuiltHistory:
     """Deploy a fresh ledger and run ``rounds`` sealed rounds; blobs under ``root``."""
     admin, _ = deploy_ledger(w3, devnet_account(0), proposer_timeout=60)
     from_block = int(w3.eth.block_number)
@@ -63,8 +71,13 @@ def build_history(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], root: Pat
     admin.set_holdout_policy(hospitals, 50_000)
     pub = decode_public_key(pub_blob)
     (root / "consortium.pub").write_bytes(pub_blob)
-    spec = ModelSpec(n_params=n_params, public_key_id=public_key_id(pub).hex(), value_bits=16,
-                     clip=1.0, max_total_weight=1 << 16)
+    spec = ModelSpec(
+        n_params=n_params,
+        public_key_id=public_key_id(pub).hex(),
+        value_bits=16,
+        clip=1.0,
+        max_total_weight=1 << 16,
+    )
     dirs = [root / f"miner-{k + 1}" for k in range(hospitals)]
     stores = [FileBlobStore(d) for d in dirs]
     rng = np.random.default_rng(0)
@@ -73,6 +86,7 @@ def build_history(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], root: Pat
     def trainer(k: int):  # type: ignore[no-untyped-def]
         def train(w: np.ndarray) -> tuple[np.ndarray, int]:
             return 0.5 * (target - w) + rng.normal(0, 0.01, n_params), samples + k
+
         return train
 
     def evaluate(w: np.ndarray) -> float:
@@ -80,14 +94,26 @@ def build_history(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], root: Pat
 
     miners, clients = [], []
     for k, (h, m) in enumerate(pairs):
-        node = MinerNode(ledger=admin.as_account(m), store=stores[k],
-                         peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
-                         public_key=pub, share=decode_key_share(share_blobs[k], pub),
-                         partial_grace=30.0)  # fmt: skip
+        node = MinerNode(
+            ledger=admin.as_account(m),
+            store=stores[k],
+            peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
+            public_key=pub,
+            share=decode_key_share(share_blobs[k], pub),
+            partial_grace=30.0,
+        )
         miners.append(node)
         link = InProcessLink(h.address, partial(_submit, node), stores[k])
-        clients.append(RoundClient(ledger=admin.as_account(h), link=link, public_key=pub,
-                                   train=trainer(k), evaluate=evaluate, from_block=from_block))
+        clients.append(
+            RoundClient(
+                ledger=admin.as_account(h),
+                link=link,
+                public_key=pub,
+                train=trainer(k),
+                evaluate=evaluate,
+                from_block=from_block,
+            )
+        )
     seconds: dict[int, float] = {}
     genesis = np.zeros(n_params, np.float32)
     for _ in range(rounds):

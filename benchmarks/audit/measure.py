@@ -30,8 +30,15 @@ from node.audit.verify import (
 )
 
 T = TypeVar("T")
-KINDS = ["event read", "event fold", "blob hashes", "aggregate", "model re-derivation",
-         "chain/holdout/rewards", "balances"]  # fmt: skip
+KINDS = [
+    "event read",
+    "event fold",
+    "blob hashes",
+    "aggregate",
+    "model re-derivation",
+    "chain/holdout/rewards",
+    "balances",
+]
 
 
 def _reader(built: BuiltHistory) -> BlobReader:
@@ -40,8 +47,12 @@ def _reader(built: BuiltHistory) -> BlobReader:
 
 def auditor_for(built: BuiltHistory) -> Auditor:
     """The auditor as ``fedchain audit report`` builds it over blob directories."""
-    return Auditor(ledger=built.ledger, reader=_reader(built),
-                   public_key_file=built.public_key_file, from_block=built.from_block)
+    return Auditor(
+        ledger=built.ledger,
+        reader=_reader(built),
+        public_key_file=built.public_key_file,
+        from_block=built.from_block,
+    )
 
 
 @dataclasses.dataclass
@@ -50,7 +61,8 @@ class AuditTiming:
 
     seconds: dict[str, float] = dataclasses.field(default_factory=lambda: defaultdict(float))
     per_round: dict[int, dict[str, float]] = dataclasses.field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+        default_factory=lambda: defaultdict(lambda: defaultdict(float))
+    )
     checks: list[CheckResult] = dataclasses.field(default_factory=list)
 
     @property
@@ -78,31 +90,46 @@ def time_audit(built: BuiltHistory) -> AuditTiming:
     """The full audit, timed by check kind (and per round where a check is per round)."""
     timing = AuditTiming()
     auditor = auditor_for(built)
-    events = _timed(timing, "event read", lambda: auditor.ledger.events(
-        from_block=auditor.from_block))
+    events = _timed(
+        timing, "event read", lambda: auditor.ledger.events(from_block=auditor.from_block)
+    )
     history = _timed(timing, "event fold", lambda: reconstruct(events))
     checks = timing.checks
     for r in history.rounds:  # blob hashes per round (a model named twice is checked once)
         one = dataclasses.replace(history, rounds=[r])
-        checks += _timed(timing, "blob hashes", partial(check_blob_hashes, one, auditor.reader),
-                         r.round)
+        checks += _timed(
+            timing, "blob hashes", partial(check_blob_hashes, one, auditor.reader), r.round
+        )
     key, why = _timed(timing, "aggregate", lambda: auditor.public_key(history))
     if key is None:
         raise RuntimeError(f"no consortium key: {why}")
     for r in history.rounds:
-        checks.append(_timed(timing, "aggregate",
-                             partial(check_aggregate, r, auditor.reader, key), r.round))
-        checks.append(_timed(timing, "model re-derivation",
-                             partial(check_sealed_model, r, auditor.reader, key), r.round))
-    checks += _timed(timing, "chain/holdout/rewards", lambda: check_model_chain(
-        history, auditor.reader) + check_holdout_reports(history) + check_rewards(history))
+        checks.append(
+            _timed(timing, "aggregate", partial(check_aggregate, r, auditor.reader, key), r.round)
+        )
+        checks.append(
+            _timed(
+                timing,
+                "model re-derivation",
+                partial(check_sealed_model, r, auditor.reader, key),
+                r.round,
+            )
+        )
+    checks += _timed(
+        timing,
+        "chain/holdout/rewards",
+        lambda: (
+            check_model_chain(history, auditor.reader)
+            + check_holdout_reports(history)
+            + check_rewards(history)
+        ),
+    )
     checks += _timed(timing, "balances", lambda: _balances(auditor, history))
     return timing
 
 
 def _balances(auditor: Auditor, history: History) -> list[CheckResult]:
-    return check_balances(history, auditor.onchain_balances(history),
-                          auditor.ledger.total_supply())
+    return check_balances(history, auditor.onchain_balances(history), auditor.ledger.total_supply())
 
 
 def time_report(built: BuiltHistory) -> tuple[float, bool]:

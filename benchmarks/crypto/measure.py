@@ -84,25 +84,33 @@ def measure_value_by_value(
     _, add = timed(lambda: [a + b for a, b in zip(encrypted, more, strict=True)])
     ciphertexts = [e.ciphertext(be_secure=False) for e in encrypted]
     (partials, proof), part = timed(
-        lambda: partial_decryptions(public_key, share.index, share.secret, ciphertexts,
-                                    context=b"bench", workers=1)
+        lambda: partial_decryptions(
+            public_key, share.index, share.secret, ciphertexts, context=b"bench", workers=1
+        )
     )
 
     def check_and_combine() -> None:
-        assert verify_partial_decryptions(public_key, share.index, ciphertexts, partials, proof,
-                                          context=b"bench")
+        assert verify_partial_decryptions(
+            public_key, share.index, ciphertexts, partials, proof, context=b"bench"
+        )
         for p in partials:  # a 1-of-m combination costs the same exponentiations per partial
             combine_partials(_as_threshold_one(public_key), {share.index: p})
 
     _, check = timed(check_and_combine)
-    return PerValue(sample, enc.scaled(1 / sample), enc_pre.scaled(1 / sample),
-                    add.scaled(1 / sample),
-                    part.scaled(1 / sample), check.scaled(1 / sample))
+    return PerValue(
+        sample,
+        enc.scaled(1 / sample),
+        enc_pre.scaled(1 / sample),
+        add.scaled(1 / sample),
+        part.scaled(1 / sample),
+        check.scaled(1 / sample),
+    )
 
 
 def _as_threshold_one(public_key: ThresholdPublicKey) -> ThresholdPublicKey:
-    return ThresholdPublicKey(public_key.n, 1, public_key.miners, public_key.v,
-                              public_key.verification_keys)
+    return ThresholdPublicKey(
+        public_key.n, 1, public_key.miners, public_key.v, public_key.verification_keys
+    )
 
 
 @dataclass
@@ -136,26 +144,35 @@ def measure_packed(
     out = PackedRound(ciphertexts=spec.ciphertext_count(n, public_key.n_bits))
     blobs = []
     for k, u in enumerate(updates):
-        blob, t = timed(lambda u=u, k=k: encrypt_update(public_key, spec, u, weight=1,
-                                                        context=b"h%d" % k, workers=workers))
+        blob, t = timed(
+            lambda u=u, k=k: encrypt_update(
+                public_key, spec, u, weight=1, context=b"h%d" % k, workers=workers
+            )
+        )
         out.encrypt_cold += t
         pool = ObfuscatorPool(public_key.n)
         _, t = timed(lambda pool=pool: pool.fill(out.ciphertexts, workers=workers))
         out.precompute += t
-        blob, t = timed(lambda u=u, k=k, pool=pool: encrypt_update(
-            public_key, spec, u, weight=1, context=b"h%d" % k, pool=pool, workers=workers))
+        blob, t = timed(
+            lambda u=u, k=k, pool=pool: encrypt_update(
+                public_key, spec, u, weight=1, context=b"h%d" % k, pool=pool, workers=workers
+            )
+        )
         out.encrypt_pooled += t
         blobs.append(blob)
     out.update_bytes = len(blobs[0])
-    aggregate, out.aggregate = timed(lambda: aggregate_updates(public_key, blobs,
-                                                               workers=workers))
+    aggregate, out.aggregate = timed(lambda: aggregate_updates(public_key, blobs, workers=workers))
     out.aggregate_bytes = len(aggregate)
-    plan = assign_ciphertexts(len(read_aggregate(aggregate, public_key).ciphertexts),
-                              sorted(shares), public_key.threshold)
+    plan = assign_ciphertexts(
+        len(read_aggregate(aggregate, public_key).ciphertexts), sorted(shares), public_key.threshold
+    )
     partials = []
     for i, indices in plan.items():
-        blob, t = timed(lambda i=i, indices=indices: partial_decrypt(
-            public_key, shares[i], aggregate, indices=indices, workers=workers))
+        blob, t = timed(
+            lambda i=i, indices=indices: partial_decrypt(
+                public_key, shares[i], aggregate, indices=indices, workers=workers
+            )
+        )
         out.partials += t
         partials.append(blob)
     out.partial_bytes = sum(map(len, partials))

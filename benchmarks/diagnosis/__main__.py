@@ -26,22 +26,32 @@ def main() -> None:
     ap.add_argument("--client", default="auto", help="REST load process: auto, wrk or httpx")
     ap.add_argument("--concurrency", default="1,10,100")
     ap.add_argument(
-        "--rest-configs", default="baseline,memory,db1,db2",
+        "--rest-configs",
+        default="baseline,memory,db1,db2",
         help=f"server configurations, any of {','.join(rest.CONFIGS)}",
-    )  # fmt: skip
-    ap.add_argument("--equivalence-queries", type=int, default=1500,
-                    help="suggestions compared with the baseline's")  # fmt: skip
+    )
+    ap.add_argument(
+        "--equivalence-queries",
+        type=int,
+        default=1500,
+        help="suggestions compared with the baseline's",
+    )
     ap.add_argument("--rest-rounds", type=int, default=1, help="repeat the REST levels")
-    ap.add_argument("--close-connections", action="store_true",
-                    help="wrk sends Connection: close (a new connection per request)")  # fmt: skip
     ap.add_argument(
-        "--baseline-ref", default="896843a",
+        "--close-connections",
+        action="store_true",
+        help="wrk sends Connection: close (a new connection per request)",
+    )
+    ap.add_argument(
+        "--baseline-ref",
+        default="896843a",
         help="git commit whose code the baseline runs (default: before the REST work)",
-    )  # fmt: skip
+    )
     ap.add_argument(
-        "--cpu-baseline-ref", default="5cb172d",
+        "--cpu-baseline-ref",
+        default="5cb172d",
         help="git commit the CPU-per-request table compares with (default: before the CPU work)",
-    )  # fmt: skip
+    )
     ap.add_argument("--cpu-requests", type=int, default=3200, help="per CPU measurement")
     ap.add_argument("--cpu-rounds", type=int, default=3, help="alternating runs per tree")
     ap.add_argument("--skip", default="", help="any of: inprocess,cpu,rest,accuracy")
@@ -56,8 +66,17 @@ def main() -> None:
 
     if "inprocess" not in skip:
         t = Table(title="In-process top-10 (Sim over the whole library, model-like weights)")
-        for col in ("cases", "index p50 ms", "index p99 ms", "first query ms", "per-case loop ms",
-                    "loop ÷ index p50", "max |Δ| vs loop", "RSS MB", "load"):  # fmt: skip
+        for col in (
+            "cases",
+            "index p50 ms",
+            "index p99 ms",
+            "first query ms",
+            "per-case loop ms",
+            "loop ÷ index p50",
+            "max |Δ| vs loop",
+            "RSS MB",
+            "load",
+        ):
             t.add_column(col, justify="right")
         for n in (int(x) for x in a.sizes.split(",")):
             r = inprocess.run(n, n_queries=a.queries, loop_sample=a.loop_sample)
@@ -65,10 +84,16 @@ def main() -> None:
                 f" (from {r.loop_cases_timed:,} cases)" if r.extrapolated else ""
             )
             t.add_row(
-                f"{n:,}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.first_query_ms:.0f}", loop,
-                f"{r.ratio:,.0f}×", f"{r.max_abs_diff:.1e}", f"{r.rss_mb:,.0f}",
+                f"{n:,}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                f"{r.first_query_ms:.0f}",
+                loop,
+                f"{r.ratio:,.0f}×",
+                f"{r.max_abs_diff:.1e}",
+                f"{r.rss_mb:,.0f}",
                 f"{os.getloadavg()[0]:.1f}",
-            )  # fmt: skip
+            )
         console.print(t)
         console.print(
             "first query = Σ w_p per case and packed columns built once per weight set; "
@@ -128,10 +153,16 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
     configs = [rest.CONFIGS[name] for name in a.rest_configs.split(",")]
     with rest.checkout(a.baseline_ref) as baseline_dir:
         startup, results = rest.run_all(
-            configs, cases=a.rest_cases, requests=a.rest_requests, seconds=a.rest_seconds,
-            concurrencies=[int(c) for c in a.concurrency.split(",")], client=client,
-            source_dir=baseline_dir, rounds=a.rest_rounds, close=a.close_connections,
-        )  # fmt: skip
+            configs,
+            cases=a.rest_cases,
+            requests=a.rest_requests,
+            seconds=a.rest_seconds,
+            concurrencies=[int(c) for c in a.concurrency.split(",")],
+            client=client,
+            source_dir=baseline_dir,
+            rounds=a.rest_rounds,
+            close=a.close_connections,
+        )
         differ, compared = equivalence.compare(baseline_dir, a.equivalence_queries)
     base_name = next((c.name for c in configs if c.baseline), None)  # the first baseline config
     base = {(r["run"], r["concurrency"]): r for r in results if r["config"] == base_name}
@@ -139,23 +170,45 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
         title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · separate {client} load "
         f"process · baseline = code of {a.baseline_ref}"
     )
-    for col in ("run", "conns", "server", "start s", "requests", "errors", "p50 ms", "p90 ms",
-                "p99 ms", "max ms", "req/s", "req/s ÷ base", "p99 ÷ base", "CPU ms/req",
-                "CPU ÷ base", "load"):  # fmt: skip
+    for col in (
+        "run",
+        "conns",
+        "server",
+        "start s",
+        "requests",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "req/s",
+        "req/s ÷ base",
+        "p99 ÷ base",
+        "CPU ms/req",
+        "CPU ÷ base",
+        "load",
+    ):
         t.add_column(col, justify="left" if col == "server" else "right")
     for r in results:
         b = base.get((r["run"], r["concurrency"]))
         t.add_row(
-            str(r["run"]), str(r["concurrency"]), rest.CONFIGS[r["config"]].label,
-            f"{startup[r['config']]:.1f}", str(r["requests"]), str(r["errors"]),
-            f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}",
-            f"{r['max_ms']:.0f}", f"{r['throughput_rps']:.0f}",
+            str(r["run"]),
+            str(r["concurrency"]),
+            rest.CONFIGS[r["config"]].label,
+            f"{startup[r['config']]:.1f}",
+            str(r["requests"]),
+            str(r["errors"]),
+            f"{r['p50_ms']:.1f}",
+            f"{r['p90_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['max_ms']:.0f}",
+            f"{r['throughput_rps']:.0f}",
             f"{r['throughput_rps'] / b['throughput_rps']:.2f}" if b else "",
             f"{r['p99_ms'] / b['p99_ms']:.2f}" if b else "",
             f"{r['server_cpu_ms_per_request']:.3f}",
             f"{r['server_cpu_ms_per_request'] / b['server_cpu_ms_per_request']:.2f}" if b else "",
             f"{r['load_avg_before']:.1f}→{r['load_avg_after']:.1f}",
-        )  # fmt: skip
+        )
     console.print(t)
     console.print(
         f"{a.rest_seconds} s per level after a 2 s warm-up, 200 varied bodies, "

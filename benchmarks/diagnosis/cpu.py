@@ -56,8 +56,9 @@ def _measure(requests: int, directory: str) -> dict[str, float]:
     token = "cpu-benchmark-doctor-token-0123456789"
     cases = list(synthetic_cases(10_000))  # the demo server's service, as create_demo_app builds it
     library = InMemoryCaseLibrary(cases)
-    vocabulary = Vocabulary({s.name for c in cases for s in c.symptoms},
-                            {lab.name for c in cases for lab in c.labs})  # fmt: skip
+    vocabulary = Vocabulary(
+        {s.name for c in cases for s in c.symptoms}, {lab.name for c in cases for lab in c.labs}
+    )
     svc = DiagnosisService(library=library, sink=library, vocabulary=vocabulary)
     app = create_app(svc, DiagnosisSettings(doctor_tokens=[token]))
     settle_heap()
@@ -73,21 +74,31 @@ def _measure(requests: int, directory: str) -> dict[str, float]:
         found = svc.index.top_k_many(queries, snap.weights, version=snap.version)
         stored = svc.library.get_cases([m.case_id for ms in found for m in ms])
         t1 = time.process_time()
-        evidence = [svc._evidence(ms, q.query, snap.weights, stored)
-                    for q, ms in zip(queries, found, strict=True)]  # fmt: skip
+        evidence = [
+            svc._evidence(ms, q.query, snap.weights, stored)
+            for q, ms in zip(queries, found, strict=True)
+        ]
         t2 = time.process_time()
-        recs = [recommend(ms, records, contribs, alpha=svc.alpha, disease_names={})
-                for ms, (records, contribs) in zip(found, evidence, strict=True)]  # fmt: skip
+        recs = [
+            recommend(ms, records, contribs, alpha=svc.alpha, disease_names={})
+            for ms, (records, contribs) in zip(found, evidence, strict=True)
+        ]
         t3 = time.process_time()
         info = WeightInfo(version=snap.version, source=snap.source, round_id=snap.round_id)
         for r, q, rec in zip(batch, queries, recs, strict=True):
             suggestion = DiagnosisSuggestion(
-                suggestion_id=uuid.uuid4().hex, created_at=dt.datetime.now(dt.UTC),
-                patient_id=r.patient_id, diagnoses=rec.diagnoses,
-                complications=rec.complications, treatment_plan=rec.treatment_plan,
-                evidence=rec.evidence, weights=info, library_size=len(svc.index),
-                model_used=False, unknown_terms=vocabulary.unknown_terms(q.query),
-            )  # fmt: skip
+                suggestion_id=uuid.uuid4().hex,
+                created_at=dt.datetime.now(dt.UTC),
+                patient_id=r.patient_id,
+                diagnoses=rec.diagnoses,
+                complications=rec.complications,
+                treatment_plan=rec.treatment_plan,
+                evidence=rec.evidence,
+                weights=info,
+                library_size=len(svc.index),
+                model_used=False,
+                unknown_terms=vocabulary.unknown_terms(q.query),
+            )
             to_json(suggestion)
         t4 = time.process_time()
         for s in svc.suggest_many(batch):
@@ -100,8 +111,9 @@ def _measure(requests: int, directory: str) -> dict[str, float]:
 
     async def through_app(app: Any, n: int) -> None:
         for i in range(0, n, _BATCH):
-            await asyncio.gather(*(_post(app, token, bodies[(i + j) % len(bodies)])
-                                   for j in range(_BATCH)))  # fmt: skip
+            await asyncio.gather(
+                *(_post(app, token, bodies[(i + j) % len(bodies)]) for j in range(_BATCH))
+            )
 
     for _pass in ("warm-up", "timed"):  # only the last pass's figures are kept
         spent.update(dict.fromkeys(PARTS, 0.0))
@@ -122,8 +134,9 @@ def _database_app(token: str, directory: str) -> Any:
 
     url = f"sqlite:///{Path(directory) / 'emr.sqlite'}"
     seed_demo_database(url, 10_000)
-    os.environ.update(FEDCHAIN_DATABASE_URL=url,
-                      FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS=json.dumps([token]))  # fmt: skip
+    os.environ.update(
+        FEDCHAIN_DATABASE_URL=url, FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS=json.dumps([token])
+    )
     from hospital.service.diagnosis_app import create_diagnosis_app
 
     return create_diagnosis_app()
@@ -133,13 +146,24 @@ async def _post(app: Any, token: str, body: dict[str, Any]) -> None:
     """One POST /diagnosis straight into the ASGI app."""
     raw = json.dumps(body).encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/diagnosis", "raw_path": b"/diagnosis", "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode()),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(raw)).encode())],
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/diagnosis",
+        "raw_path": b"/diagnosis",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "headers": [
+            (b"host", b"bench"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(raw)).encode()),
+        ],
+    }
     messages = [{"type": "http.request", "body": raw, "more_body": False}]
     replies: list[dict[str, Any]] = []
 
@@ -156,8 +180,15 @@ async def _post(app: Any, token: str, body: dict[str, Any]) -> None:
 
 def _run(source_dir: str, requests: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": source_dir}
-    out = subprocess.run([sys.executable, __file__, str(requests)], env=env, cwd=source_dir,
-                         check=True, capture_output=True, text=True, timeout=900)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, str(requests)],
+        env=env,
+        cwd=source_dir,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return dict(json.loads(out.stdout))
 
 

@@ -34,9 +34,21 @@ def shared_data(repo: Path = REPO) -> Path:
 DATA = shared_data()
 HEART_CENTRES = ("cleveland", "hungarian", "switzerland", "va")
 HEART_COLUMNS = (
-    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak",
-    "slope", "ca", "thal", "num",
-)  # fmt: skip
+    "age",
+    "sex",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalach",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+    "num",
+)
 HEART_NUMERIC = ("age", "trestbps", "chol", "thalach", "oldpeak")
 HEART_CATEGORICAL = ("sex", "cp", "fbs", "restecg", "exang", "slope", "ca", "thal")
 

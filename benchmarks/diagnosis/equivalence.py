@@ -27,8 +27,9 @@ def emit(n: int) -> None:
 
     cases = list(synthetic_cases(10_000))
     library = InMemoryCaseLibrary(cases)
-    vocabulary = Vocabulary({s.name for c in cases for s in c.symptoms},
-                            {lab.name for c in cases for lab in c.labs})  # fmt: skip
+    vocabulary = Vocabulary(
+        {s.name for c in cases for s in c.symptoms}, {lab.name for c in cases for lab in c.labs}
+    )
     service = DiagnosisService(library=library, sink=library, vocabulary=vocabulary)
     # the reply's bytes: suggestions were pydantic models before schemas.to_json
     to_json = getattr(schemas, "to_json", lambda s: s.model_dump_json())
@@ -47,8 +48,15 @@ def emit(n: int) -> None:
 
 def _answers(source_dir: str, n: int) -> list[str]:
     env = {**os.environ, "PYTHONPATH": source_dir}
-    out = subprocess.run([sys.executable, __file__, str(n)], env=env, cwd=source_dir,
-                         check=True, capture_output=True, text=True, timeout=1800)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, str(n)],
+        env=env,
+        cwd=source_dir,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     return out.stdout.splitlines()
 
 

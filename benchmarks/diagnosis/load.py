@@ -16,11 +16,15 @@ import time
 import httpx
 
 SYMPTOMS = [
-    ("chest_pain", 0.5, "exertional", 6), ("breathlessness", 2, "gradual", 5),
-    ("cough", 5, "gradual", 6), ("fever", 3, "sudden", 6), ("wheezing", 1, "sudden", 6),
-    ("heartburn", 40, "postprandial", 5), ("diarrhoea", 2, "sudden", 6),
+    ("chest_pain", 0.5, "exertional", 6),
+    ("breathlessness", 2, "gradual", 5),
+    ("cough", 5, "gradual", 6),
+    ("fever", 3, "sudden", 6),
+    ("wheezing", 1, "sudden", 6),
+    ("heartburn", 40, "postprandial", 5),
+    ("diarrhoea", 2, "sudden", 6),
     ("sweating", 0.1, "sudden", 5),
-]  # fmt: skip
+]
 
 
 def findings(rng: random.Random) -> dict[str, object]:
@@ -67,11 +71,15 @@ async def run(
     latencies.sort()
     pick = lambda q: 1e3 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
     return {
-        "requests": len(latencies), "errors": errors, "concurrency": concurrency,
-        "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99),
+        "requests": len(latencies),
+        "errors": errors,
+        "concurrency": concurrency,
+        "p50_ms": pick(0.50),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
         "max_ms": 1e3 * latencies[-1],
         "throughput_rps": len(latencies) / wall,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

@@ -52,7 +52,10 @@ CONFIGS = {
         ServerConfig("db1", "new, 1 process, SQLite", database=True),
         ServerConfig("db2", "new, 2 workers, SQLite", workers=2, database=True),
         ServerConfig(  # what a hospital serves after a sealed round: the model's votes too
-            "db2-model", "new, 2 workers, SQLite, consortium model", workers=2, database=True,
+            "db2-model",
+            "new, 2 workers, SQLite, consortium model",
+            workers=2,
+            database=True,
             model=True,
         ),
         ServerConfig(  # the fastest configuration in both codes (with --baseline-ref of one)
@@ -90,8 +93,10 @@ def checkout(ref: str) -> Iterator[str]:
     """The tree of git ``ref`` of this repository, unpacked into a temporary directory."""
     tree = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", ref],
-        check=True, capture_output=True, timeout=120,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=120,
+    ).stdout
     with tempfile.TemporaryDirectory(prefix="fedchain-baseline-") as d:
         with tarfile.open(fileobj=BytesIO(tree)) as tar:
             tar.extractall(d, filter="data")
@@ -100,10 +105,22 @@ def checkout(ref: str) -> Iterator[str]:
 
 def _httpx_load(url: str, token: str, requests: int, concurrency: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.diagnosis.load", url, token,
-         "--requests", str(requests), "--concurrency", str(concurrency)],
-        check=True, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.diagnosis.load",
+            url,
+            token,
+            "--requests",
+            str(requests),
+            "--concurrency",
+            str(concurrency),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return dict(json.loads(out.stdout))
 
 
@@ -138,10 +155,16 @@ def run_all(
             if url is not None and config.model:
                 publish_consortium_model(url, cases)
             t0 = time.perf_counter()
-            servers[config.name] = stack.enter_context(start_demo_server(
-                tokens=[token], cases=cases, timeout=900, database_url=url,
-                workers=config.workers, source_dir=source_dir if config.baseline else None,
-            ))  # fmt: skip
+            servers[config.name] = stack.enter_context(
+                start_demo_server(
+                    tokens=[token],
+                    cases=cases,
+                    timeout=900,
+                    database_url=url,
+                    workers=config.workers,
+                    source_dir=source_dir if config.baseline else None,
+                )
+            )
             startup[config.name] = time.perf_counter() - t0
             if client == "wrk":  # every worker has built its index and seen a few requests
                 wrk.run(servers[config.name].url, token, connections=10, seconds=2)
@@ -157,9 +180,13 @@ def run_all(
                     else:
                         r = _httpx_load(url, token, requests, c)
                     cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000
-                    r.update(config=config.name, run=run, client=client,
-                             server_cpu_ms_per_request=cpu_ms / max(r["requests"], 1),
-                             load_avg_before=load_before,
-                             load_avg_after=os.getloadavg()[0])  # fmt: skip
+                    r.update(
+                        config=config.name,
+                        run=run,
+                        client=client,
+                        server_cpu_ms_per_request=cpu_ms / max(r["requests"], 1),
+                        load_avg_before=load_before,
+                        load_avg_after=os.getloadavg()[0],
+                    )
                     results.append(r)
     return startup, results

@@ -47,8 +47,9 @@ def _find(pattern: str, text: str) -> str:
     return m.group(1)
 
 
-def run(url: str, token: str, *, connections: int, seconds: int, seed: int = 1,
-        close: bool = False) -> dict[str, Any]:  # fmt: skip
+def run(
+    url: str, token: str, *, connections: int, seconds: int, seed: int = 1, close: bool = False
+) -> dict[str, Any]:
     """wrk -t1 -c<connections> for ``seconds``; p50/p90/p99 from its latency distribution.
 
     ``close`` sends ``Connection: close``: every request on a new connection.
@@ -58,10 +59,21 @@ def run(url: str, token: str, *, connections: int, seconds: int, seed: int = 1,
         lua = Path(d) / "diagnosis.lua"
         lua.write_text(script(token, [findings(rng) for _ in range(200)], close=close))
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua),
-             f"{url}/diagnosis"],
-            check=True, capture_output=True, text=True, timeout=seconds + 60,
-        ).stdout  # fmt: skip
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(lua),
+                f"{url}/diagnosis",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        ).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "concurrency": connections,

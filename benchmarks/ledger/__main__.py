@@ -38,8 +38,9 @@ def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True, holdout
     for k in range(n):
         blob = os.urandom(32)
         sig = hospitals[k].sign_update(round_id, blob, 100 + k)
-        uid, res = miners[k].propose_update(hospitals[k].account.address, round_id, blob,
-                                            100 + k, sig)
+        uid, res = miners[k].propose_update(
+            hospitals[k].account.address, round_id, blob, 100 + k, sig
+        )
         ids.append(uid)
         gas["proposeUpdate"].append(res.gas_used)
     # each update needs q-1 approvals besides its proposer's: miner k approves the
@@ -67,10 +68,12 @@ def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True, holdout
     if holdout:
         for k, h in enumerate(hospitals):
             gas["reportHoldout"].append(
-                h.report_holdout(round_id, model, 700_000, 710_000 + k).gas_used)
+                h.report_holdout(round_id, model, 700_000, 710_000 + k).gas_used
+            )
         gated = ", hold-out gate"
     gas[f"sealRound ({n} hospitals + {n} miners credited{gated})"].append(
-        packer.seal_round(round_id, model).gas_used)
+        packer.seal_round(round_id, model).gas_used
+    )
     return model, approvals_gas / n
 
 
@@ -121,12 +124,21 @@ def main() -> None:
                     ratio = ""
                     if name.startswith("sealRound"):
                         target, ratio = f"{SEAL_TARGET:,}", f"{max(values) / SEAL_TARGET:.2f}"
-                    table.add_row(name, str(pairs), f"{int(statistics.median(values)):,}"
-                                  + (f" (max {max(values):,})" if len(set(values)) > 1 else ""),
-                                  target, ratio)
-                table.add_row(f"[bold]accepted update = propose + {admin.quorum() - 1} "
-                              "batched approvals", str(pairs), f"[bold]{int(update_total):,}",
-                              f"{UPDATE_TARGET:,}", f"{update_total / UPDATE_TARGET:.2f}")
+                    table.add_row(
+                        name,
+                        str(pairs),
+                        f"{int(statistics.median(values)):,}"
+                        + (f" (max {max(values):,})" if len(set(values)) > 1 else ""),
+                        target,
+                        ratio,
+                    )
+                table.add_row(
+                    f"[bold]accepted update = propose + {admin.quorum() - 1} batched approvals",
+                    str(pairs),
+                    f"[bold]{int(update_total):,}",
+                    f"{UPDATE_TARGET:,}",
+                    f"{update_total / UPDATE_TARGET:.2f}",
+                )
             console.print(table)
 
             # wall time: write and read back a 4-hospital, N-round history
@@ -149,19 +161,36 @@ def main() -> None:
             t0 = time.perf_counter()
             rounds = [reader.round(r) for r in range(1, args.rounds + 1)]
             views_s = time.perf_counter() - t0
-            wall = Table(title=f"4-hospital {args.rounds}-round history (2 shared cores: absolute "
-                         "times inflated by other work)")
+            wall = Table(
+                title=f"4-hospital {args.rounds}-round history (2 shared cores: absolute "
+                "times inflated by other work)"
+            )
             for col in ("step", "count", "seconds", "per item"):
                 wall.add_column(col)
-            wall.add_row("write (sign, send, wait receipt)", f"{txs} tx", f"{write_s:.2f}",
-                         f"{1000 * write_s / txs:.1f} ms/tx")
-            wall.add_row("baseline: raw eth_getLogs, undecoded", f"{len(raw)} logs",
-                         f"{raw_s:.3f}", f"{1e6 * raw_s / len(raw):.0f} µs/log")
-            wall.add_row("read back all events, decoded to models", f"{len(events)} events",
-                         f"{read_s:.3f}", f"{1e6 * read_s / len(events):.0f} µs/event "
-                         f"({read_s / raw_s:.1f}x raw)")
-            wall.add_row("read back round storage", f"{len(rounds)} rounds", f"{views_s:.3f}",
-                         f"{1000 * views_s / len(rounds):.1f} ms/round")
+            wall.add_row(
+                "write (sign, send, wait receipt)",
+                f"{txs} tx",
+                f"{write_s:.2f}",
+                f"{1000 * write_s / txs:.1f} ms/tx",
+            )
+            wall.add_row(
+                "baseline: raw eth_getLogs, undecoded",
+                f"{len(raw)} logs",
+                f"{raw_s:.3f}",
+                f"{1e6 * raw_s / len(raw):.0f} µs/log",
+            )
+            wall.add_row(
+                "read back all events, decoded to models",
+                f"{len(events)} events",
+                f"{read_s:.3f}",
+                f"{1e6 * read_s / len(events):.0f} µs/event ({read_s / raw_s:.1f}x raw)",
+            )
+            wall.add_row(
+                "read back round storage",
+                f"{len(rounds)} rounds",
+                f"{views_s:.3f}",
+                f"{1000 * views_s / len(rounds):.1f} ms/round",
+            )
             console.print(wall)
         finally:
             chain.stop()

@@ -52,22 +52,29 @@ def make_sets(sizes: dict[str, int], overlap: float, seed: int) -> dict[str, lis
     """Random 16-byte tokens; a fraction ``overlap`` of the smallest set is common to all."""
     rng = random.Random(seed)
     common = [rng.randbytes(16) for _ in range(int(min(sizes.values()) * overlap))]
-    return {k: common + [rng.randbytes(16) for _ in range(n - len(common))]
-            for k, n in sizes.items()}
+    return {
+        k: common + [rng.randbytes(16) for _ in range(n - len(common))] for k, n in sizes.items()
+    }
 
 
 def correct(sets: dict[str, list[bytes]], results: dict[str, dict[bytes, int]]) -> bool:
     as_sets = {k: set(v) for k, v in sets.items()}
-    return all(results[k] == {x: sum(x in as_sets[o] for o in as_sets if o != k)
-                              for x in as_sets[k]} for k in sets)
+    return all(
+        results[k] == {x: sum(x in as_sets[o] for o in as_sets if o != k) for x in as_sets[k]}
+        for k in sets
+    )
 
 
 def run_local(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, bool]:
     cpu = time.process_time()  # all threads of this process: hospitals and relay
     log = WireLog()
     parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in sets.items()}
-    summary = run_alignment([LocalLink(p, log) for p in parties.values()], run="bench",
-                            purpose=AlignmentPurpose.PATIENTS, log=log)
+    summary = run_alignment(
+        [LocalLink(p, log) for p in parties.values()],
+        run="bench",
+        purpose=AlignmentPurpose.PATIENTS,
+        log=log,
+    )
     results = {k: p.result(summary.session_id).holders_by_item() for k, p in parties.items()}
     cpu = time.process_time() - cpu
     return summary.seconds, summary.bytes_per_item, cpu, correct(sets, results)
@@ -89,11 +96,29 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                 path = Path(tmp) / f"{name}.hex"
                 path.write_text("\n".join(x.hex() for x in items))
                 port = free_port()
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "node.cli.app", "align", "serve", "--name", name,
-                     "--items", str(path), "--format", "hex", "--port", str(port),
-                     "--relay", RELAY_ACCOUNT.address],
-                    cwd=REPO, stdout=subprocess.DEVNULL))
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "node.cli.app",
+                            "align",
+                            "serve",
+                            "--name",
+                            name,
+                            "--items",
+                            str(path),
+                            "--format",
+                            "hex",
+                            "--port",
+                            str(port),
+                            "--relay",
+                            RELAY_ACCOUNT.address,
+                        ],
+                        cwd=REPO,
+                        stdout=subprocess.DEVNULL,
+                    )
+                )
                 urls.append(f"http://127.0.0.1:{port}")
             for url in urls:
                 for _ in range(300):
@@ -104,13 +129,17 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                         time.sleep(0.2)
             log = WireLog()
             with httpx.Client() as client:
-                links: list[PartyLink] = [HttpLink(u, client, log, account=RELAY_ACCOUNT)
-                                         for u in urls]
-                summary = run_alignment(links, run="bench", purpose=AlignmentPurpose.PATIENTS,
-                                        log=log)
-            ok = all(summary.receipts[k].shared_size
-                     == len(set(v) & set().union(*(set(o) for j, o in sets.items() if j != k)))
-                     for k, v in sets.items())
+                links: list[PartyLink] = [
+                    HttpLink(u, client, log, account=RELAY_ACCOUNT) for u in urls
+                ]
+                summary = run_alignment(
+                    links, run="bench", purpose=AlignmentPurpose.PATIENTS, log=log
+                )
+            ok = all(
+                summary.receipts[k].shared_size
+                == len(set(v) & set().union(*(set(o) for j, o in sets.items() if j != k)))
+                for k, v in sets.items()
+            )
             return summary.seconds, summary.bytes_per_item, None, ok
         finally:
             for p in procs:
@@ -127,8 +156,7 @@ def pools(n: int, rounds: int = 3) -> Table:
     """
     items = [os.urandom(16) for _ in range(n)]
     key = new_key()
-    configs = (("1 worker", 1, "thread"), ("2 threads", 2, "thread"),
-               ("2 processes", 2, "process"))
+    configs = (("1 worker", 1, "thread"), ("2 threads", 2, "thread"), ("2 processes", 2, "process"))
     best = {label: (float("inf"), 0.0) for label, _, _ in configs}
     for _ in range(rounds):
         for label, workers, pool in configs:
@@ -137,15 +165,21 @@ def pools(n: int, rounds: int = 3) -> Table:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             if wall < best[label][0]:
                 best[label] = (wall, cpu)
-    table = Table(title=f"hash-to-group + scalar mult, {n:,} items, best of {rounds} "
-                        f"(load {load()})")
+    table = Table(
+        title=f"hash-to-group + scalar mult, {n:,} items, best of {rounds} (load {load()})"
+    )
     for col in ("pool", "seconds", "µs/item", "speed-up vs 1 worker", "CPU/wall"):
         table.add_column(col)
     base = best["1 worker"][0]
     for label, _, pool in configs:
         wall, cpu = best[label]
-        table.add_row(label, f"{wall:.2f}", f"{wall / n * 1e6:.1f}", f"{base / wall:.2f}x",
-                      "-" if pool == "process" else f"{cpu / wall:.2f}")
+        table.add_row(
+            label,
+            f"{wall:.2f}",
+            f"{wall / n * 1e6:.1f}",
+            f"{base / wall:.2f}x",
+            "-" if pool == "process" else f"{cpu / wall:.2f}",
+        )
     return table
 
 
@@ -167,8 +201,19 @@ def main() -> None:
         if not args.skip_100k:
             cases.insert(1, big)
     table = Table(title=f"ECDH PSI over ristretto255, {args.overlap:.0%} overlap")
-    for col in ("case", "transport", "seconds", "target s", "CPU s", "bytes/item", "target",
-                "FATE ECDH/RSA", "vs FATE", "exact", "load before/after"):
+    for col in (
+        "case",
+        "transport",
+        "seconds",
+        "target s",
+        "CPU s",
+        "bytes/item",
+        "target",
+        "FATE ECDH/RSA",
+        "vs FATE",
+        "exact",
+        "load before/after",
+    ):
         table.add_column(col)
     for label, sizes in cases:
         sets = make_sets(sizes, args.overlap, seed=sum(sizes.values()))
@@ -180,17 +225,29 @@ def main() -> None:
             before = load()
             seconds, per_item, cpu, ok = fn(sets)
             target = f"{TARGET_SECONDS_100K:.0f}" if max(sizes.values()) == 100_000 else "-"
-            table.add_row(f"{label} {size}", name, f"{seconds:.2f}", target,
-                          "-" if cpu is None else f"{cpu:.1f}", f"{per_item:.1f}",
-                          f"{TARGET_BYTES:.0f}", f"{FATE_BYTES:.0f}",
-                          f"{per_item / FATE_BYTES:.2f}x", "yes" if ok else "NO",
-                          f"{before} / {load()}")
+            table.add_row(
+                f"{label} {size}",
+                name,
+                f"{seconds:.2f}",
+                target,
+                "-" if cpu is None else f"{cpu:.1f}",
+                f"{per_item:.1f}",
+                f"{TARGET_BYTES:.0f}",
+                f"{FATE_BYTES:.0f}",
+                f"{per_item / FATE_BYTES:.2f}x",
+                "yes" if ok else "NO",
+                f"{before} / {load()}",
+            )
     console.print(table)
-    console.print("CPU s = CPU time of the in-process run (every hospital and the relay, all "
-                  "threads): on two idle cores the wall time is about half of it.")
-    console.print("bytes/item = all bytes both ways (relay <-> hospitals) / sum of set sizes; "
-                  "in process: message bodies (binary frames, JSON headers); HTTP adds request/"
-                  "status lines and headers. FATE figure: ~0.6 KB per item (issue 5).")
+    console.print(
+        "CPU s = CPU time of the in-process run (every hospital and the relay, all "
+        "threads): on two idle cores the wall time is about half of it."
+    )
+    console.print(
+        "bytes/item = all bytes both ways (relay <-> hospitals) / sum of set sizes; "
+        "in process: message bodies (binary frames, JSON headers); HTTP adds request/"
+        "status lines and headers. FATE figure: ~0.6 KB per item (issue 5)."
+    )
 
 
 if __name__ == "__main__":

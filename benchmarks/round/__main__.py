@@ -24,24 +24,51 @@ def main() -> None:
     p.add_argument("--hospitals", default="3,5")
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--bits", type=int, default=2048)
-    p.add_argument("--no-processes", action="store_true",
-                   help="skip timing the decrypt phase with each miner in its own process")
+    p.add_argument(
+        "--no-processes",
+        action="store_true",
+        help="skip timing the decrypt phase with each miner in its own process",
+    )
     args = p.parse_args()
     console = Console(width=220)
-    table = Table(title=f"one encrypted round, {args.bits}-bit key, t = majority of m miners "
-                  "(2 shared cores: absolute times inflated by other work)")
-    for col in ["hospitals", "params", *PHASES, "wall s", "plaintext FedAvg s", "ratio",
-                "gas / round", "txs", "max err"]:
+    table = Table(
+        title=f"one encrypted round, {args.bits}-bit key, t = majority of m miners "
+        "(2 shared cores: absolute times inflated by other work)"
+    )
+    for col in [
+        "hospitals",
+        "params",
+        *PHASES,
+        "wall s",
+        "plaintext FedAvg s",
+        "ratio",
+        "gas / round",
+        "txs",
+        "max err",
+    ]:
         table.add_column(col, justify="right")
-    critical = Table(title="the same rounds, critical path: per phase the slowest party (each "
-                     "hospital and miner on its own machine; phases taken as barriers; chain = "
-                     "each party's own transactions)")
+    critical = Table(
+        title="the same rounds, critical path: per phase the slowest party (each "
+        "hospital and miner on its own machine; phases taken as barriers; chain = "
+        "each party's own transactions)"
+    )
     for col in ["hospitals", "params", *PHASES, "critical path s", "summed s", "summed / critical"]:
         critical.add_column(col, justify="right")
-    procs = Table(title="decrypt phase, partial decryptions only (each ciphertext to t miners): "
-                  "miners in turn in one process vs each miner in its own process")
-    for col in ["hospitals", "params", "ciphertexts", "per busiest miner", "in turn, 1 process s",
-                "m processes at once s", "ratio", "busiest miner alone s", "ratio"]:
+    procs = Table(
+        title="decrypt phase, partial decryptions only (each ciphertext to t miners): "
+        "miners in turn in one process vs each miner in its own process"
+    )
+    for col in [
+        "hospitals",
+        "params",
+        "ciphertexts",
+        "per busiest miner",
+        "in turn, 1 process s",
+        "m processes at once s",
+        "ratio",
+        "busiest miner alone s",
+        "ratio",
+    ]:
         procs.add_column(col, justify="right")
     calls = Table(title="gas per call in the last round measured (median, max)")
     calls.add_column("call")
@@ -57,27 +84,50 @@ def main() -> None:
                 pub, shares = deal_in_subprocess(miners=n, threshold=n // 2 + 1, n_bits=args.bits)
                 console.print(f"key for {n} miners: {time.perf_counter() - t0:.1f} s")
                 for size in [int(x) for x in args.sizes.split(",")]:
-                    clock, wall, plain, aggregate = run_round(w3, pub, shares, hospitals=n,
-                                                              n_params=size)
+                    clock, wall, plain, aggregate = run_round(
+                        w3, pub, shares, hospitals=n, n_params=size
+                    )
                     s = clock.seconds
                     path = {ph: clock.critical(ph) for ph in PHASES}
                     summed = sum(s[ph] for ph in PHASES)
                     crit = sum(path.values())
-                    critical.add_row(str(n), f"{size:,}", *[f"{path[ph]:.2f}" for ph in PHASES],
-                                     f"{crit:.1f}", f"{summed:.1f}", f"{summed / crit:.1f}x")
+                    critical.add_row(
+                        str(n),
+                        f"{size:,}",
+                        *[f"{path[ph]:.2f}" for ph in PHASES],
+                        f"{crit:.1f}",
+                        f"{summed:.1f}",
+                        f"{summed / crit:.1f}x",
+                    )
                     if not args.no_processes:
                         d = time_decrypt(pub, shares, aggregate)
-                        procs.add_row(str(n), f"{size:,}", str(d.ciphertexts), str(d.per_miner),
-                                      f"{d.sequential:.2f}", f"{d.processes_wall:.2f}",
-                                      f"{d.sequential / d.processes_wall:.1f}x",
-                                      f"{d.alone:.2f}", f"{d.sequential / d.alone:.1f}x")
-                    table.add_row(str(n), f"{size:,}", *[f"{s[ph]:.2f}" for ph in PHASES],
-                                  f"{wall:.1f}", f"{plain:.4f}", f"{wall / plain:,.0f}x",
-                                  f"{clock.gas:,}", str(clock.txs),
-                                  f"{s['max |encrypted - plaintext|']:.1e}")
-                    console.print(f"done: {n} hospitals x {size:,} params, {wall:.1f} s: "
-                                  + " ".join(f"{ph}={s[ph]:.2f}" for ph in PHASES)
-                                  + f" gas={clock.gas:,} txs={clock.txs}")
+                        procs.add_row(
+                            str(n),
+                            f"{size:,}",
+                            str(d.ciphertexts),
+                            str(d.per_miner),
+                            f"{d.sequential:.2f}",
+                            f"{d.processes_wall:.2f}",
+                            f"{d.sequential / d.processes_wall:.1f}x",
+                            f"{d.alone:.2f}",
+                            f"{d.sequential / d.alone:.1f}x",
+                        )
+                    table.add_row(
+                        str(n),
+                        f"{size:,}",
+                        *[f"{s[ph]:.2f}" for ph in PHASES],
+                        f"{wall:.1f}",
+                        f"{plain:.4f}",
+                        f"{wall / plain:,.0f}x",
+                        f"{clock.gas:,}",
+                        str(clock.txs),
+                        f"{s['max |encrypted - plaintext|']:.1e}",
+                    )
+                    console.print(
+                        f"done: {n} hospitals x {size:,} params, {wall:.1f} s: "
+                        + " ".join(f"{ph}={s[ph]:.2f}" for ph in PHASES)
+                        + f" gas={clock.gas:,} txs={clock.txs}"
+                    )
         finally:
             chain.stop()
     for name, gas in sorted(clock.gas_by_call.items()):

@@ -39,7 +39,8 @@ class Clock:
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     by_party: dict[str, dict[str, float]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+        default_factory=lambda: defaultdict(lambda: defaultdict(float))
+    )
     gas: int = 0
     txs: int = 0
     gas_by_call: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -85,8 +86,15 @@ class Clock:
         sender.transact = counted
 
 
-def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals: int,
-              n_params: int, samples: int = 100) -> tuple[Clock, float, float, bytes]:
+def run_round(
+    w3: Web3,
+    pub_blob: bytes,
+    share_blobs: list[bytes],
+    *,
+    hospitals: int,
+    n_params: int,
+    samples: int = 100,
+) -> tuple[Clock, float, float, bytes]:
     """Deploy, register, run round 1 to the seal.
 
     Returns (clock, wall seconds, plaintext FedAvg seconds, the round's aggregate blob).
@@ -99,8 +107,13 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
         admin.register_pair(h.address, m.address)
     admin.set_holdout_policy(hospitals, 1000)
     pub = decode_public_key(pub_blob)
-    spec = ModelSpec(n_params=n_params, public_key_id=public_key_id(pub).hex(), value_bits=16,
-                     clip=1.0, max_total_weight=1024)
+    spec = ModelSpec(
+        n_params=n_params,
+        public_key_id=public_key_id(pub).hex(),
+        value_bits=16,
+        clip=1.0,
+        max_total_weight=1024,
+    )
     stores = [MemoryBlobStore() for _ in range(hospitals)]
     spec_hash = stores[0].put(spec.canonical())
     genesis = encode_global_model(initial_model(np.zeros(n_params, np.float32), spec, spec_hash))
@@ -118,6 +131,7 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
             d = 0.5 * (target - w) + rng.normal(0, 0.01, n_params)
             deltas.append((d, samples + k))
             return d, samples + k
+
         return clock.wrap("train", train, f"hospital {k}")
 
     def evaluate(w: np.ndarray) -> float:
@@ -129,20 +143,28 @@ def run_round(w3: Web3, pub_blob: bytes, share_blobs: list[bytes], *, hospitals:
         hp, mp = f"hospital {k}", f"miner {k}"
         clock.watch_chain(mledger.sender, mp)
         clock.watch_chain(hledger.sender, hp)
-        node = MinerNode(ledger=mledger, store=stores[k],
-                         peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
-                         public_key=pub, share=decode_key_share(share_blobs[k], pub),
-                         partial_grace=30.0)
+        node = MinerNode(
+            ledger=mledger,
+            store=stores[k],
+            peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
+            public_key=pub,
+            share=decode_key_share(share_blobs[k], pub),
+            partial_grace=30.0,
+        )
         node.verify_pending = clock.wrap("verify", node.verify_pending, mp)  # type: ignore[method-assign]
         node.pack_if_chosen = clock.wrap("aggregate", node.pack_if_chosen, mp)  # type: ignore[method-assign]
         node.attest = clock.wrap("aggregate", node.attest, mp)  # type: ignore[method-assign]
         node.decrypt = clock.wrap("decrypt", node.decrypt, mp)  # type: ignore[method-assign]
         node.seal_if_due = clock.wrap("decrypt", node.seal_if_due, mp)  # type: ignore[method-assign]
         miners.append(node)
-        link = InProcessLink(h.address, lambda s_, sub, node=node: submit_update(
-            node=node, signer=s_, submission=sub), stores[k])
-        client = RoundClient(ledger=hledger, link=link, public_key=pub, train=trainer(k),
-                             evaluate=evaluate)
+        link = InProcessLink(
+            h.address,
+            lambda s_, sub, node=node: submit_update(node=node, signer=s_, submission=sub),
+            stores[k],
+        )
+        client = RoundClient(
+            ledger=hledger, link=link, public_key=pub, train=trainer(k), evaluate=evaluate
+        )
         client.make_submission = clock.wrap("encrypt", client.make_submission, hp)  # type: ignore[method-assign]
         client.report_holdout = clock.wrap("decrypt", client.report_holdout, hp)  # type: ignore[method-assign]
         clients.append(client)

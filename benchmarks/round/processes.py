@@ -42,8 +42,15 @@ def _partial(pub_blob: bytes, share_blob: bytes, aggregate: bytes, indices: list
     partial_decrypt(pub, decode_key_share(share_blob, pub), aggregate, indices=indices)
 
 
-def _miner(pub_blob: bytes, share_blob: bytes, aggregate: bytes, indices: list[int],
-           ready: mp.Queue, go: Event, done: mp.Queue) -> None:  # type: ignore[type-arg]  # fmt: skip
+def _miner(
+    pub_blob: bytes,
+    share_blob: bytes,
+    aggregate: bytes,
+    indices: list[int],
+    ready: mp.Queue,
+    go: Event,
+    done: mp.Queue,
+) -> None:  # type: ignore[type-arg]
     ready.put(True)
     go.wait()
     _partial(pub_blob, share_blob, aggregate, indices)
@@ -53,8 +60,10 @@ def _miner(pub_blob: bytes, share_blob: bytes, aggregate: bytes, indices: list[i
 def _in_processes(pub_blob: bytes, jobs: list[tuple[bytes, list[int]]], aggregate: bytes) -> float:
     ctx = mp.get_context("spawn")
     ready, done, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_miner, args=(pub_blob, share, aggregate, idx, ready, go, done))
-             for share, idx in jobs]  # fmt: skip
+    procs = [
+        ctx.Process(target=_miner, args=(pub_blob, share, aggregate, idx, ready, go, done))
+        for share, idx in jobs
+    ]
     for p in procs:
         p.start()
     try:

@@ -60,12 +60,16 @@ class DiagnosisFastPath:
             await JSONResponse(payload, status_code=status)(scope, receive, send)
             return
         reply = to_json(suggestion)
-        await send({
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-length", str(len(reply)).encode()),
-                        (b"content-type", b"application/json")],
-        })  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(reply)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": reply})
 
     def _parse(self, scope: Scope, body: bytes) -> DiagnosisRequest | None:

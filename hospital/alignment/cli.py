@@ -26,7 +26,8 @@ from hospital.alignment.sources import ItemFormat, default_purpose, load_items
 from node.errors import ValidationFailed
 
 app = typer.Typer(
-    name="align", no_args_is_help=True,
+    name="align",
+    no_args_is_help=True,
     help="Private sample alignment (PSI): which of your items other hospitals also hold.",
 )
 _out = Console()
@@ -43,23 +44,33 @@ RunOpt = Annotated[str, typer.Option(help="run id (a number where it is recorded
 def _run_with_progress(
     links: list[PartyLink], log: WireLog, *, run: str, purpose: AlignmentPurpose, min_other: int
 ) -> RunSummary:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=_out, transient=False) as bar:
         task = bar.add_task("opening session", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        return run_alignment(links, run=run, purpose=purpose, min_other_holders=min_other,
-                             log=log, progress=progress)
+        return run_alignment(
+            links, run=run, purpose=purpose, min_other_holders=min_other, log=log, progress=progress
+        )
 
 
 def _print_summary(summary: RunSummary, min_other: int) -> None:
-    table = Table(title=f"alignment {summary.run} ({summary.purpose.value}), "
-                        f"session {summary.session_id}")
-    for col in ("hospital", "items", f"shared (held by >= {min_other} others)",
-                "sharedSetHash (for recordAlignment)"):
+    table = Table(
+        title=f"alignment {summary.run} ({summary.purpose.value}), session {summary.session_id}"
+    )
+    for col in (
+        "hospital",
+        "items",
+        f"shared (held by >= {min_other} others)",
+        "sharedSetHash (for recordAlignment)",
+    ):
         table.add_column(col)
     for name in summary.parties:
         r = summary.receipts[name]
@@ -87,20 +98,32 @@ def local(
 ) -> None:
     """Run the protocol in this process among local item files (one hospital per file)."""
     if len(files) < 2:
-        raise ValidationFailed("alignment needs at least two hospitals", field="files",
-                               fix="give two or more item files")
+        raise ValidationFailed(
+            "alignment needs at least two hospitals",
+            field="files",
+            fix="give two or more item files",
+        )
     names = [f.stem for f in files]
     if len(set(names)) != len(names):
-        raise ValidationFailed("item files must have distinct names", field="files",
-                               fix="the file name (without suffix) names the hospital")
+        raise ValidationFailed(
+            "item files must have distinct names",
+            field="files",
+            fix="the file name (without suffix) names the hospital",
+        )
     sets = {name: load_items(path, fmt) for name, path in zip(names, files, strict=True)}
     results: list[PartyResult] = []
-    parties = [AlignmentParty(name, _fixed(items), on_result=results.append)
-               for name, items in sets.items()]
+    parties = [
+        AlignmentParty(name, _fixed(items), on_result=results.append)
+        for name, items in sets.items()
+    ]
     log = WireLog()
-    summary = _run_with_progress([LocalLink(p, log) for p in parties], log, run=run,
-                                 purpose=purpose or default_purpose(fmt),
-                                 min_other=min_other_holders)
+    summary = _run_with_progress(
+        [LocalLink(p, log) for p in parties],
+        log,
+        run=run,
+        purpose=purpose or default_purpose(fmt),
+        min_other=min_other_holders,
+    )
     _print_summary(summary, min_other_holders)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +149,8 @@ def relay_account() -> LocalAccount:
 def run_remote(
     urls: Annotated[list[str], typer.Argument(help="alignment service URL of each hospital")],
     purpose: Annotated[AlignmentPurpose, typer.Option(help="what the hospitals align")] = (
-        AlignmentPurpose.PATHOLOGY),
+        AlignmentPurpose.PATHOLOGY
+    ),
     min_other_holders: MinOpt = 1,
     run: RunOpt = "1",
 ) -> None:
@@ -136,16 +160,20 @@ def run_remote(
     hospitals and the ledger admin as relays.
     """
     if len(urls) < 2:
-        raise ValidationFailed("alignment needs at least two hospitals", field="urls",
-                               fix="give two or more service URLs")
+        raise ValidationFailed(
+            "alignment needs at least two hospitals",
+            field="urls",
+            fix="give two or more service URLs",
+        )
     from hospital.alignment.client import HttpLink
 
     account = relay_account()
     log = WireLog()
     with httpx.Client() as client:
         links: list[PartyLink] = [HttpLink(u, client, log, account=account) for u in urls]
-        summary = _run_with_progress(links, log, run=run, purpose=purpose,
-                                     min_other=min_other_holders)
+        summary = _run_with_progress(
+            links, log, run=run, purpose=purpose, min_other=min_other_holders
+        )
     _print_summary(summary, min_other_holders)
 
 
@@ -157,8 +185,10 @@ def serve(
     purpose: PurposeOpt = None,
     port: Annotated[int, typer.Option(help="loopback port")] = 8650,
     results: Annotated[Path | None, typer.Option(help="directory for local results")] = None,
-    relay: Annotated[list[str] | None, typer.Option(
-        help="account address allowed to relay (signs every message); repeatable")] = None,
+    relay: Annotated[
+        list[str] | None,
+        typer.Option(help="account address allowed to relay (signs every message); repeatable"),
+    ] = None,
 ) -> None:
     """Serve one hospital's alignment endpoints on 127.0.0.1 over an item file."""
     import uvicorn
@@ -170,7 +200,8 @@ def serve(
     if not relay or len(allowed) != len(relay):
         raise ValidationFailed(
             f"--relay must name the relay accounts as 0x addresses, got {relay or []}",
-            field="--relay", fix="pass --relay 0x<40 hex digits> for each allowed relay",
+            field="--relay",
+            fix="pass --relay 0x<40 hex digits> for each allowed relay",
         )
 
     loaded = load_items(items, fmt)
@@ -178,8 +209,11 @@ def serve(
 
     def items_for(asked: AlignmentPurpose) -> list[bytes]:
         if asked is not serves:
-            raise AlignmentRefused(f"{name} serves {serves.value} items, not {asked.value}",
-                                   field="purpose", fix=f"run the session with {serves.value}")
+            raise AlignmentRefused(
+                f"{name} serves {serves.value} items, not {asked.value}",
+                field="purpose",
+                fix=f"run the session with {serves.value}",
+            )
         return loaded
 
     def keep(res: PartyResult) -> None:
@@ -194,5 +228,8 @@ def serve(
 
 
 def _is_address(text: str) -> bool:
-    return len(text) == 42 and text.startswith("0x") and all(
-        c in "0123456789abcdefABCDEF" for c in text[2:])
+    return (
+        len(text) == 42
+        and text.startswith("0x")
+        and all(c in "0123456789abcdefABCDEF" for c in text[2:])
+    )

@@ -38,15 +38,22 @@ class HttpLink:
     hospital checks against who may drive alignment there.
     """
 
-    def __init__(self, base_url: str, client: httpx.Client, log: WireLog | None = None, *,
-                 account: LocalAccount) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.Client,
+        log: WireLog | None = None,
+        *,
+        account: LocalAccount,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client
         self._log = log or WireLog()
         self._account = account
         try:
-            resp = client.send(client.build_request(
-                "GET", f"{self.base_url}{PREFIX}/info", timeout=TIMEOUT))
+            resp = client.send(
+                client.build_request("GET", f"{self.base_url}{PREFIX}/info", timeout=TIMEOUT)
+            )
             resp.raise_for_status()
         except httpx.HTTPError as exc:
             raise FedchainError(
@@ -58,10 +65,13 @@ class HttpLink:
     def _post(self, path: str, msg: Message, reply: type[M]) -> M:
         body = to_wire(msg)
         url = httpx.URL(f"{self.base_url}{PREFIX}/{path}")
-        headers = {"content-type": content_type(type(msg)),
-                   **sign_request(self._account, "POST", url.path, body)}
-        request = self._client.build_request("POST", url, content=body, headers=headers,
-                                             timeout=TIMEOUT)
+        headers = {
+            "content-type": content_type(type(msg)),
+            **sign_request(self._account, "POST", url.path, body),
+        }
+        request = self._client.build_request(
+            "POST", url, content=body, headers=headers, timeout=TIMEOUT
+        )
         try:
             resp = self._client.send(request)
         except httpx.HTTPError as exc:
@@ -79,7 +89,8 @@ class HttpLink:
             err = resp.json()
             raise AlignmentRefused(
                 f"{self.name} refused /{path}: {err.get('error')}",
-                field=err.get("field") or "body", fix=err.get("fix"),
+                field=err.get("field") or "body",
+                fix=err.get("fix"),
             )
         if resp.status_code in (401, 403):
             raise FedchainError(

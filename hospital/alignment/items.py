@@ -46,7 +46,8 @@ def pathology_signature(case: CaseRecord) -> bytes:
     if case.diagnosis is None:
         raise ValidationFailed(
             f"case {case.case_id or case.patient_id} has no diagnosis",
-            field="diagnosis", fix="only diagnosed cases have a pathology signature",
+            field="diagnosis",
+            fix="only diagnosed cases have a pathology signature",
         )
     symptoms = sorted({_term(s.name) for s in case.symptoms})
     body = {"icd10": case.diagnosis.disease.icd10.strip().upper(), "symptoms": symptoms}
@@ -77,7 +78,8 @@ def shared_set_hash(items: Iterable[bytes], *, purpose: AlignmentPurpose, salt: 
     """
     if len(salt) != SALT_BYTES:
         raise ValidationFailed(
-            f"salt is {len(salt)} bytes, expected {SALT_BYTES}", field="salt",
+            f"salt is {len(salt)} bytes, expected {SALT_BYTES}",
+            field="salt",
             fix="use the 32-byte salt kept with the alignment result",
         )
     digests = sorted({item_digest(i) for i in items})
@@ -99,7 +101,8 @@ def cases_to_train_on(
     """
     if min_other_holders < 0:
         raise ValidationFailed(
-            "min_other_holders must be >= 0", field="min_other_holders",
+            "min_other_holders must be >= 0",
+            field="min_other_holders",
             fix="set it in the round configuration to 1 or more",
         )
     chosen = []
@@ -121,9 +124,7 @@ def unique_patient_ppm(
     contributes 1 / (k + 1) through each of them and counts once in total. A patient without
     a token (or not aligned) counts as held by no other hospital. No cases: 10^6 (floor).
     """
-    shares = [
-        Fraction(1, 1 + other_holders.get(tokens.get(c.patient_id, b""), 0)) for c in cases
-    ]
+    shares = [Fraction(1, 1 + other_holders.get(tokens.get(c.patient_id, b""), 0)) for c in cases]
     if not shares:
         return PPM
     return int(sum(shares, Fraction(0)) * PPM / len(shares))

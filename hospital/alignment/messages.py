@@ -111,7 +111,8 @@ def _refuse_invalid(cls: type[Message], exc: ValidationError) -> AlignmentRefuse
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or cls.__name__
     return AlignmentRefused(
-        f"{cls.__name__}.{field}: {err['msg']}", field=field,
+        f"{cls.__name__}.{field}: {err['msg']}",
+        field=field,
         fix=f"send a well-formed {cls.__name__}",
     )
 
@@ -124,20 +125,23 @@ def from_wire(cls: type[M], data: bytes) -> M:
             return cls.model_validate_json(data)
         if data[:4] != MAGIC or len(data) < 8:
             raise AlignmentRefused(
-                f"{cls.__name__} frame does not start with {MAGIC!r}", field="frame",
+                f"{cls.__name__} frame does not start with {MAGIC!r}",
+                field="frame",
                 fix=f"send {BINARY_TYPE} frames",
             )
         size = int.from_bytes(data[4:8], "big")
         if 8 + size > len(data):
             raise AlignmentRefused(
-                f"{cls.__name__} header length {size} exceeds the frame", field="frame",
+                f"{cls.__name__} header length {size} exceeds the frame",
+                field="frame",
                 fix="send the whole frame",
             )
         header = json.loads(data[8 : 8 + size])
         if not isinstance(header, dict) or field in header:
             raise AlignmentRefused(
                 f"{cls.__name__} header must be a JSON object without {field!r}",
-                field="frame", fix="put the payload after the header",
+                field="frame",
+                fix="put the payload after the header",
             )
         return cls.model_validate({**header, field: data[8 + size :]})
     except ValidationError as exc:

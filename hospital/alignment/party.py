@@ -60,8 +60,11 @@ class PartyResult(BaseModel):
 
     def shared_items(self) -> list[bytes]:
         """The items held by at least ``min_other_holders`` other hospitals."""
-        return [i for i, c in zip(self.items, self.other_holders, strict=True)
-                if c >= self.min_other_holders]
+        return [
+            i
+            for i, c in zip(self.items, self.other_holders, strict=True)
+            if c >= self.min_other_holders
+        ]
 
 
 def context_of(msg: SessionOpen) -> bytes:
@@ -91,7 +94,12 @@ class AlignmentParty:
     """One hospital's alignment endpoint: sessions keyed by id, each with its own key."""
 
     def __init__(
-        self, name: str, items_for: ItemSource, *, workers: int = 2, pool: PoolKind = "thread",
+        self,
+        name: str,
+        items_for: ItemSource,
+        *,
+        workers: int = 2,
+        pool: PoolKind = "thread",
         on_result: Callable[[PartyResult], None] | None = None,
     ) -> None:
         self.name = name
@@ -106,12 +114,14 @@ class AlignmentParty:
         s = self._sessions.get(msg.session_id)
         if s is None:
             raise AlignmentRefused(
-                f"{self.name} has no session {msg.session_id}", field="session_id",
+                f"{self.name} has no session {msg.session_id}",
+                field="session_id",
                 fix="open the session first, or use the id of a running session",
             )
         if msg.sender != RELAY:
             raise AlignmentRefused(
-                f"sender {msg.sender!r} is not the session's relay", field="sender",
+                f"sender {msg.sender!r} is not the session's relay",
+                field="sender",
                 fix="only the relay drives a session",
             )
         self._check_seq(s, msg.seq)
@@ -122,7 +132,8 @@ class AlignmentParty:
         if seq <= s.last_seq_in:
             raise AlignmentRefused(
                 f"seq {seq} is not after {s.last_seq_in}: replayed or reordered",
-                field="seq", fix="send each message once, with a fresh increasing seq",
+                field="seq",
+                fix="send each message once, with a fresh increasing seq",
             )
 
     def _claim(self, s: _Session, seq: int, step: Callable[[], None]) -> None:
@@ -138,7 +149,8 @@ class AlignmentParty:
             raise AlignmentRefused(f"sender {msg.sender!r} is not a relay", field="sender")
         if self.name not in msg.parties:
             raise AlignmentRefused(
-                f"{self.name} is not among the parties {list(msg.parties)}", field="parties",
+                f"{self.name} is not among the parties {list(msg.parties)}",
+                field="parties",
                 fix=f"address this hospital as {self.name!r}",
             )
         items = list(set(self._items_for(msg.purpose)))
@@ -147,7 +159,8 @@ class AlignmentParty:
             if msg.session_id in self._sessions:
                 raise AlignmentRefused(
                     f"session {msg.session_id} is already open here: replayed open",
-                    field="session_id", fix="open each run with a fresh session id",
+                    field="session_id",
+                    fix="open each run with a fresh session id",
                 )
             s = _Session(msg, msg.parties.index(self.name), new_key(), items, msg.seq)
             self._sessions[msg.session_id] = s
@@ -165,7 +178,8 @@ class AlignmentParty:
         if msg.set_sizes[self.name] != len(s.items):
             raise AlignmentRefused(
                 f"set_sizes[{self.name}] is {msg.set_sizes[self.name]}, "
-                f"this hospital announced {len(s.items)}", field="set_sizes",
+                f"this hospital announced {len(s.items)}",
+                field="set_sizes",
             )
 
         def claim() -> None:
@@ -178,8 +192,12 @@ class AlignmentParty:
             s.items, s.key, context=context_of(s.open), workers=self._workers, pool=self._pool
         )
         return PointBatch(
-            session_id=msg.session_id, sender=self.name, seq=s.next_seq(),
-            origin=self.name, hops=1, points=points,
+            session_id=msg.session_id,
+            sender=self.name,
+            seq=s.next_seq(),
+            origin=self.name,
+            hops=1,
+            points=points,
         )
 
     def blind(self, msg: PointBatch) -> PointBatch:
@@ -196,7 +214,8 @@ class AlignmentParty:
         if msg.hops != expected:
             raise AlignmentRefused(
                 f"hops is {msg.hops}, expected {expected} for a batch of {msg.origin}",
-                field="hops", fix="forward batches along the session's ring order",
+                field="hops",
+                fix="forward batches along the session's ring order",
             )
         check_batch(msg.points, expected=s.set_sizes[msg.origin], workers=self._workers)
 
@@ -204,15 +223,20 @@ class AlignmentParty:
             if msg.origin in s.blinded:
                 raise AlignmentRefused(
                     f"the batch of {msg.origin} was already blinded here: replayed",
-                    field="origin", fix="send each owner's batch to each hospital once",
+                    field="origin",
+                    fix="send each owner's batch to each hospital once",
                 )
             s.blinded.add(msg.origin)
 
         self._claim(s, msg.seq, claim)
         points = raise_points(msg.points, s.key, workers=self._workers, pool=self._pool)
         return PointBatch(
-            session_id=msg.session_id, sender=self.name, seq=s.next_seq(),
-            origin=msg.origin, hops=msg.hops + 1, points=points,
+            session_id=msg.session_id,
+            sender=self.name,
+            seq=s.next_seq(),
+            origin=msg.origin,
+            hops=msg.hops + 1,
+            points=points,
         )
 
     def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
@@ -222,13 +246,17 @@ class AlignmentParty:
         if len(msg.counts) != len(s.items):
             raise AlignmentRefused(
                 f"counts has {len(msg.counts)} entries, this hospital has {len(s.items)} items",
-                field="counts", fix="send one count byte per item, in the owner's order",
+                field="counts",
+                fix="send one count byte per item, in the owner's order",
             )
         if any(c > n - 1 for c in msg.counts):
             raise AlignmentRefused(f"a count exceeds the {n - 1} other parties", field="counts")
         if len(s.blinded) != n - 1:
-            raise AlignmentRefused("counts arrived before every batch went round the ring",
-                                   field="seq", fix="deliver counts after the last hop")
+            raise AlignmentRefused(
+                "counts arrived before every batch went round the ring",
+                field="seq",
+                fix="deliver counts after the last hop",
+            )
 
         def claim() -> None:
             if s.finished:
@@ -237,21 +265,32 @@ class AlignmentParty:
 
         self._claim(s, msg.seq, claim)
         salt = secrets.token_bytes(SALT_BYTES)
-        shared = [i for i, c in zip(s.items, msg.counts, strict=True)
-                  if c >= s.open.min_other_holders]
+        shared = [
+            i for i, c in zip(s.items, msg.counts, strict=True) if c >= s.open.min_other_holders
+        ]
         digest = shared_set_hash(shared, purpose=s.open.purpose, salt=salt)
         s.result = PartyResult(
-            session_id=msg.session_id, run=s.open.run, party=self.name,
-            purpose=s.open.purpose, min_other_holders=s.open.min_other_holders,
-            items=tuple(s.items), other_holders=tuple(msg.counts), salt=salt,
-            shared_size=len(shared), shared_set_hash=digest,
+            session_id=msg.session_id,
+            run=s.open.run,
+            party=self.name,
+            purpose=s.open.purpose,
+            min_other_holders=s.open.min_other_holders,
+            items=tuple(s.items),
+            other_holders=tuple(msg.counts),
+            salt=salt,
+            shared_size=len(shared),
+            shared_set_hash=digest,
         )
         s.key = b""  # the session key is not needed any more
         if self._on_result is not None:
             self._on_result(s.result)
         return AlignmentReceipt(
-            session_id=msg.session_id, sender=self.name, seq=s.next_seq(), run=s.open.run,
-            shared_size=len(shared), shared_set_hash="0x" + digest.hex(),
+            session_id=msg.session_id,
+            sender=self.name,
+            seq=s.next_seq(),
+            run=s.open.run,
+            shared_size=len(shared),
+            shared_set_hash="0x" + digest.hex(),
         )
 
     def result(self, session_id: str) -> PartyResult:
@@ -259,7 +298,8 @@ class AlignmentParty:
         s = self._sessions.get(session_id)
         if s is None or s.result is None:
             raise AlignmentRefused(
-                f"session {session_id} has no result here", field="session_id",
+                f"session {session_id} has no result here",
+                field="session_id",
                 fix="wait until the relay delivers the counts",
             )
         return s.result

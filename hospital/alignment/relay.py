@@ -46,12 +46,12 @@ def count_other_holders(finals: Mapping[str, bytes]) -> dict[str, bytes]:
         points = split_points(blob)
         if len(set(points)) != len(points):
             raise AlignmentRefused(
-                f"the final batch of {owner} repeats a point", field="points",
+                f"the final batch of {owner} repeats a point",
+                field="points",
                 fix=f"{owner} must send each item once",
             )
         pool.update(points)
-    return {owner: bytes(pool[p] - 1 for p in split_points(blob))
-            for owner, blob in finals.items()}
+    return {owner: bytes(pool[p] - 1 for p in split_points(blob)) for owner, blob in finals.items()}
 
 
 class RunSummary(BaseModel):
@@ -101,9 +101,15 @@ class _Checker:
 
 
 def run_alignment(
-    links: Sequence[PartyLink], *, run: str, purpose: AlignmentPurpose,
-    min_other_holders: int = 1, log: WireLog | None = None, progress: Progress | None = None,
-    session_id: str | None = None, workers: int = 2,
+    links: Sequence[PartyLink],
+    *,
+    run: str,
+    purpose: AlignmentPurpose,
+    min_other_holders: int = 1,
+    log: WireLog | None = None,
+    progress: Progress | None = None,
+    session_id: str | None = None,
+    workers: int = 2,
 ) -> RunSummary:
     """Run one alignment session among ``links`` (in ring order) and collect the receipts.
 
@@ -116,7 +122,8 @@ def run_alignment(
     if n < 2 or len(set(names)) != n:
         raise ValidationFailed(
             f"an alignment needs two or more distinctly named hospitals, got {list(names)}",
-            field="links", fix="give each hospital once, under its own name",
+            field="links",
+            fix="give each hospital once, under its own name",
         )
     by_name = {link.name: link for link in links}
     check = _Checker(sid)
@@ -131,34 +138,61 @@ def run_alignment(
             if progress is not None:
                 progress(stage, done, total)
 
-    opening = {name: SessionOpen(
-        session_id=sid, sender=RELAY, seq=check.seq_to(name), run=run, purpose=purpose,
-        parties=names, min_other_holders=min_other_holders) for name in names}
+    opening = {
+        name: SessionOpen(
+            session_id=sid,
+            sender=RELAY,
+            seq=check.seq_to(name),
+            run=run,
+            purpose=purpose,
+            parties=names,
+            min_other_holders=min_other_holders,
+        )
+        for name in names
+    }
     with ThreadPoolExecutor(max_workers=max(n, 1), thread_name_prefix="relay") as ex:
-        accepted = dict(zip(names, ex.map(lambda m: by_name[m].open(opening[m]), names),
-                            strict=True))
+        accepted = dict(
+            zip(names, ex.map(lambda m: by_name[m].open(opening[m]), names), strict=True)
+        )
         for name, acc in accepted.items():
             check.reply(acc, name)
         sizes = {name: acc.set_size for name, acc in accepted.items()}
 
         def encode(name: str) -> PointBatch:
-            batch = by_name[name].encode(EncodeRequest(
-                session_id=sid, sender=RELAY, seq=check.seq_to(name), set_sizes=sizes))
+            batch = by_name[name].encode(
+                EncodeRequest(session_id=sid, sender=RELAY, seq=check.seq_to(name), set_sizes=sizes)
+            )
             _check_batch(check, batch, name, origin=name, hops=1, size=sizes[name], full=False)
             tick("encode")
             return batch
 
         current = dict(zip(names, ex.map(encode, names), strict=True))
         for hop in range(1, n):
+
             def blind(
                 origin: str, hop: int = hop, current: dict[str, PointBatch] = current
             ) -> PointBatch:
                 target = names[(names.index(origin) + hop) % n]
-                batch = by_name[target].blind(PointBatch(
-                    session_id=sid, sender=RELAY, seq=check.seq_to(target), origin=origin,
-                    hops=hop, points=current[origin].points))
-                _check_batch(check, batch, target, origin=origin, hops=hop + 1,
-                             size=sizes[origin], full=hop == n - 1, workers=workers)
+                batch = by_name[target].blind(
+                    PointBatch(
+                        session_id=sid,
+                        sender=RELAY,
+                        seq=check.seq_to(target),
+                        origin=origin,
+                        hops=hop,
+                        points=current[origin].points,
+                    )
+                )
+                _check_batch(
+                    check,
+                    batch,
+                    target,
+                    origin=origin,
+                    hops=hop + 1,
+                    size=sizes[origin],
+                    full=hop == n - 1,
+                    workers=workers,
+                )
                 tick(f"blind hop {hop}")
                 return batch
 
@@ -166,8 +200,11 @@ def run_alignment(
         counts = count_other_holders({name: b.points for name, b in current.items()})
 
         def finish(name: str) -> AlignmentReceipt:
-            receipt = by_name[name].finish(CountsDelivery(
-                session_id=sid, sender=RELAY, seq=check.seq_to(name), counts=counts[name]))
+            receipt = by_name[name].finish(
+                CountsDelivery(
+                    session_id=sid, sender=RELAY, seq=check.seq_to(name), counts=counts[name]
+                )
+            )
             check.reply(receipt, name)
             if receipt.run != run:
                 raise AlignmentRefused(f"{name} receipted run {receipt.run!r}", field="run")
@@ -177,15 +214,28 @@ def run_alignment(
         receipts = dict(zip(names, ex.map(finish, names), strict=True))
     log = log or WireLog()
     return RunSummary(
-        session_id=sid, run=run, purpose=purpose, parties=names, set_sizes=sizes,
-        receipts=receipts, payload_bytes=log.payload_bytes, framing_bytes=log.framing_bytes,
+        session_id=sid,
+        run=run,
+        purpose=purpose,
+        parties=names,
+        set_sizes=sizes,
+        receipts=receipts,
+        payload_bytes=log.payload_bytes,
+        framing_bytes=log.framing_bytes,
         seconds=time.perf_counter() - start,
     )
 
 
 def _check_batch(
-    check: _Checker, batch: PointBatch, party: str, *, origin: str, hops: int, size: int,
-    full: bool, workers: int = 2,
+    check: _Checker,
+    batch: PointBatch,
+    party: str,
+    *,
+    origin: str,
+    hops: int,
+    size: int,
+    full: bool,
+    workers: int = 2,
 ) -> None:
     check.reply(batch, party)
     if batch.origin != origin:
@@ -201,6 +251,7 @@ def _check_batch(
 def _check_length(points: bytes, size: int) -> None:
     if len(points) != 32 * size:
         raise AlignmentRefused(
-            f"batch is {len(points)} bytes, expected {32 * size}", field="points",
+            f"batch is {len(points)} bytes, expected {32 * size}",
+            field="points",
             fix="send exactly one 32-byte point per item of the announced set",
         )

@@ -62,7 +62,8 @@ async def signed_relay(request: Request) -> str:
     body = await request.body()
     try:
         return await run_in_threadpool(  # the policy may ask the chain
-            auth.verify, dict(request.headers), request.method, request.url.path, body)
+            auth.verify, dict(request.headers), request.method, request.url.path, body
+        )
     except AuthError as exc:
         raise HTTPException(401, detail=str(exc)) from exc
     except RelayRefused as exc:

@@ -34,8 +34,9 @@ def load_items(path: Path, fmt: ItemFormat) -> list[bytes]:
     A bad line is refused naming the file and line; nothing is returned half-read.
     """
     if not path.is_file():
-        raise ValidationFailed(f"no item file at {path}", field="items",
-                               fix="give the path of an existing file")
+        raise ValidationFailed(
+            f"no item file at {path}", field="items", fix="give the path of an existing file"
+        )
     items: list[bytes] = []
     with path.open(encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, start=1):
@@ -52,6 +53,7 @@ def load_items(path: Path, fmt: ItemFormat) -> list[bytes]:
             except (ValueError, ValidationError) as exc:
                 raise ValidationFailed(
                     f"{path}:{lineno} is not a valid {fmt.value} item: {exc}",
-                    field="items", fix=f"fix line {lineno} or choose the right --format",
+                    field="items",
+                    fix=f"fix line {lineno} or choose the right --format",
                 ) from None
     return items

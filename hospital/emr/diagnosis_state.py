@@ -35,15 +35,22 @@ class SqlDiagnosisState:
         with self.engine.begin() as conn:
             serialize_writers(conn, "diagnosis_state.version")
             done = conn.execute(
-                update(STATE).where(STATE.c.part == part)
+                update(STATE)
+                .where(STATE.c.part == part)
                 .values(version=next_version, payload=payload, updated_at=now)
-            )  # fmt: skip
+            )
             if done.rowcount == 0:
-                conn.execute(insert(STATE).from_select(
-                    ["part", "version", "payload", "updated_at"],
-                    select(literal(part), func.coalesce(func.max(STATE.c.version), 0) + 1,
-                           literal(payload, LargeBinary), literal(now, STATE.c.updated_at.type)),
-                ))  # fmt: skip
+                conn.execute(
+                    insert(STATE).from_select(
+                        ["part", "version", "payload", "updated_at"],
+                        select(
+                            literal(part),
+                            func.coalesce(func.max(STATE.c.version), 0) + 1,
+                            literal(payload, LargeBinary),
+                            literal(now, STATE.c.updated_at.type),
+                        ),
+                    )
+                )
             version = conn.scalar(select(STATE.c.version).where(STATE.c.part == part))
         assert version is not None
         return int(version)

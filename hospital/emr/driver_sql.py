@@ -52,8 +52,9 @@ class DriverQuery(DriverStatement):
                 cursor.execute(self.sql, args)
                 return [tuple(row) for row in cursor.fetchall()]
             except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy would raise it
-                raise DBAPIError.instance(self.sql, args, error, dialect.loaded_dbapi.Error,
-                                          dialect=dialect) from error  # fmt: skip
+                raise DBAPIError.instance(
+                    self.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from error
             finally:
                 cursor.close()
         finally:

@@ -176,7 +176,8 @@ def schema_named(name: str) -> ConsortiumSchema:
     """The consortium schema called ``name`` ('general' or 'uci-heart')."""
     if name not in SCHEMAS:
         raise ValidationFailed(
-            f"unknown consortium schema {name!r}", field="schema",
+            f"unknown consortium schema {name!r}",
+            field="schema",
             fix=f"use one of {', '.join(sorted(SCHEMAS))}",
         )
     return SCHEMAS[name]()

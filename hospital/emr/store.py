@@ -231,8 +231,7 @@ class SqlCaseStore(CaseStore):
             recorded = conn.scalar(select(MetaRow.value).where(MetaRow.key == META_KEY))
             check_salt(recorded, salt, where=self.where)
             if recorded is None:
-                conn.execute(insert(MetaRow),
-                             [{"key": META_KEY, "value": salt_fingerprint(salt)}])
+                conn.execute(insert(MetaRow), [{"key": META_KEY, "value": salt_fingerprint(salt)}])
 
     def _insert_patients(self, conn: Connection, patients: dict[str, str | None]) -> None:
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
@@ -300,8 +299,11 @@ class SqlCaseStore(CaseStore):
         """The cases with these ids in one read (five queries), in the order given."""
         ids = list(dict.fromkeys(case_ids))
         with self.engine.connect() as conn:
-            return [c for i in range(0, len(ids), _CHUNK)
-                    for c in rows.load_cases(conn, ids[i : i + _CHUNK])]  # fmt: skip
+            return [
+                c
+                for i in range(0, len(ids), _CHUNK)
+                for c in rows.load_cases(conn, ids[i : i + _CHUNK])
+            ]
 
     def iter_cases(self, *, origin: Origin | None = None) -> Iterator[CaseRecord]:
         """Every case (or those of one origin), in case-id order, streamed."""

@@ -135,6 +135,8 @@ class MetaRow(Base):
     __tablename__ = "emr_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
 class SuggestionRow(Base):
     """A diagnosis suggestion shown to a doctor: what feedback needs, and what became of it.
 

@@ -30,8 +30,9 @@ class Heads(nn.Module):
         return out
 
 
-def head_loss(outputs: Mapping[str, Tensor], targets: Mapping[str, Tensor],
-              specs: Sequence[HeadSpec]) -> Tensor:
+def head_loss(
+    outputs: Mapping[str, Tensor], targets: Mapping[str, Tensor], specs: Sequence[HeadSpec]
+) -> Tensor:
     """Sum of the heads' mean losses.
 
     Targets: class indices (int64, shape (batch,)) for softmax heads, a 0/1 float tensor

@@ -73,7 +73,19 @@ class BPSpec(_Spec):
 
 # The VGG-11 convolution pattern ("configuration A"): channel widths, "M" = 2x2 max-pool.
 VGG11_PATTERN: tuple[int | str, ...] = (
-    64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M",
+    64,
+    "M",
+    128,
+    "M",
+    256,
+    256,
+    "M",
+    512,
+    512,
+    "M",
+    512,
+    512,
+    "M",
 )
 
 

@@ -75,8 +75,9 @@ def create_hospital_app(
         description="A hospital's EMR library: private alignment, assisted diagnosis.",
     )
     install_error_handlers(app)
-    install_alignment(app, AlignmentParty(name, book.items_for, on_result=book.on_result),
-                      relay_auth)
+    install_alignment(
+        app, AlignmentParty(name, book.items_for, on_result=book.on_result), relay_auth
+    )
     served = mount_diagnosis(app, service, doctor_tokens)
 
     @app.get("/health", response_model=Health, tags=["health"])

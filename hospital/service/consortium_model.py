@@ -42,9 +42,11 @@ def consortium_spec(v1: V1Layout, v2: V2Layout, hidden: tuple[int, ...] = (64,))
 
     A schema without complications or drugs (the UCI heart schema) has no such head.
     """
-    extra = [HeadSpec(name=name, kind=HeadKind.MULTILABEL, size=size)
-             for name, size in ((COMPLICATIONS, len(v2.complications)), (DRUGS, len(v2.drugs)))
-             if size > 0]  # fmt: skip
+    extra = [
+        HeadSpec(name=name, kind=HeadKind.MULTILABEL, size=size)
+        for name, size in ((COMPLICATIONS, len(v2.complications)), (DRUGS, len(v2.drugs)))
+        if size > 0
+    ]
     return BPSpec(
         input_dim=v1.width,
         hidden=hidden,
@@ -52,8 +54,9 @@ def consortium_spec(v1: V1Layout, v2: V2Layout, hidden: tuple[int, ...] = (64,))
     )
 
 
-def model_layout(hidden: Sequence[int],
-                 schema_name: str = "general") -> tuple[V1Layout, V2Layout, BPSpec]:  # fmt: skip
+def model_layout(
+    hidden: Sequence[int], schema_name: str = "general"
+) -> tuple[V1Layout, V2Layout, BPSpec]:
     """The consortium BP model over the named schema with these hidden sizes."""
     schema = schema_named(schema_name)
     v1, v2 = v1_layout(schema), v2_layout(schema)
@@ -106,8 +109,9 @@ class CaseTrainer:
                 field="cases",
                 fix="align with the consortium first; a hospital needs shared samples",
             )
-        rest, held = stratified_split(self.data.targets[DIAGNOSIS], self.holdout_fraction,
-                                      self.seed)
+        rest, held = stratified_split(
+            self.data.targets[DIAGNOSIS], self.holdout_fraction, self.seed
+        )
         self.train_split = self.data.subset(rest)
         self.holdout = self.data.subset(held)
         self._model = build_model(self.spec, self.seed)

@@ -47,8 +47,10 @@ class RoundSettings(BaseSettings):
     public_key: Path | None = Field(default=None, description="consortium.pub of the ceremony")
     hidden: list[int] = Field(default=[16], description="hidden layer sizes of the BP model")
     schema_name: Literal["general", "uci-heart"] = Field(
-        default="general", validation_alias=AliasChoices("FEDCHAIN_ROUND_SCHEMA", "schema_name"),
-        description="the consortium schema the model's V1/V2 are built on")
+        default="general",
+        validation_alias=AliasChoices("FEDCHAIN_ROUND_SCHEMA", "schema_name"),
+        description="the consortium schema the model's V1/V2 are built on",
+    )
     train: TrainConfig = Field(
         default=TrainConfig(epochs=8, batch_size=16, optimizer=LocalOptimizer.ADAM, lr=5e-3),
         description="local training per round (JSON)",
@@ -85,9 +87,14 @@ class RoundParticipation(BaseModel):
 class HospitalRounds:
     """Trains on the shared cases when a round opens; refreshes diagnosis after each seal."""
 
-    def __init__(self, *, book: AlignmentBook, service: DiagnosisService,
-                 settings: RoundSettings,
-                 client_factory: Callable[[Trainer, Evaluator], RoundClient]) -> None:
+    def __init__(
+        self,
+        *,
+        book: AlignmentBook,
+        service: DiagnosisService,
+        settings: RoundSettings,
+        client_factory: Callable[[Trainer, Evaluator], RoundClient],
+    ) -> None:
         self.book = book
         self.service = service
         self.settings = settings
@@ -108,8 +115,9 @@ class HospitalRounds:
         cases = self.book.training_cases(min_other_holders=self.settings.min_other_holders)
         ids = frozenset(c.case_id or "" for c in cases)
         if self._trainer is None or ids != self._trained_on:
-            self._trainer = CaseTrainer(self.spec, case_data(cases, self.v1, self.v2),
-                                        self.settings.train)  # fmt: skip
+            self._trainer = CaseTrainer(
+                self.spec, case_data(cases, self.v1, self.v2), self.settings.train
+            )
             self._trained_on = ids
         return self._trainer
 
@@ -119,7 +127,8 @@ class HospitalRounds:
             raise ValidationFailed(
                 f"the round's model has {weights.size} parameters, this hospital's "
                 f"consortium model (hidden {self.settings.hidden}) has {expected}",
-                field="FEDCHAIN_ROUND_HIDDEN", fix="use the consortium's hidden sizes",
+                field="FEDCHAIN_ROUND_HIDDEN",
+                fix="use the consortium's hidden sizes",
             )
 
     def aligned_size(self) -> int:
@@ -150,13 +159,18 @@ class HospitalRounds:
         if model is not None and applied > self._applied:
             self.refresh_diagnosis(model.weights, applied, sealed_hash=model_hash(model).hex())
 
-    def refresh_diagnosis(self, weights: np.ndarray, round_id: int, *,
-                          sealed_hash: str = "") -> None:  # fmt: skip
+    def refresh_diagnosis(
+        self, weights: np.ndarray, round_id: int, *, sealed_hash: str = ""
+    ) -> None:
         """Give the diagnosis service the sealed model and the attribute weights it implies."""
         shared = self.service.shared
         if isinstance(shared, SqlSharedDiagnosis):  # every worker on this database follows
-            shared.publish_round(weights, round_id=round_id, hidden=self.settings.hidden,
-                                 schema_name=self.settings.schema_name)  # fmt: skip
+            shared.publish_round(
+                weights,
+                round_id=round_id,
+                hidden=self.settings.hidden,
+                schema_name=self.settings.schema_name,
+            )
             self.service.follow_shared()
         else:
             net, v1, v2 = sealed_network(weights, self.settings.hidden, self.settings.schema_name)
@@ -172,15 +186,20 @@ class HospitalRounds:
         view = self.client.view
         r = view.rounds.get(view.current_round)
         return RoundParticipation(
-            enabled=True, current_round=view.current_round, phase=r.phase.value if r else "",
-            applied_round=self._applied, applied_model_hash=self._applied_hash,
+            enabled=True,
+            current_round=view.current_round,
+            phase=r.phase.value if r else "",
+            applied_round=self._applied,
+            applied_model_hash=self._applied_hash,
             shared_samples=len(self._trained_on),
             receipts={k: v.status.value for k, v in self.client.receipts.items()},
-            holdout_accuracy=self._holdout, last_error=self._error,
-        )  # fmt: skip
+            holdout_accuracy=self._holdout,
+            last_error=self._error,
+        )
 
     def start(self) -> None:
         """Tick in a background thread until ``stop``."""
+
         def loop() -> None:
             while not self._stop.is_set():
                 try:

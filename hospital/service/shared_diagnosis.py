@@ -22,8 +22,9 @@ from hospital.emr.diagnosis_state import SqlDiagnosisState
 from hospital.service.consortium_model import attribute_columns, diagnosis_model, sealed_network
 
 
-def encode_model(weights: np.ndarray, *, hidden: Sequence[int], schema_name: str,
-                 round_id: int) -> bytes:  # fmt: skip
+def encode_model(
+    weights: np.ndarray, *, hidden: Sequence[int], schema_name: str, round_id: int
+) -> bytes:
     """A sealed model as stored: one JSON line (how to rebuild it), then float32 weights."""
     meta = {"schema": schema_name, "hidden": list(hidden), "round_id": round_id}
     flat = np.ascontiguousarray(weights, dtype="<f4")
@@ -44,13 +45,15 @@ class SqlSharedDiagnosis:
     def __init__(self, engine: Engine) -> None:
         self.table = SqlDiagnosisState(engine)
 
-    def publish_round(self, weights: np.ndarray, *, round_id: int, hidden: Sequence[int],
-                      schema_name: str) -> None:  # fmt: skip
+    def publish_round(
+        self, weights: np.ndarray, *, round_id: int, hidden: Sequence[int], schema_name: str
+    ) -> None:
         """Publish a sealed round's model and the attribute importance it implies."""
         net, v1, _ = sealed_network(weights, hidden, schema_name)
         importance = importance_from_first_layer(net, attribute_columns(v1))
-        self.table.publish(MODEL, encode_model(weights, hidden=hidden, schema_name=schema_name,
-                                               round_id=round_id))  # fmt: skip
+        self.table.publish(
+            MODEL, encode_model(weights, hidden=hidden, schema_name=schema_name, round_id=round_id)
+        )
         body = {"importance": dict(importance), "round_id": round_id}
         self.table.publish(WEIGHTS, json.dumps(body).encode())
 
@@ -71,7 +74,10 @@ class SqlSharedDiagnosis:
         if weights_changed:
             base = json.loads(rows[WEIGHTS][1]) if WEIGHTS in rows else {}
             overrides = json.loads(rows[OVERRIDES][1]) if OVERRIDES in rows else {}
-            weights = SharedWeights(importance=base.get("importance"),
-                                    round_id=base.get("round_id"), overrides=overrides)  # fmt: skip
+            weights = SharedWeights(
+                importance=base.get("importance"),
+                round_id=base.get("round_id"),
+                overrides=overrides,
+            )
         model = decode_model(rows[MODEL][1]) if MODEL in changed and MODEL in rows else None
         return SharedChanges(versions=versions, weights=weights, model=model)

@@ -47,11 +47,15 @@ class UpdateCodec(Protocol[Payload]):
 
 def _check_same_length(payloads: Sequence[Tensor]) -> None:
     if not payloads:
-        raise ValidationFailed("no updates to aggregate", field="updates",
-                               fix="wait for at least one accepted update")
+        raise ValidationFailed(
+            "no updates to aggregate", field="updates", fix="wait for at least one accepted update"
+        )
     if len({p.numel() for p in payloads}) != 1:
-        raise ValidationFailed("updates have different lengths", field="updates",
-                               fix="every hospital must train the same model spec")
+        raise ValidationFailed(
+            "updates have different lengths",
+            field="updates",
+            fix="every hospital must train the same model spec",
+        )
 
 
 class PlaintextCodec:
@@ -87,11 +91,15 @@ class QuantisedCodec:
 
     def __init__(self, clip: float, bits: int) -> None:
         if not clip > 0:
-            raise ValidationFailed(f"clip must be > 0, got {clip}", field="clip",
-                                   fix="use a bound on |Δ| such as 1.0")
+            raise ValidationFailed(
+                f"clip must be > 0, got {clip}", field="clip", fix="use a bound on |Δ| such as 1.0"
+            )
         if not 2 <= bits <= 48:
-            raise ValidationFailed(f"bits must be in [2, 48], got {bits}", field="bits",
-                                   fix="use 16 (packs densely) or 32 (near-exact)")
+            raise ValidationFailed(
+                f"bits must be in [2, 48], got {bits}",
+                field="bits",
+                fix="use 16 (packs densely) or 32 (near-exact)",
+            )
         self.clip = clip
         self.bits = bits
         self.scale = (2 ** (bits - 1) - 1) / clip
@@ -130,7 +138,8 @@ class QuantisedCodec:
 def aggregate(updates: Sequence[LocalUpdate], codec: UpdateCodec[Payload]) -> Tensor:
     """Δ̄ = Σ n_k·Δ_k / Σ n_k through ``codec``'s encode → combine → decode, in one process."""
     if not updates:
-        raise ValidationFailed("no updates to aggregate", field="updates",
-                               fix="wait for at least one accepted update")
+        raise ValidationFailed(
+            "no updates to aggregate", field="updates", fix="wait for at least one accepted update"
+        )
     total_samples = sum(u.n_samples for u in updates)
     return codec.decode(codec.combine([codec.encode(u) for u in updates]), total_samples)

@@ -35,22 +35,32 @@ def round_train_config(base: TrainConfig, round_index: int, hospital_index: int)
     return base.model_copy(update={"seed": base.seed + 1_000_003 * round_index + hospital_index})
 
 
-def round_update(global_model: MultiHeadNetwork, data: LocalData, base: TrainConfig,
-                 round_index: int, hospital_index: int) -> LocalUpdate:
+def round_update(
+    global_model: MultiHeadNetwork,
+    data: LocalData,
+    base: TrainConfig,
+    round_index: int,
+    hospital_index: int,
+) -> LocalUpdate:
     """Step 2 of a round for one hospital, minus the network: train from the global model."""
     return local_update(global_model, data, round_train_config(base, round_index, hospital_index))
 
 
-def apply_global_update(model: MultiHeadNetwork, optimizer: ServerOptimizer,
-                        mean_delta: Tensor) -> None:
+def apply_global_update(
+    model: MultiHeadNetwork, optimizer: ServerOptimizer, mean_delta: Tensor
+) -> None:
     """Step 6: apply the decrypted mean update Δ̄ through the consortium's server optimiser."""
     load_flat(model, optimizer.step(flatten(model), mean_delta))
 
 
-def train_federated(spec: BPSpec | VGGSpec, seed: int, hospitals: Sequence[LocalData],
-                    config: FederationConfig, codec: UpdateCodec[Payload],
-                    on_round: Callable[[int, MultiHeadNetwork], None] | None = None,
-                    ) -> MultiHeadNetwork:
+def train_federated(
+    spec: BPSpec | VGGSpec,
+    seed: int,
+    hospitals: Sequence[LocalData],
+    config: FederationConfig,
+    codec: UpdateCodec[Payload],
+    on_round: Callable[[int, MultiHeadNetwork], None] | None = None,
+) -> MultiHeadNetwork:
     """Run ``config.rounds`` rounds over ``hospitals`` from the model built by (spec, seed).
 
     ``on_round(r, model)`` is called after each round r (1-based) with the new global model,

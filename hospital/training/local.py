@@ -30,7 +30,9 @@ class TrainConfig(BaseModel):
 
     epochs: int = Field(default=1, ge=1, le=10_000, description="E: passes over the samples")
     steps: int | None = Field(
-        default=None, ge=1, le=1_000_000,
+        default=None,
+        ge=1,
+        le=1_000_000,
         description="if set, exactly this many mini-batch steps instead of E epochs",
     )
     batch_size: int = Field(default=32, ge=1, le=65_536)
@@ -67,7 +69,9 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer is LocalOptimizer.ADAM:
         return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum,
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
         weight_decay=config.weight_decay,
     )
 
@@ -88,16 +92,20 @@ def _batches(n: int, config: TrainConfig, generator: torch.Generator) -> list[Te
             return batches
 
 
-def train_local(global_model: MultiHeadNetwork, data: LocalData,
-                config: TrainConfig) -> MultiHeadNetwork:
+def train_local(
+    global_model: MultiHeadNetwork, data: LocalData, config: TrainConfig
+) -> MultiHeadNetwork:
     """A trained copy of ``global_model``; the model passed in is not changed.
 
     Deterministic: the same model, data and config give the same weights (with
     ``use_deterministic_torch`` and the same thread count).
     """
     if len(data) == 0:
-        raise ValidationFailed("no samples to train on", field="data",
-                               fix="skip the round when the hospital has no shared samples")
+        raise ValidationFailed(
+            "no samples to train on",
+            field="data",
+            fix="skip the round when the hospital has no shared samples",
+        )
     model = copy.deepcopy(global_model)
     model.train()
     optimizer = _optimizer(model, config)
@@ -113,8 +121,9 @@ def train_local(global_model: MultiHeadNetwork, data: LocalData,
     return model
 
 
-def local_update(global_model: MultiHeadNetwork, data: LocalData,
-                 config: TrainConfig) -> LocalUpdate:
+def local_update(
+    global_model: MultiHeadNetwork, data: LocalData, config: TrainConfig
+) -> LocalUpdate:
     """Train locally from the global model and return (Δ_k, n_k) for the aggregate."""
     local = train_local(global_model, data, config)
     return LocalUpdate(delta=model_delta(local, global_model), n_samples=len(data))

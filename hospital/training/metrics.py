@@ -60,8 +60,11 @@ def evaluate(model: MultiHeadNetwork, data: LocalData, head: str | None = None) 
     specs = model.spec.heads
     spec = next((s for s in specs if s.name == (head or specs[0].name)), None)
     if spec is None or spec.name not in data.targets:
-        raise ValidationFailed(f"no head/target named {head!r}", field="head",
-                               fix=f"use one of {[s.name for s in specs]}")
+        raise ValidationFailed(
+            f"no head/target named {head!r}",
+            field="head",
+            fix=f"use one of {[s.name for s in specs]}",
+        )
     model.eval()
     with torch.no_grad():
         outputs = model(data.x)
@@ -72,23 +75,37 @@ def evaluate(model: MultiHeadNetwork, data: LocalData, head: str | None = None) 
         predicted = (proba > 0.5).long()
         t = truth.long()
         acc = float((predicted == t).float().mean())
-        return Evaluation(head=spec.name, n=len(data), loss=loss, accuracy=acc,
-                          balanced_accuracy=balanced_accuracy(predicted, t), auc=roc_auc(proba, t))
+        return Evaluation(
+            head=spec.name,
+            n=len(data),
+            loss=loss,
+            accuracy=acc,
+            balanced_accuracy=balanced_accuracy(predicted, t),
+            auc=roc_auc(proba, t),
+        )
     if spec.kind is HeadKind.SOFTMAX:
         predicted = proba.argmax(dim=-1)
         t = truth.long()
         per_class = [roc_auc(proba[:, c], t == c) for c in torch.unique(t).tolist()]
         aucs = [a for a in per_class if a is not None]
-        return Evaluation(head=spec.name, n=len(data), loss=loss,
-                          accuracy=float((predicted == t).float().mean()),
-                          balanced_accuracy=balanced_accuracy(predicted, t),
-                          auc=sum(aucs) / len(aucs) if aucs else None)
+        return Evaluation(
+            head=spec.name,
+            n=len(data),
+            loss=loss,
+            accuracy=float((predicted == t).float().mean()),
+            balanced_accuracy=balanced_accuracy(predicted, t),
+            auc=sum(aucs) / len(aucs) if aucs else None,
+        )
     predicted = (proba > 0.5).long()
     t = truth.long()
     label_aucs = [roc_auc(proba[:, j], t[:, j]) for j in range(t.shape[1])]
     aucs = [a for a in label_aucs if a is not None]
     bal = [balanced_accuracy(predicted[:, j], t[:, j]) for j in range(t.shape[1])]
-    return Evaluation(head=spec.name, n=len(data), loss=loss,
-                      accuracy=float((predicted == t).float().mean()),
-                      balanced_accuracy=sum(bal) / len(bal),
-                      auc=sum(aucs) / len(aucs) if aucs else None)
+    return Evaluation(
+        head=spec.name,
+        n=len(data),
+        loss=loss,
+        accuracy=float((predicted == t).float().mean()),
+        balanced_accuracy=sum(bal) / len(bal),
+        auc=sum(aucs) / len(aucs) if aucs else None,
+    )

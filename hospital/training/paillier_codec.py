@@ -111,8 +111,9 @@ class PaillierCodec:
         self.cost.decrypt_s += elapsed
         self.cost.rounds += 1
         self.cost.per_round.append(elapsed)
-        self.cost.max_error_bound = max(self.cost.max_error_bound,
-                                        result.error_bound / max(result.total_weight, 1))
+        self.cost.max_error_bound = max(
+            self.cost.max_error_bound, result.error_bound / max(result.total_weight, 1)
+        )
         if result.total_weight != total_samples:
             raise ValidationFailed(
                 f"the aggregate carries weight {result.total_weight}, the round claims "
@@ -122,4 +123,3 @@ class PaillierCodec:
             )
         mean = np.asarray(result.mean, dtype=np.float64)
         return torch.from_numpy(mean).to(torch.float32)
-

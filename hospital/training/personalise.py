@@ -94,16 +94,18 @@ def _better(new: tuple[float, float], old: tuple[float, float], criterion: Crite
     return new_acc > old_acc or (new_acc == old_acc and new_loss < old_loss)
 
 
-def personalise(global_model: MultiHeadNetwork, data: LocalData,
-                config: PersonaliseConfig) -> Personalised:
+def personalise(
+    global_model: MultiHeadNetwork, data: LocalData, config: PersonaliseConfig
+) -> Personalised:
     """Fine-tune a copy of ``global_model`` and keep the epoch best on the validation slice.
 
     The validation slice is a stratified ``val_fraction`` of ``data`` (fixed by ``seed``);
     "best" is ``config.criterion``; ties keep the earlier candidate, so the global model
     wins unless tuning truly helps.
     """
-    fit_idx, val_idx = stratified_split(_stratify_labels(global_model, data),
-                                        config.val_fraction, config.seed)
+    fit_idx, val_idx = stratified_split(
+        _stratify_labels(global_model, data), config.val_fraction, config.seed
+    )
     fit, val = data.subset(fit_idx), data.subset(val_idx)
     model = copy.deepcopy(global_model)
     for name, p in model.named_parameters():
@@ -121,8 +123,9 @@ def personalise(global_model: MultiHeadNetwork, data: LocalData,
         for start in range(0, len(fit), config.batch_size):
             batch = order[start : start + config.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = head_loss(model(fit.x[batch]),
-                             {k: v[batch] for k, v in fit.targets.items()}, model.spec.heads)
+            loss = head_loss(
+                model(fit.x[batch]), {k: v[batch] for k, v in fit.targets.items()}, model.spec.heads
+            )
             loss.backward()
             optimizer.step()
         now = _score(model, val)
@@ -137,7 +140,11 @@ def personalise(global_model: MultiHeadNetwork, data: LocalData,
     for p in model.parameters():
         p.requires_grad_(True)
     model.eval()
-    return Personalised(model=model, epochs=best_epoch, val_loss_global=global_score[1],
-                        val_loss=best[1], val_accuracy_global=global_score[0],
-                        val_accuracy=best[0])
-
+    return Personalised(
+        model=model,
+        epochs=best_epoch,
+        val_loss_global=global_score[1],
+        val_loss=best[1],
+        val_accuracy_global=global_score[0],
+        val_accuracy=best[0],
+    )

@@ -65,11 +65,15 @@ class ServerOptimizer:
             if t.dim() != 1 or t.numel() != self.dim:
                 raise ValidationFailed(
                     f"{name} has shape {tuple(t.shape)}, the optimiser expects ({self.dim},)",
-                    field=name, fix="use the flat vectors of the model this optimiser was made for",
+                    field=name,
+                    fix="use the flat vectors of the model this optimiser was made for",
                 )
         if not bool(torch.isfinite(mean_delta).all()):
-            raise ValidationFailed("the aggregate update contains NaN or infinity",
-                                   field="mean_delta", fix="reject the round")
+            raise ValidationFailed(
+                "the aggregate update contains NaN or infinity",
+                field="mean_delta",
+                fix="reject the round",
+            )
         c = self.config
         x = weights.to(torch.float64)
         d = mean_delta.to(torch.float64)
@@ -96,9 +100,15 @@ class ServerOptimizer:
         """Restore what ``state`` returned (e.g. after a restart)."""
         m, v, rounds = state["m"], state["v"], state["rounds"]
         if not isinstance(m, Tensor) or not isinstance(v, Tensor) or not isinstance(rounds, int):
-            raise ValidationFailed("malformed server optimiser state", field="state",
-                                   fix="pass what ServerOptimizer.state() returned")
+            raise ValidationFailed(
+                "malformed server optimiser state",
+                field="state",
+                fix="pass what ServerOptimizer.state() returned",
+            )
         if m.shape != (self.dim,) or v.shape != (self.dim,):
-            raise ValidationFailed("server optimiser state has the wrong length", field="state",
-                                   fix="use the state of an optimiser for the same model")
+            raise ValidationFailed(
+                "server optimiser state has the wrong length",
+                field="state",
+                fix="use the state of an optimiser for the same model",
+            )
         self.m, self.v, self.rounds = m.to(torch.float64), v.to(torch.float64), rounds

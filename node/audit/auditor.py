@@ -48,11 +48,12 @@ class Auditor:
         if spec_blob is None:
             return None, "the first round's model spec blob is unavailable"
         want = decode_model_spec(spec_blob).public_key_id
-        blob = (self.public_key_file.read_bytes() if self.public_key_file
-                else self.reader.get(want))  # fmt: skip
+        blob = self.public_key_file.read_bytes() if self.public_key_file else self.reader.get(want)
         if blob is None:
-            return None, ("the consortium public key is not in the blob store; "
-                          "set FEDCHAIN_AUDITOR_PUBLIC_KEY")  # fmt: skip
+            return None, (
+                "the consortium public key is not in the blob store; "
+                "set FEDCHAIN_AUDITOR_PUBLIC_KEY"
+            )
         key = decode_public_key(blob)
         if public_key_id(key).hex() != want:
             return None, f"the public key given is not {want}, the key the spec names"
@@ -74,18 +75,25 @@ class Auditor:
         except FedchainError:
             raise
         except Exception as exc:  # web3 / requests errors of an unreachable or wrong node
-            raise ChainError(f"cannot read the ledger's events: {exc}",
-                             fix="check FEDCHAIN_RPC_URL / the network file and that the "
-                                 "chain is running") from exc  # fmt: skip
+            raise ChainError(
+                f"cannot read the ledger's events: {exc}",
+                fix="check FEDCHAIN_RPC_URL / the network file and that the chain is running",
+            ) from exc
         checks: list[CheckResult] = check_blob_hashes(history, self.reader)
         key, why = self.public_key(history)
         for r in history.rounds:
             if not r.aggregate_hash:
                 continue
             if key is None:  # not verifiable is not verified
-                checks.append(CheckResult(kind=CheckKind.AGGREGATE, status=CheckStatus.FAILED,
-                                          subject=f"round {r.round} aggregate", round=r.round,
-                                          detail=f"cannot be checked: {why}"))  # fmt: skip
+                checks.append(
+                    CheckResult(
+                        kind=CheckKind.AGGREGATE,
+                        status=CheckStatus.FAILED,
+                        subject=f"round {r.round} aggregate",
+                        round=r.round,
+                        detail=f"cannot be checked: {why}",
+                    )
+                )
                 continue
             checks.append(check_aggregate(r, self.reader, key))
             if self.check_sealed_models and (r.new_model_hash or r.holdout):
@@ -97,13 +105,25 @@ class Auditor:
             balances = self.onchain_balances(history)
             supply = self.ledger.total_supply()
         except FedchainError as exc:
-            checks.append(CheckResult(kind=CheckKind.BALANCES, status=CheckStatus.FAILED,
-                                      subject="contract balances", detail=exc.message))
+            checks.append(
+                CheckResult(
+                    kind=CheckKind.BALANCES,
+                    status=CheckStatus.FAILED,
+                    subject="contract balances",
+                    detail=exc.message,
+                )
+            )
         else:
             checks += check_balances(history, balances, supply)
         return AuditReport(
-            chain_id=int(self.ledger.w3.eth.chain_id), ledger=self.ledger.address, block=block,
-            rounds=history.rounds, contributions=history.contributions,
-            miner_work=history.miner_work, rewards=history.rewards, balances=history.balances,
-            total_supply=history.total_supply, checks=checks,
-        )  # fmt: skip
+            chain_id=int(self.ledger.w3.eth.chain_id),
+            ledger=self.ledger.address,
+            block=block,
+            rounds=history.rounds,
+            contributions=history.contributions,
+            miner_work=history.miner_work,
+            rewards=history.rewards,
+            balances=history.balances,
+            total_supply=history.total_supply,
+            checks=checks,
+        )

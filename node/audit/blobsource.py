@@ -43,8 +43,9 @@ class HttpMinerSource:
         usually shows as absent rather than as a mismatch.
         """
         try:
-            resp = httpx.get(f"{self.url}/blobs/{digest}", params={"local": "true"},
-                             timeout=self.timeout)  # fmt: skip
+            resp = httpx.get(
+                f"{self.url}/blobs/{digest}", params={"local": "true"}, timeout=self.timeout
+            )
         except httpx.HTTPError:
             return None
         return resp.content if resp.status_code == 200 else None

@@ -13,8 +13,9 @@ from node.audit.export import to_csv, to_json
 from node.audit.models import AuditReport, CheckStatus
 from node.audit.settings import build_auditor, load_auditor_settings
 
-app = typer.Typer(help="Audit the ledger: rounds, contributions, rewards, verification.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Audit the ledger: rounds, contributions, rewards, verification.", no_args_is_help=True
+)
 
 _STYLE = {CheckStatus.OK: "green", CheckStatus.FAILED: "bold red", CheckStatus.SKIPPED: "yellow"}
 
@@ -26,17 +27,33 @@ def _short(address: str) -> str:
 def print_report(report: AuditReport, console: Console) -> None:
     """Rich tables: rounds, rejections, contributions and rewards, miners, failed checks."""
     rounds = Table(title=f"Rounds (ledger {report.ledger}, block {report.block})")
-    for col in ("round", "outcome", "accepted", "refused", "samples", "hold-out before→after",
-                "quality", "credits", "reason"):
+    for col in (
+        "round",
+        "outcome",
+        "accepted",
+        "refused",
+        "samples",
+        "hold-out before→after",
+        "quality",
+        "credits",
+        "reason",
+    ):
         rounds.add_column(col)
     for r in report.rounds:
         before, after = r.mean_holdout_before(), r.mean_holdout_after()
         holdout = f"{before:.3f} → {after:.3f}" if before is not None and after is not None else ""
         refused = sum(1 for u in r.updates if u.outcome.value == "refused") + len(r.refusals)
-        rounds.add_row(str(r.round), r.outcome.value, str(len(r.accepted())), str(refused),
-                       str(sum(u.sample_count for u in r.accepted())), holdout,
-                       f"{r.quality_factor:.2f}", str(r.hospital_credits + r.miner_credits),
-                       r.rejection_reason)
+        rounds.add_row(
+            str(r.round),
+            r.outcome.value,
+            str(len(r.accepted())),
+            str(refused),
+            str(sum(u.sample_count for u in r.accepted())),
+            holdout,
+            f"{r.quality_factor:.2f}",
+            str(r.hospital_credits + r.miner_credits),
+            r.rejection_reason,
+        )
     console.print(rounds)
     rejections = Table(title="Rejections")
     for col in ("round", "what", "hospital", "by", "reason"):
@@ -45,55 +62,101 @@ def print_report(report: AuditReport, console: Console) -> None:
         for u in r.updates:
             for v in u.votes:
                 if v.reason:
-                    rejections.add_row(str(r.round), f"update {u.update_id}", _short(u.hospital),
-                                       _short(v.miner), v.reason)
+                    rejections.add_row(
+                        str(r.round),
+                        f"update {u.update_id}",
+                        _short(u.hospital),
+                        _short(v.miner),
+                        v.reason,
+                    )
         for x in r.refusals:
-            rejections.add_row(str(r.round), "submission", _short(x.hospital), _short(x.miner),
-                               x.reason)
+            rejections.add_row(
+                str(r.round), "submission", _short(x.hospital), _short(x.miner), x.reason
+            )
         if r.rejection_reason:
             rejections.add_row(str(r.round), "round", "", _short(r.rejected_by), r.rejection_reason)
     console.print(rejections)
     contrib = Table(title="Contributions and rewards per hospital per round")
-    for col in ("round", "pair", "hospital", "proposed", "accepted samples", "credits",
-                "settlement"):
+    for col in (
+        "round",
+        "pair",
+        "hospital",
+        "proposed",
+        "accepted samples",
+        "credits",
+        "settlement",
+    ):
         contrib.add_column(col)
     for c in report.contributions:
-        contrib.add_row(str(c.round), str(c.pair_index), _short(c.hospital),
-                        str(c.proposed_samples), str(c.accepted_samples), str(c.credits),
-                        f"{c.settlement:g}")
+        contrib.add_row(
+            str(c.round),
+            str(c.pair_index),
+            _short(c.hospital),
+            str(c.proposed_samples),
+            str(c.accepted_samples),
+            str(c.credits),
+            f"{c.settlement:g}",
+        )
     console.print(contrib)
     miners = Table(title="Miners' verification and packing work")
-    for col in ("round", "pair", "miner", "proposed", "approved", "rejected", "packed",
-                "attested", "partials", "credits"):
+    for col in (
+        "round",
+        "pair",
+        "miner",
+        "proposed",
+        "approved",
+        "rejected",
+        "packed",
+        "attested",
+        "partials",
+        "credits",
+    ):
         miners.add_column(col)
     for m in report.miner_work:
-        miners.add_row(str(m.round), str(m.pair_index), _short(m.miner), str(m.proposals),
-                       str(m.approvals), str(m.rejections), "yes" if m.packed else "",
-                       "yes" if m.attested else "", str(m.partials), str(m.credits))
+        miners.add_row(
+            str(m.round),
+            str(m.pair_index),
+            _short(m.miner),
+            str(m.proposals),
+            str(m.approvals),
+            str(m.rejections),
+            "yes" if m.packed else "",
+            "yes" if m.attested else "",
+            str(m.partials),
+            str(m.credits),
+        )
     console.print(miners)
     checks = Table(title="Verification")
     for col in ("check", "ok", "failed", "skipped"):
         checks.add_column(col)
     for kind in sorted({c.kind for c in report.checks}):
         mine = [c for c in report.checks if c.kind is kind]
-        checks.add_row(kind.value, *(str(sum(1 for c in mine if c.status is s))
-                                     for s in CheckStatus))  # fmt: skip
+        checks.add_row(
+            kind.value, *(str(sum(1 for c in mine if c.status is s)) for s in CheckStatus)
+        )
     console.print(checks)
     for k in report.checks:
         if k.status is not CheckStatus.OK:
-            console.print(f"[{_STYLE[k.status]}]{k.status.value}[/] {k.kind.value}: "
-                          f"{k.subject} — {k.detail}")  # fmt: skip
+            console.print(
+                f"[{_STYLE[k.status]}]{k.status.value}[/] {k.kind.value}: {k.subject} — {k.detail}"
+            )
     verdict = "[green]VERIFIED[/]" if report.verified else "[bold red]NOT VERIFIED[/]"
-    console.print(f"{verdict}: {len(report.checks)} checks, {len(report.failures())} failed; "
-                  f"total supply {report.total_supply}")
+    console.print(
+        f"{verdict}: {len(report.checks)} checks, {len(report.failures())} failed; "
+        f"total supply {report.total_supply}"
+    )
 
 
 @app.command()
 def report(
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON "
-                                                  "to this file ('-' for stdout).")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the flat CSV table "
-                                                 "to this file ('-' for stdout).")] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the report as JSON to this file ('-' for stdout)."),
+    ] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write the flat CSV table to this file ('-' for stdout)."),
+    ] = None,
 ) -> None:
     """Reconstruct and verify the ledger; exit code 1 if any check fails."""
     auditor = build_auditor(load_auditor_settings())
@@ -122,6 +185,9 @@ def serve(
     from node.audit.service import create_app
 
     settings = load_auditor_settings(**({"auditor_port": port} if port is not None else {}))
-    app_ = create_app(build_auditor(settings), tokens=settings.auditor_tokens,
-                      cache_seconds=settings.auditor_cache_seconds)  # fmt: skip
+    app_ = create_app(
+        build_auditor(settings),
+        tokens=settings.auditor_tokens,
+        cache_seconds=settings.auditor_cache_seconds,
+    )
     uvicorn.run(app_, host=settings.auditor_host, port=settings.auditor_port, log_level="warning")

@@ -82,11 +82,13 @@ def auditor_auth(tokens: Sequence[str]):  # noqa: ANN201 - a FastAPI dependency
         if scheme.lower() != "bearer" or not ok:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                detail={"message": "an auditor token is required",
-                        "fix": "send 'Authorization: Bearer <auditor token>' "
-                               "(one of FEDCHAIN_AUDITOR_TOKENS)"},
+                detail={
+                    "message": "an auditor token is required",
+                    "fix": "send 'Authorization: Bearer <auditor token>' "
+                    "(one of FEDCHAIN_AUDITOR_TOKENS)",
+                },
                 headers={"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
+            )
 
     return require_auditor
 
@@ -94,17 +96,22 @@ def auditor_auth(tokens: Sequence[str]):  # noqa: ANN201 - a FastAPI dependency
 def create_app(auditor: Auditor, *, tokens: Sequence[str], cache_seconds: float = 5.0) -> FastAPI:
     """The auditor service; every /api route needs an auditor token; nothing writes."""
     if not tokens:
-        raise ConfigError("no auditor token configured",
-                          fix="set FEDCHAIN_AUDITOR_TOKENS='[\"<random token>\"]'")
+        raise ConfigError(
+            "no auditor token configured", fix="set FEDCHAIN_AUDITOR_TOKENS='[\"<random token>\"]'"
+        )
     cache = ReportCache(auditor, cache_seconds)
-    app = FastAPI(title="fedchain auditor", version="1",
-                  description="Read-only audit of the fedchain ledger and blob store.")
+    app = FastAPI(
+        title="fedchain auditor",
+        version="1",
+        description="Read-only audit of the fedchain ledger and blob store.",
+    )
     app.state.cache = cache
 
     @app.exception_handler(FedchainError)
     async def unavailable(request: Request, exc: FedchainError) -> JSONResponse:
         """The chain or the blob sources cannot be read: 503 with the fix, never a 500."""
         return JSONResponse({"detail": {"message": exc.message, "fix": exc.fix}}, status_code=503)
+
     auth = [Depends(auditor_auth(tokens))]
 
     @app.get("/health")
@@ -143,8 +150,13 @@ def create_app(auditor: Auditor, *, tokens: Sequence[str], cache_seconds: float 
         for x in r.rounds:
             if x.round == round_id:
                 return x
-        raise HTTPException(404, detail={"message": f"no round {round_id} on the ledger",
-                                         "fix": "list rounds with GET /api/rounds"})
+        raise HTTPException(
+            404,
+            detail={
+                "message": f"no round {round_id} on the ledger",
+                "fix": "list rounds with GET /api/rounds",
+            },
+        )
 
     @app.get("/api/contributions", response_model=list[Contribution], dependencies=auth)
     def contributions(r: Report) -> list[Contribution]:
@@ -169,13 +181,19 @@ def create_app(auditor: Auditor, *, tokens: Sequence[str], cache_seconds: float 
     @app.get("/api/export.json", dependencies=auth, response_class=PlainTextResponse)
     def export_json(r: Report) -> Response:
         """The report as a JSON download."""
-        return Response(to_json(r), media_type="application/json",
-                        headers={"content-disposition": "attachment; filename=audit.json"})
+        return Response(
+            to_json(r),
+            media_type="application/json",
+            headers={"content-disposition": "attachment; filename=audit.json"},
+        )
 
     @app.get("/api/export.csv", dependencies=auth, response_class=PlainTextResponse)
     def export_csv(r: Report) -> Response:
         """The flat CSV table as a download."""
-        return Response(to_csv(r), media_type="text/csv",
-                        headers={"content-disposition": "attachment; filename=audit.csv"})
+        return Response(
+            to_csv(r),
+            media_type="text/csv",
+            headers={"content-disposition": "attachment; filename=audit.csv"},
+        )
 
     return app

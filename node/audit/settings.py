@@ -38,7 +38,7 @@ class AuditorSettings(Settings):
     auditor_recompute_models: bool = Field(
         default=True,
         description="combine the partial decryptions to re-derive each sealed model "
-                    "(the costliest check: one threshold combination per round)",
+        "(the costliest check: one threshold combination per round)",
     )
     auditor_cache_seconds: float = Field(
         default=5.0, ge=0, description="how long a computed report is served before re-auditing"
@@ -51,10 +51,12 @@ class AuditorSettings(Settings):
 
     def sources(self) -> list[BlobSource]:
         """Every configured blob source: miners over HTTP, then directories."""
-        out: list[BlobSource] = [HttpMinerSource(u.strip()) for u in
-                                 self.auditor_miners.split(",") if u.strip()]  # fmt: skip
-        out += [DirectorySource(Path(d.strip())) for d in self.auditor_blob_dirs.split(",")
-                if d.strip()]  # fmt: skip
+        out: list[BlobSource] = [
+            HttpMinerSource(u.strip()) for u in self.auditor_miners.split(",") if u.strip()
+        ]
+        out += [
+            DirectorySource(Path(d.strip())) for d in self.auditor_blob_dirs.split(",") if d.strip()
+        ]
         return out
 
 
@@ -65,8 +67,10 @@ def load_auditor_settings(**overrides: object) -> AuditorSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"setting {name!r} is invalid: {first['msg']}",
-                          fix=f"set FEDCHAIN_{name.upper()} to a valid value") from exc
+        raise ConfigError(
+            f"setting {name!r} is invalid: {first['msg']}",
+            fix=f"set FEDCHAIN_{name.upper()} to a valid value",
+        ) from exc
 
 
 def build_auditor(settings: AuditorSettings) -> Auditor:
@@ -77,15 +81,21 @@ def build_auditor(settings: AuditorSettings) -> Auditor:
     network = NetworkFile.load(settings.resolved_network_file)
     sources = settings.sources()
     if not sources:
-        raise ConfigError("no blob source configured",
-                          fix="set FEDCHAIN_AUDITOR_MINERS (miner URLs) or "
-                              "FEDCHAIN_AUDITOR_BLOB_DIRS")  # fmt: skip
+        raise ConfigError(
+            "no blob source configured",
+            fix="set FEDCHAIN_AUDITOR_MINERS (miner URLs) or FEDCHAIN_AUDITOR_BLOB_DIRS",
+        )
     w3 = connect(settings.rpc_url or network.rpc_url)
     if int(w3.eth.chain_id) != network.chain_id:
-        raise ConfigError(f"the chain is not chain {network.chain_id} of the network file",
-                          fix="point FEDCHAIN_RPC_URL at the network's chain")
+        raise ConfigError(
+            f"the chain is not chain {network.chain_id} of the network file",
+            fix="point FEDCHAIN_RPC_URL at the network's chain",
+        )
     ledger = LedgerClient(w3, network.ledger_address, Account.create())
-    return Auditor(ledger=ledger, reader=BlobReader(sources),
-                   public_key_file=settings.auditor_public_key,
-                   from_block=network.ledger_block,
-                   check_sealed_models=settings.auditor_recompute_models)  # fmt: skip
+    return Auditor(
+        ledger=ledger,
+        reader=BlobReader(sources),
+        public_key_file=settings.auditor_public_key,
+        from_block=network.ledger_block,
+        check_sealed_models=settings.auditor_recompute_models,
+    )

@@ -29,8 +29,9 @@ from node.roundmath import candidate_model
 OK, FAILED, SKIPPED = CheckStatus.OK, CheckStatus.FAILED, CheckStatus.SKIPPED
 
 
-def _result(kind: CheckKind, status: CheckStatus, subject: str, round_: int | None,
-            detail: str = "") -> CheckResult:
+def _result(
+    kind: CheckKind, status: CheckStatus, subject: str, round_: int | None, detail: str = ""
+) -> CheckResult:
     return CheckResult(kind=kind, status=status, subject=subject, round=round_, detail=detail)
 
 
@@ -45,8 +46,12 @@ def on_chain_hashes(history: History) -> Iterator[tuple[str, str, int, bool]]:
         yield "model spec", r.model_spec_hash, r.round, True
         yield "previous global model", r.prev_model_hash, r.round, True
         for u in r.updates:
-            yield (f"update {u.update_id} ({u.hospital})", u.blob_hash, r.round,
-                   u.outcome is UpdateOutcome.ACCEPTED)  # fmt: skip
+            yield (
+                f"update {u.update_id} ({u.hospital})",
+                u.blob_hash,
+                r.round,
+                u.outcome is UpdateOutcome.ACCEPTED,
+            )
         if r.aggregate_hash:
             yield "aggregate", r.aggregate_hash, r.round, True
         for miner, hashes in sorted(r.partials.items()):
@@ -73,12 +78,20 @@ def check_blob_hashes(history: History, reader: BlobReader) -> list[CheckResult]
             out.append(_result(CheckKind.BLOB_HASH, FAILED, subject, round_, detail))
         elif fetched.blob is None:
             status = FAILED if required else SKIPPED
-            out.append(_result(CheckKind.BLOB_HASH, status, subject, round_,
-                               "no source holds a copy"))  # fmt: skip
+            out.append(
+                _result(CheckKind.BLOB_HASH, status, subject, round_, "no source holds a copy")
+            )
         else:
             held = sorted(s for s, st in fetched.states.items() if st.value == "match")
-            out.append(_result(CheckKind.BLOB_HASH, OK, subject, round_,
-                               f"held by {len(held)} of {len(fetched.states)} sources"))
+            out.append(
+                _result(
+                    CheckKind.BLOB_HASH,
+                    OK,
+                    subject,
+                    round_,
+                    f"held by {len(held)} of {len(fetched.states)} sources",
+                )
+            )
     return out
 
 
@@ -102,9 +115,11 @@ def check_aggregate(r: RoundRecord, reader: BlobReader, key: ThresholdPublicKey)
     fetched = reader.fetch(r.aggregate_hash)
     try:
         recomputed = blob_hash(aggregate_updates(key, blobs))
-        copies = ({"": fetched.blob} if fetched.blob is not None else fetched.wrong)
-        declared = {where: {c.update_id.hex() for c in read_aggregate(blob, key).contributions}
-                    for where, blob in copies.items()}  # fmt: skip
+        copies = {"": fetched.blob} if fetched.blob is not None else fetched.wrong
+        declared = {
+            where: {c.update_id.hex() for c in read_aggregate(blob, key).contributions}
+            for where, blob in copies.items()
+        }
     except FedchainError as exc:
         return fail(f"cannot recompute or read the aggregate: {exc.message}")
     if not declared:
@@ -113,15 +128,24 @@ def check_aggregate(r: RoundRecord, reader: BlobReader, key: ThresholdPublicKey)
     for where, summed in declared.items():
         if summed != wanted:
             at = f"the copy at {where}" if where else "the aggregate"
-            return fail(f"{at} sums {len(summed)} updates, {len(summed - wanted)} of them not "
-                        f"accepted; {len(wanted - summed)} accepted updates left out")
+            return fail(
+                f"{at} sums {len(summed)} updates, {len(summed - wanted)} of them not "
+                f"accepted; {len(wanted - summed)} accepted updates left out"
+            )
     if fetched.blob is None:
-        return fail(f"no copy hashes to the committed aggregate (wrong copies at "
-                    f"{', '.join(fetched.wrong)})")
+        return fail(
+            f"no copy hashes to the committed aggregate (wrong copies at "
+            f"{', '.join(fetched.wrong)})"
+        )
     if recomputed != r.aggregate_hash:
         return fail(f"sum of the accepted updates hashes to {recomputed}")
-    return _result(CheckKind.AGGREGATE, OK, subject, r.round,
-                   f"recomputed from {len(accepted)} accepted updates")
+    return _result(
+        CheckKind.AGGREGATE,
+        OK,
+        subject,
+        r.round,
+        f"recomputed from {len(accepted)} accepted updates",
+    )
 
 
 # ------------------------------------------------------------------------ model chain
@@ -144,34 +168,62 @@ def check_model_chain(history: History, reader: BlobReader) -> list[CheckResult]
         if last is None:
             genesis = _decode(reader, r.prev_model_hash, decode_global_model)
             if not isinstance(genesis, GlobalModel) or genesis.round != 0:
-                out.append(_result(CheckKind.MODEL_CHAIN, FAILED, subject, r.round,
-                                   "the first round does not start from a round-0 model blob"))
+                out.append(
+                    _result(
+                        CheckKind.MODEL_CHAIN,
+                        FAILED,
+                        subject,
+                        r.round,
+                        "the first round does not start from a round-0 model blob",
+                    )
+                )
             else:
                 out.append(_result(CheckKind.MODEL_CHAIN, OK, subject, r.round, "genesis model"))
         elif r.prev_model_hash != last:
-            out.append(_result(CheckKind.MODEL_CHAIN, FAILED, subject, r.round,
-                               f"the last sealed model is {last}"))
+            out.append(
+                _result(
+                    CheckKind.MODEL_CHAIN,
+                    FAILED,
+                    subject,
+                    r.round,
+                    f"the last sealed model is {last}",
+                )
+            )
         else:
-            out.append(_result(CheckKind.MODEL_CHAIN, OK, subject, r.round,
-                               "continues the last sealed model"))
+            out.append(
+                _result(
+                    CheckKind.MODEL_CHAIN, OK, subject, r.round, "continues the last sealed model"
+                )
+            )
         last = r.prev_model_hash if last is None else last
         if r.outcome is RoundOutcome.SEALED:
             new = _decode(reader, r.new_model_hash, decode_global_model)
             prev = _decode(reader, r.prev_model_hash, decode_global_model)
             if not isinstance(new, GlobalModel) or not isinstance(prev, GlobalModel):
-                out.append(_result(CheckKind.MODEL_CHAIN, FAILED,
-                                   f"round {r.round} sealed model {r.new_model_hash}", r.round,
-                                   "sealed or previous model blob unavailable or malformed"))
+                out.append(
+                    _result(
+                        CheckKind.MODEL_CHAIN,
+                        FAILED,
+                        f"round {r.round} sealed model {r.new_model_hash}",
+                        r.round,
+                        "sealed or previous model blob unavailable or malformed",
+                    )
+                )
             elif new.round != prev.round + 1 or new.spec_hash != r.model_spec_hash:
-                out.append(_result(CheckKind.MODEL_CHAIN, FAILED,
-                                   f"round {r.round} sealed model {r.new_model_hash}", r.round,
-                                   f"model says round {new.round}, spec {new.spec_hash}"))
+                out.append(
+                    _result(
+                        CheckKind.MODEL_CHAIN,
+                        FAILED,
+                        f"round {r.round} sealed model {r.new_model_hash}",
+                        r.round,
+                        f"model says round {new.round}, spec {new.spec_hash}",
+                    )
+                )
             last = r.new_model_hash
     return out
 
 
-def check_sealed_model(r: RoundRecord, reader: BlobReader,
-                       key: ThresholdPublicKey) -> CheckResult:
+def check_sealed_model(r: RoundRecord, reader: BlobReader, key: ThresholdPublicKey) -> CheckResult:
     """Combining the posted partials and applying the server step gives the sealed model.
 
     For a round rejected after its commit, the same recomputation must give the candidate
@@ -185,18 +237,33 @@ def check_sealed_model(r: RoundRecord, reader: BlobReader,
     spec = _decode(reader, r.model_spec_hash, decode_model_spec)
     prev = _decode(reader, r.prev_model_hash, decode_global_model)
     if agg is None or not isinstance(spec, ModelSpec) or not isinstance(prev, GlobalModel):
-        return _result(CheckKind.SEALED_MODEL, FAILED, subject, r.round,
-                       "aggregate, spec or previous model unavailable")
+        return _result(
+            CheckKind.SEALED_MODEL,
+            FAILED,
+            subject,
+            r.round,
+            "aggregate, spec or previous model unavailable",
+        )
     try:
         _, blob, _ = candidate_model(key, agg, partials, prev, spec)
     except FedchainError as exc:
         return _result(CheckKind.SEALED_MODEL, FAILED, subject, r.round, exc.message)
     got = blob_hash(blob)
     if got != target:
-        return _result(CheckKind.SEALED_MODEL, FAILED, subject, r.round,
-                       f"decrypted aggregate + server step give {got}")
-    return _result(CheckKind.SEALED_MODEL, OK, subject, r.round,
-                   f"{len(partials)} partial decryptions combined and verified")
+        return _result(
+            CheckKind.SEALED_MODEL,
+            FAILED,
+            subject,
+            r.round,
+            f"decrypted aggregate + server step give {got}",
+        )
+    return _result(
+        CheckKind.SEALED_MODEL,
+        OK,
+        subject,
+        r.round,
+        f"{len(partials)} partial decryptions combined and verified",
+    )
 
 
 def check_holdout_reports(history: History) -> list[CheckResult]:
@@ -210,11 +277,19 @@ def check_holdout_reports(history: History) -> list[CheckResult]:
         if r.outcome is not RoundOutcome.SEALED or not r.holdout:
             continue
         other = [x.hospital for x in r.holdout if x.candidate_hash != r.new_model_hash]
-        out.append(_result(
-            CheckKind.HOLDOUT, FAILED if other else OK, f"round {r.round} hold-out reports",
-            r.round, (f"reports of {', '.join(other)} judged another candidate" if other else
-                      f"{len(r.holdout)} reports judged the sealed model"),
-        ))  # fmt: skip
+        out.append(
+            _result(
+                CheckKind.HOLDOUT,
+                FAILED if other else OK,
+                f"round {r.round} hold-out reports",
+                r.round,
+                (
+                    f"reports of {', '.join(other)} judged another candidate"
+                    if other
+                    else f"{len(r.holdout)} reports judged the sealed model"
+                ),
+            )
+        )
     return out
 
 
@@ -230,25 +305,54 @@ def check_rewards(history: History) -> list[CheckResult]:
         hosp = sum(v for a, v in paid.items() if a in hospitals)
         mine = sum(v for a, v in paid.items() if a not in hospitals)
         ok = (hosp, mine) == (r.hospital_credits, r.miner_credits)
-        out.append(_result(CheckKind.REWARDS, OK if ok else FAILED, f"round {r.round} credits",
-                           r.round, f"recomputed hospitals {hosp}, miners {mine}; the seal "
-                           f"says {r.hospital_credits}, {r.miner_credits}"))  # fmt: skip
+        out.append(
+            _result(
+                CheckKind.REWARDS,
+                OK if ok else FAILED,
+                f"round {r.round} credits",
+                r.round,
+                f"recomputed hospitals {hosp}, miners {mine}; the seal "
+                f"says {r.hospital_credits}, {r.miner_credits}",
+            )
+        )
     ok = history.minted == history.balances
-    out.append(_result(CheckKind.REWARDS, OK if ok else FAILED, "minted Transfer events", None,
-                       "" if ok else f"minted {history.minted}, recomputed {history.balances}"))
+    out.append(
+        _result(
+            CheckKind.REWARDS,
+            OK if ok else FAILED,
+            "minted Transfer events",
+            None,
+            "" if ok else f"minted {history.minted}, recomputed {history.balances}",
+        )
+    )
     return out
 
 
-def check_balances(history: History, on_chain: dict[str, int],
-                   total_supply: int) -> list[CheckResult]:
+def check_balances(
+    history: History, on_chain: dict[str, int], total_supply: int
+) -> list[CheckResult]:
     """The contract's balanceOf and totalSupply equal what the events add up to."""
     out = []
     for account in sorted(set(on_chain) | set(history.balances)):
         want, got = history.balances.get(account, 0), on_chain.get(account)
         status = OK if got == want else FAILED
-        out.append(_result(CheckKind.BALANCES, status, f"balance of {account}", None,
-                           f"contract {got}, recomputed {want}"))
+        out.append(
+            _result(
+                CheckKind.BALANCES,
+                status,
+                f"balance of {account}",
+                None,
+                f"contract {got}, recomputed {want}",
+            )
+        )
     ok = total_supply == history.total_supply
-    out.append(_result(CheckKind.BALANCES, OK if ok else FAILED, "total supply", None,
-                       f"contract {total_supply}, recomputed {history.total_supply}"))
+    out.append(
+        _result(
+            CheckKind.BALANCES,
+            OK if ok else FAILED,
+            "total supply",
+            None,
+            f"contract {total_supply}, recomputed {history.total_supply}",
+        )
+    )
     return out

@@ -139,7 +139,11 @@ class LedgerClient:
         ``max_total_weight`` is the spec's: proposals beyond it are refused on chain.
         """
         fn = self._f.openRound(
-            round_id, _b32(prev_model_hash), deadline, min_updates, _b32(model_spec_hash),
+            round_id,
+            _b32(prev_model_hash),
+            deadline,
+            min_updates,
+            _b32(model_spec_hash),
             max_total_weight,
         )
         return self._send(fn, f"openRound({round_id})")
@@ -260,8 +264,10 @@ class LedgerClient:
 
     def holdout_policy(self) -> tuple[int, int]:
         """(reports a seal needs, 0 = no gate; margin in ppm)."""
-        return (int(self._call(self._f.holdoutQuorum(), "holdoutQuorum")),
-                int(self._call(self._f.holdoutMargin(), "holdoutMargin")))  # fmt: skip
+        return (
+            int(self._call(self._f.holdoutQuorum(), "holdoutQuorum")),
+            int(self._call(self._f.holdoutMargin(), "holdoutMargin")),
+        )
 
     def proposer_timeout(self) -> int:
         """Seconds each miner in the rotation has before the next may act."""
@@ -287,9 +293,15 @@ class LedgerClient:
         """An account's registration (role NONE when unknown)."""
         m = self._call(self._f.getMember(address), "getMember")
         return Member(
-            address=address, paired=m[0], role=Role(m[1]), index=m[2], active=m[3],
-            aligned=m[4], shared_size=m[5], unique_ppm=m[6],
-        )  # fmt: skip
+            address=address,
+            paired=m[0],
+            role=Role(m[1]),
+            index=m[2],
+            active=m[3],
+            aligned=m[4],
+            shared_size=m[5],
+            unique_ppm=m[6],
+        )
 
     def miner_at(self, index: int) -> str:
         """The miner of pair ``index``."""
@@ -307,21 +319,38 @@ class LedgerClient:
         """A round's stored state."""
         r, h = self._call(self._f.getRound(round_id), f"getRound({round_id})")
         return RoundInfo(
-            round=round_id, status=RoundStatus(r[0]), min_updates=r[1], proposed=r[2],
-            accepted=r[3], proposed_by=bitmap_indexes(r[4]), attestations=bitmap_indexes(r[5]),
-            packer=r[6], quorum=r[7], miners=r[8], deadline=r[9], ready_at=r[10],
-            committed_at=r[11], holdout_reports=bitmap_indexes(r[12]), weight_left=r[13],
-            prev_model_hash=h[0], model_spec_hash=h[1], aggregate_hash=h[2],
-        )  # fmt: skip
+            round=round_id,
+            status=RoundStatus(r[0]),
+            min_updates=r[1],
+            proposed=r[2],
+            accepted=r[3],
+            proposed_by=bitmap_indexes(r[4]),
+            attestations=bitmap_indexes(r[5]),
+            packer=r[6],
+            quorum=r[7],
+            miners=r[8],
+            deadline=r[9],
+            ready_at=r[10],
+            committed_at=r[11],
+            holdout_reports=bitmap_indexes(r[12]),
+            weight_left=r[13],
+            prev_model_hash=h[0],
+            model_spec_hash=h[1],
+            aggregate_hash=h[2],
+        )
 
     def update(self, update_id: int) -> UpdateInfo:
         """An update's stored state."""
         u = self._call(self._f.getUpdate(update_id), f"getUpdate({update_id})")
         return UpdateInfo(
-            update_id=update_id, round=round_of(update_id), hospital=u[0], sample_count=u[1],
-            approvals=bitmap_indexes(u[2]), rejections=bitmap_indexes(u[3]),
+            update_id=update_id,
+            round=round_of(update_id),
+            hospital=u[0],
+            sample_count=u[1],
+            approvals=bitmap_indexes(u[2]),
+            rejections=bitmap_indexes(u[3]),
             status=UpdateStatus(u[4]),
-        )  # fmt: skip
+        )
 
     def holdout_tally(self, round_id: int, candidate_hash: bytes | str) -> HoldoutTally:
         """The hold-out reports on one candidate model of a round."""

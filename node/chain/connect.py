@@ -33,11 +33,15 @@ def connect(rpc_url: str, *, timeout: float = 30.0) -> Web3:
     try:
         w3.eth.chain_id  # noqa: B018 - the probe is the point
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        raise ChainError(f"cannot reach the chain at {rpc_url}: {exc}",
-                         fix="start it (`fedchain chain up`) or fix FEDCHAIN_RPC_URL") from exc
+        raise ChainError(
+            f"cannot reach the chain at {rpc_url}: {exc}",
+            fix="start it (`fedchain chain up`) or fix FEDCHAIN_RPC_URL",
+        ) from exc
     except Exception as exc:  # requests-based provider errors
-        raise ChainError(f"cannot reach the chain at {rpc_url}: {exc}",
-                         fix="start it (`fedchain chain up`) or fix FEDCHAIN_RPC_URL") from exc
+        raise ChainError(
+            f"cannot reach the chain at {rpc_url}: {exc}",
+            fix="start it (`fedchain chain up`) or fix FEDCHAIN_RPC_URL",
+        ) from exc
     return w3
 
 

@@ -230,13 +230,31 @@ class Transfer(LedgerEvent):
 EVENT_MODELS: dict[str, type[LedgerEvent]] = {
     cls.__name__: cls
     for cls in (
-        AdminChanged, PairRegistered, PairRemoved, QuorumChanged, RatesChanged,
-        ProposerTimeoutChanged, AlignmentRecorded, RoundOpened, UpdateProposed,
-        UpdateApproved, UpdateRejected, UpdateAccepted, UpdateRefused, RoundReady,
-        AggregateCommitted, AggregateAttested, PartialDecryptionSubmitted, RoundSealed,
-        RoundRejected, Transfer, HoldoutPolicyChanged, HoldoutReported, SubmissionRefused,
+        AdminChanged,
+        PairRegistered,
+        PairRemoved,
+        QuorumChanged,
+        RatesChanged,
+        ProposerTimeoutChanged,
+        AlignmentRecorded,
+        RoundOpened,
+        UpdateProposed,
+        UpdateApproved,
+        UpdateRejected,
+        UpdateAccepted,
+        UpdateRefused,
+        RoundReady,
+        AggregateCommitted,
+        AggregateAttested,
+        PartialDecryptionSubmitted,
+        RoundSealed,
+        RoundRejected,
+        Transfer,
+        HoldoutPolicyChanged,
+        HoldoutReported,
+        SubmissionRefused,
     )
-}  # fmt: skip
+}
 
 
 class _EventAbi:

@@ -80,8 +80,11 @@ def verdict(tally: Tally, *, total: int, policy: int, accepted: int, window_over
         return Verdict.PASSED
     needed = min(policy, accepted)
     mine = 2 * tally.reports
-    judged = (tally.reports >= needed or (total >= needed and mine > total)
-              or (window_over and mine >= total))  # fmt: skip
+    judged = (
+        tally.reports >= needed
+        or (total >= needed and mine > total)
+        or (window_over and mine >= total)
+    )
     if not judged:
         return Verdict.PENDING if total < needed and not window_over else Verdict.NOT_REPORTED
     return Verdict.FAILED if 2 * tally.worse > tally.reports else Verdict.PASSED

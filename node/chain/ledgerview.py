@@ -66,8 +66,11 @@ class RoundView:
 
     def weight_left(self, exclude: int | None = None) -> int:
         """The round's max total weight minus its proposed, unrefused updates (but ``exclude``)."""
-        used = sum(u.sample_count for u in self.updates.values()
-                   if not u.refused and u.update_id != exclude)  # fmt: skip
+        used = sum(
+            u.sample_count
+            for u in self.updates.values()
+            if not u.refused and u.update_id != exclude
+        )
         return self.max_total_weight - used
 
 
@@ -98,9 +101,10 @@ class LedgerView:
     def is_active_hospital(self, address: str) -> bool:
         """Whether ``address`` is the hospital of an active pair."""
         return any(
-            h.lower() == address.lower() for i, (h, _) in self.pairs.items()
+            h.lower() == address.lower()
+            for i, (h, _) in self.pairs.items()
             if i not in self.removed
-        )  # fmt: skip
+        )
 
     def apply(self, e: ev.LedgerEvent) -> None:
         """Fold one event in (events must come in chain order)."""
@@ -113,14 +117,24 @@ class LedgerView:
         elif isinstance(e, ev.RoundOpened):
             self.current_round = e.round
             self.rounds[e.round] = RoundView(
-                e.round, _h(e.prev_model_hash), _h(e.model_spec_hash), e.deadline, e.min_updates,
+                e.round,
+                _h(e.prev_model_hash),
+                _h(e.model_spec_hash),
+                e.deadline,
+                e.min_updates,
                 e.max_total_weight,
             )
         elif isinstance(e, ev.UpdateProposed):
             self.rounds[e.round].updates[e.update_id] = UpdateView(
-                e.update_id, e.round, e.hospital, e.miner, _h(e.blob_hash), e.sample_count,
-                bytes.fromhex(_h(e.signature)), {e.miner},
-            )  # fmt: skip
+                e.update_id,
+                e.round,
+                e.hospital,
+                e.miner,
+                _h(e.blob_hash),
+                e.sample_count,
+                bytes.fromhex(_h(e.signature)),
+                {e.miner},
+            )
         elif isinstance(e, ev.UpdateApproved | ev.UpdateRejected):
             self._update(e.update_id).voters.add(e.miner)
         elif isinstance(e, ev.UpdateAccepted):

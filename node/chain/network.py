@@ -125,9 +125,15 @@ def init_network(
                 miner_devnet_index=2 * index + 2 if devnet else None,
             )
         )
-    return _describe(ledger_quorum=ledger.quorum(), deployment=deployment, rpc_url=rpc_url,
-                     admin=admin.address, pairs=entries, rates=(hospital_rate, verifier_rate,
-                     packer_rate), proposer_timeout=proposer_timeout)  # fmt: skip
+    return _describe(
+        ledger_quorum=ledger.quorum(),
+        deployment=deployment,
+        rpc_url=rpc_url,
+        admin=admin.address,
+        pairs=entries,
+        rates=(hospital_rate, verifier_rate, packer_rate),
+        proposer_timeout=proposer_timeout,
+    )
 
 
 def _fund(w3: Web3, ledger: object, accounts: list[LocalAccount], amount: int) -> None:

@@ -74,15 +74,20 @@ def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, in
     out: dict[int, dict[str, int]] = {}
     for event in events:
         if isinstance(event, RatesChanged):
-            rates = Rates(hospital_rate=event.hospital_rate, verifier_rate=event.verifier_rate,
-                          packer_rate=event.packer_rate)  # fmt: skip
+            rates = Rates(
+                hospital_rate=event.hospital_rate,
+                verifier_rate=event.verifier_rate,
+                packer_rate=event.packer_rate,
+            )
         elif isinstance(event, AlignmentRecorded):
             unique[event.hospital.lower()] = event.unique_ppm
         elif isinstance(event, UpdateProposed):
             updates[event.round][event.update_id] = UpdateVotes(
-                event.hospital, event.sample_count, {event.miner},
+                event.hospital,
+                event.sample_count,
+                {event.miner},
                 unique_ppm=unique.get(event.hospital.lower(), PPM),
-            )  # fmt: skip
+            )
         elif isinstance(event, UpdateApproved):
             updates[event.update_id >> 16][event.update_id].approvers.add(event.miner)
         elif isinstance(event, UpdateAccepted) and event.event == "UpdateAccepted":

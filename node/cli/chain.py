@@ -11,8 +11,9 @@ from rich.console import Console
 from node.chain.devnet import Devnet
 from node.config import load_settings
 
-app = typer.Typer(name="chain", help="The local anvil devnet and the ledger contract.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    name="chain", help="The local anvil devnet and the ledger contract.", no_args_is_help=True
+)
 
 
 def _devnet(chain_id: int | None) -> Devnet:
@@ -51,16 +52,18 @@ def status() -> None:
     settings = load_settings()
     if settings.rpc_url:
         w3 = connect(settings.rpc_url, timeout=5)
-        Console().print(f"chain up: {settings.rpc_url} chain id {w3.eth.chain_id} "
-                        f"block {w3.eth.block_number}")
+        Console().print(
+            f"chain up: {settings.rpc_url} chain id {w3.eth.chain_id} block {w3.eth.block_number}"
+        )
         return
     info = _devnet(None).status()
     if info is None:
         Console().print("no devnet running")
         raise typer.Exit(1)
     block = connect(info.rpc_url).eth.block_number
-    Console().print(f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} "
-                    f"block {block}")
+    Console().print(
+        f"devnet up: {info.rpc_url} chain id {info.chain_id} pid {info.pid} block {block}"
+    )
 
 
 @app.command("compile")
@@ -76,9 +79,12 @@ def compile_ledger() -> None:
 @app.command("new-key")
 def new_key(
     out: Annotated[Path, typer.Option(help="keystore file to create")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True,
-                                          envvar="FEDCHAIN_KEY_PASSWORD")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="FEDCHAIN_KEY_PASSWORD"
+        ),
+    ],
 ) -> None:
     """Create a fresh account in an encrypted keystore file (for non-devnet chains)."""
     from eth_account import Account

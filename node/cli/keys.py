@@ -103,14 +103,20 @@ def init(
     threshold: Annotated[int, typer.Option(help="Shares t needed to decrypt (1..m).", min=1)],
     out: Annotated[Path, typer.Option(help="New directory for the key files.")],
     bits: Annotated[int, typer.Option(help="Bits of the modulus n (2048 for real use).")] = 2048,
-    keep_existing: Annotated[bool, typer.Option(
-        help="If --out already holds a ceremony of this shape, keep it and succeed "
-             "(for restartable deployments such as docker compose).")] = False,
+    keep_existing: Annotated[
+        bool,
+        typer.Option(
+            help="If --out already holds a ceremony of this shape, keep it and succeed "
+            "(for restartable deployments such as docker compose)."
+        ),
+    ] = False,
 ) -> None:
     """Deal a t-of-m threshold Paillier key: a public key for hospitals, a share per miner."""
     if threshold > miners:
-        raise ConfigError(f"--threshold {threshold} exceeds --miners {miners}",
-                          fix="choose 1 <= threshold <= miners")
+        raise ConfigError(
+            f"--threshold {threshold} exceeds --miners {miners}",
+            fix="choose 1 <= threshold <= miners",
+        )
     if keep_existing and (out / MANIFEST_FILE).exists():
         kept = json.loads((out / MANIFEST_FILE).read_text())
         if (kept["miners"], kept["threshold"], kept["n_bits"]) != (miners, threshold, bits):
@@ -119,8 +125,7 @@ def init(
                 f"{kept['n_bits']}-bit ceremony, not {threshold}-of-{miners} {bits}-bit",
                 fix="use another --out, or the same --miners/--threshold/--bits",
             )
-        Console().print(f"kept the existing ceremony in {out} "
-                        f"(public key {kept['public_key_id']})")
+        Console().print(f"kept the existing ceremony in {out} (public key {kept['public_key_id']})")
         return
     _check_out_dir(out)
     if bits < 2048:
@@ -130,8 +135,10 @@ def init(
     )
     manifest = write_ceremony(out, public_key_blob, share_blobs)
     console = Console()
-    console.print(f"public key {manifest['public_key_id']} ({bits} bits, "
-                  f"{threshold} of {miners}) -> {out / PUBLIC_KEY_FILE}")
+    console.print(
+        f"public key {manifest['public_key_id']} ({bits} bits, "
+        f"{threshold} of {miners}) -> {out / PUBLIC_KEY_FILE}"
+    )
     for i, entry in manifest["shares"].items():
         console.print(f"  share {i} -> {out / entry['file']} (give only to miner {i})")
     console.print("the dealer kept nothing: p, q and d lived only in a process that has exited")

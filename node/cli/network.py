@@ -37,10 +37,13 @@ def network_table(network: NetworkFile) -> Table:
         ("ledger contract", network.ledger_address),
         ("admin", network.admin),
         ("quorum", f"{network.quorum} of {len(network.pairs)} miners"),
-        ("rates", f"{network.hospital_rate}/sample, {network.verifier_rate}/approval, "
-                  f"{network.packer_rate}/packed round"),
+        (
+            "rates",
+            f"{network.hospital_rate}/sample, {network.verifier_rate}/approval, "
+            f"{network.packer_rate}/packed round",
+        ),
         ("proposer timeout", f"{network.proposer_timeout} s"),
-    ]  # fmt: skip
+    ]
     for name, value in settings:
         table.add_row("", name, value)
     table.add_section()
@@ -65,11 +68,16 @@ def run_init(settings: Settings, hospitals: int) -> NetworkFile:
     admin = devnet_account(settings.devnet_account or 0)
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
     network = init_network(
-        w3, admin, pairs, rpc_url=rpc_url,
-        hospital_rate=settings.hospital_rate, verifier_rate=settings.verifier_rate,
-        packer_rate=settings.packer_rate, proposer_timeout=settings.proposer_timeout,
+        w3,
+        admin,
+        pairs,
+        rpc_url=rpc_url,
+        hospital_rate=settings.hospital_rate,
+        verifier_rate=settings.verifier_rate,
+        packer_rate=settings.packer_rate,
+        proposer_timeout=settings.proposer_timeout,
         deployments_file=settings.deployments_file,
-    )  # fmt: skip
+    )
     network.save(settings.resolved_network_file)
     return network
 
@@ -99,16 +107,21 @@ def existing_network(settings: Settings, hospitals: int) -> NetworkFile | None:
 @app.command()
 def init(
     hospitals: Annotated[int, typer.Option(min=1, max=16, help="hospital/miner pairs")] = 3,
-    keep_existing: Annotated[bool, typer.Option(
-        help="If the network file's ledger is already deployed on this chain with N pairs, "
-             "keep it (for restartable deployments such as docker compose).")] = False,
+    keep_existing: Annotated[
+        bool,
+        typer.Option(
+            help="If the network file's ledger is already deployed on this chain with N pairs, "
+            "keep it (for restartable deployments such as docker compose)."
+        ),
+    ] = False,
 ) -> None:
     """Deploy the ledger and register N hospital/miner pairs on the configured chain."""
     settings = load_settings()
     kept = existing_network(settings, hospitals) if keep_existing else None
     if kept is not None:
-        Console().print(f"kept the ledger {kept.ledger_address} of "
-                        f"{settings.resolved_network_file}")
+        Console().print(
+            f"kept the ledger {kept.ledger_address} of {settings.resolved_network_file}"
+        )
     network = kept or run_init(settings, hospitals)
     Console().print(network_table(network))
     Console().print(f"network file: {settings.resolved_network_file}")

@@ -63,14 +63,25 @@ class AuditWorld:
 
 def _federation(devnet: Devnet, root: Path, key: tuple[bytes, list[bytes]]) -> Federation:
     w3 = connect(devnet.status().rpc_url)  # type: ignore[union-attr]
-    admin, _ = deploy_ledger(w3, devnet_account(0), hospital_rate=1, verifier_rate=10,
-                             packer_rate=50, proposer_timeout=60)
+    admin, _ = deploy_ledger(
+        w3,
+        devnet_account(0),
+        hospital_rate=1,
+        verifier_rate=10,
+        packer_rate=50,
+        proposer_timeout=60,
+    )
     pairs = [devnet_pair_accounts(i) for i in range(3)]
     for h, m in pairs:
         admin.register_pair(h.address, m.address)
-    world = LedgerWorld(w3=w3, admin=admin, hospitals=[admin.as_account(h) for h, _ in pairs],
-                        miners=[admin.as_account(m) for _, m in pairs],
-                        outsider=admin.as_account(devnet_account(9)), timeout=60)
+    world = LedgerWorld(
+        w3=w3,
+        admin=admin,
+        hospitals=[admin.as_account(h) for h, _ in pairs],
+        miners=[admin.as_account(m) for _, m in pairs],
+        outsider=admin.as_account(devnet_account(9)),
+        timeout=60,
+    )
     world.admin.set_holdout_policy(3, 1000)
     pub_blob, shares = key
     pub = decode_public_key(pub_blob)
@@ -82,11 +93,16 @@ def _federation(devnet: Devnet, root: Path, key: tuple[bytes, list[bytes]]) -> F
         spec_hash = s.put(spec.canonical())
         genesis_hash = s.put(encode_global_model(genesis))
     miners = [
-        MinerNode(ledger=world.miners[k], store=stores[k],
-                  peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
-                  public_key=pub, share=decode_key_share(shares[k], pub), partial_grace=0.3)
+        MinerNode(
+            ledger=world.miners[k],
+            store=stores[k],
+            peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
+            public_key=pub,
+            share=decode_key_share(shares[k], pub),
+            partial_grace=0.3,
+        )
         for k in range(3)
-    ]  # fmt: skip
+    ]
 
     def link(k: int) -> InProcessLink:
         return InProcessLink(
@@ -96,10 +112,15 @@ def _federation(devnet: Devnet, root: Path, key: tuple[bytes, list[bytes]]) -> F
         )
 
     hospitals = [
-        RoundClient(ledger=world.hospitals[k], link=link(k), public_key=pub,
-                    train=task.trainer(SAMPLES[k], seed=k), evaluate=task.evaluate)
+        RoundClient(
+            ledger=world.hospitals[k],
+            link=link(k),
+            public_key=pub,
+            train=task.trainer(SAMPLES[k], seed=k),
+            evaluate=task.evaluate,
+        )
         for k in range(3)
-    ]  # fmt: skip
+    ]
     return Federation(world, miners, hospitals, spec, spec_hash, genesis_hash, task, set(), set())
 
 
@@ -110,12 +131,12 @@ def _rogue_proposal(fed: Federation) -> None:
     r = h.view.rounds[h.view.current_round]
     pub = fed.miners[0].public_key
     update = read_update(h.make_submission(r).blob(), pub)
-    blob = encode_update(dataclasses.replace(update, ciphertexts=(0, *update.ciphertexts[1:])),
-                         pub)  # fmt: skip
+    blob = encode_update(dataclasses.replace(update, ciphertexts=(0, *update.ciphertexts[1:])), pub)
     digest = fed.miners[0].publish(blob)
     signature = fed.world.hospitals[0].sign_update(r.round, digest, SAMPLES[0])
-    fed.world.miners[0].propose_update(fed.world.hospitals[0].account.address, r.round, digest,
-                                       SAMPLES[0], signature)  # fmt: skip
+    fed.world.miners[0].propose_update(
+        fed.world.hospitals[0].account.address, r.round, digest, SAMPLES[0], signature
+    )
 
 
 def build_audit_world(root: Path, key: tuple[bytes, list[bytes]]) -> AuditWorld:
@@ -137,8 +158,9 @@ def build_audit_world(root: Path, key: tuple[bytes, list[bytes]]) -> AuditWorld:
         raise
     pub_file = root / "consortium.pub"
     pub_file.write_bytes(key[0])
-    return AuditWorld(fed, devnet, [root / f"miner-{k}" for k in range(3)], pub_file,
-                      fed.genesis_hash)  # fmt: skip
+    return AuditWorld(
+        fed, devnet, [root / f"miner-{k}" for k in range(3)], pub_file, fed.genesis_hash
+    )
 
 
 # ---------------------------------------------------------------- helpers for the audit tests
@@ -165,8 +187,10 @@ def serve_app(app: Any) -> Iterator[str]:
 def miner_services(world: AuditWorld) -> Iterator[list[str]]:
     """Each in-process miner behind its real HTTP routes (no chain watcher)."""
     with ExitStack() as stack:
-        yield [stack.enter_context(serve_app(create_miner_app(m, tick_interval=None)))
-               for m in world.fed.miners]  # fmt: skip
+        yield [
+            stack.enter_context(serve_app(create_miner_app(m, tick_interval=None)))
+            for m in world.fed.miners
+        ]
 
 
 @contextmanager
@@ -190,13 +214,21 @@ def write_network_file(world: AuditWorld, path: Path) -> Path:
     admin = world.ledger
     rates = admin.rates()
     network = NetworkFile(
-        chain_id=int(admin.w3.eth.chain_id), rpc_url=world.devnet.status().rpc_url,  # type: ignore[union-attr]
-        ledger_address=admin.address, ledger_block=0, admin=admin.account.address,
-        quorum=admin.quorum(), proposer_timeout=admin.proposer_timeout(),
-        hospital_rate=rates.hospital_rate, verifier_rate=rates.verifier_rate,
+        chain_id=int(admin.w3.eth.chain_id),
+        rpc_url=world.devnet.status().rpc_url,  # type: ignore[union-attr]
+        ledger_address=admin.address,
+        ledger_block=0,
+        admin=admin.account.address,
+        quorum=admin.quorum(),
+        proposer_timeout=admin.proposer_timeout(),
+        hospital_rate=rates.hospital_rate,
+        verifier_rate=rates.verifier_rate,
         packer_rate=rates.packer_rate,
-        pairs=[PairEntry(index=k, hospital=h.account.address, miner=m.account.address)
-               for k, (h, m) in enumerate(zip(world.fed.world.hospitals, world.fed.world.miners,
-                                              strict=True))],
-    )  # fmt: skip
+        pairs=[
+            PairEntry(index=k, hospital=h.account.address, miner=m.account.address)
+            for k, (h, m) in enumerate(
+                zip(world.fed.world.hospitals, world.fed.world.miners, strict=True)
+            )
+        ],
+    )
     return network.save(path)

@@ -57,13 +57,25 @@ class LedgerWorld:
         self.rpc("evm_increaseTime", [seconds])
         self.rpc("evm_mine")
 
-    def open_round(self, round_id: int = 1, *, min_updates: int | None = None,
-                   deadline_in: int = 3600, prev: bytes = b"\x01" * 32) -> None:
-        self.admin.open_round(round_id, prev, self.now() + deadline_in,
-                              min_updates or len(self.hospitals), b"\x02" * 32)
+    def open_round(
+        self,
+        round_id: int = 1,
+        *,
+        min_updates: int | None = None,
+        deadline_in: int = 3600,
+        prev: bytes = b"\x01" * 32,
+    ) -> None:
+        self.admin.open_round(
+            round_id,
+            prev,
+            self.now() + deadline_in,
+            min_updates or len(self.hospitals),
+            b"\x02" * 32,
+        )
 
-    def propose(self, k: int, round_id: int = 1, samples: int = 100,
-                blob: bytes | None = None) -> int:
+    def propose(
+        self, k: int, round_id: int = 1, samples: int = 100, blob: bytes | None = None
+    ) -> int:
         blob = blob or os.urandom(32)
         signature = self.hospitals[k].sign_update(round_id, blob, samples)
         uid, _ = self.miners[k].propose_update(
@@ -95,12 +107,18 @@ def make_world(w3: Web3) -> Iterator[Callable[..., LedgerWorld]]:
     """Build ledger worlds inside an evm snapshot that is reverted after the test."""
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
 
-    def build(n: int = 4, *, rates: tuple[int, int, int] = (1, 10, 50),
-              timeout: int = 60) -> LedgerWorld:
+    def build(
+        n: int = 4, *, rates: tuple[int, int, int] = (1, 10, 50), timeout: int = 60
+    ) -> LedgerWorld:
         admin_account = devnet_account(0)
-        admin, _ = deploy_ledger(w3, admin_account, hospital_rate=rates[0],
-                                 verifier_rate=rates[1], packer_rate=rates[2],
-                                 proposer_timeout=timeout)
+        admin, _ = deploy_ledger(
+            w3,
+            admin_account,
+            hospital_rate=rates[0],
+            verifier_rate=rates[1],
+            packer_rate=rates[2],
+            proposer_timeout=timeout,
+        )
         hospitals, miners = _accounts(n)
         for h, m in zip(hospitals, miners, strict=True):
             admin.register_pair(h.address, m.address)
@@ -185,8 +203,14 @@ class Federation:
     def open_round(self, round_id: int, *, min_updates: int = 3, deadline_in: int = 3600) -> None:
         sealed = self.world.admin.model_hash().removeprefix("0x")
         prev = self.genesis_hash if int(sealed, 16) == 0 else sealed
-        self.world.admin.open_round(round_id, prev, self.world.now() + deadline_in, min_updates,
-                                    self.spec_hash, self.spec.max_total_weight)
+        self.world.admin.open_round(
+            round_id,
+            prev,
+            self.world.now() + deadline_in,
+            min_updates,
+            self.spec_hash,
+            self.spec.max_total_weight,
+        )
 
     def tick(self, hospitals: bool = True) -> None:
         for k, m in enumerate(self.miners):
@@ -197,8 +221,9 @@ class Federation:
                 if k not in self.offline:
                     h.tick()
 
-    def drive(self, until: Callable[[], bool], *, timeout: float = 60.0,
-              hospitals: bool = True) -> None:
+    def drive(
+        self, until: Callable[[], bool], *, timeout: float = 60.0, hospitals: bool = True
+    ) -> None:
         end = _time.monotonic() + timeout
         while not until():
             if _time.monotonic() > end:
@@ -210,22 +235,35 @@ class Federation:
 
 
 @pytest.fixture
-def make_federation(make_world: Callable[..., LedgerWorld],
-                    consortium_key: tuple[bytes, list[bytes]]) -> Callable[..., Federation]:
+def make_federation(
+    make_world: Callable[..., LedgerWorld], consortium_key: tuple[bytes, list[bytes]]
+) -> Callable[..., Federation]:
     from hospital.round import RoundClient
     from hospital.roundlink import InProcessLink
     from miner.duties import MinerNode
     from miner.intake import submit_update
 
-    def build(*, n_params: int = 40, samples: tuple[int, ...] = (30, 50, 70),
-              holdout_reports: int = 3, margin_ppm: int = 1000, timeout: int = 60,
-              poison: int | None = None, max_total_weight: int = 1 << 20) -> Federation:
+    def build(
+        *,
+        n_params: int = 40,
+        samples: tuple[int, ...] = (30, 50, 70),
+        holdout_reports: int = 3,
+        margin_ppm: int = 1000,
+        timeout: int = 60,
+        poison: int | None = None,
+        max_total_weight: int = 1 << 20,
+    ) -> Federation:
         world = make_world(3, timeout=timeout)
         world.admin.set_holdout_policy(holdout_reports, margin_ppm)
         pub_blob, share_blobs = consortium_key
         pub = decode_public_key(pub_blob)
-        spec = ModelSpec(n_params=n_params, public_key_id=public_key_id(pub).hex(),
-                         value_bits=16, clip=1.0, max_total_weight=max_total_weight)
+        spec = ModelSpec(
+            n_params=n_params,
+            public_key_id=public_key_id(pub).hex(),
+            value_bits=16,
+            clip=1.0,
+            max_total_weight=max_total_weight,
+        )
         task = Task(n_params)
         stores = [MemoryBlobStore() for _ in range(3)]
         spec_hash = stores[0].put(spec.canonical())
@@ -236,10 +274,14 @@ def make_federation(make_world: Callable[..., LedgerWorld],
             s.put(spec.canonical())
             s.put(encode_global_model(genesis))
         miners = [
-            MinerNode(ledger=world.miners[k], store=stores[k],
-                      peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
-                      public_key=pub, share=decode_key_share(share_blobs[k], pub),
-                      partial_grace=0.3)
+            MinerNode(
+                ledger=world.miners[k],
+                store=stores[k],
+                peers=StorePeers([s for j, s in enumerate(stores) if j != k]),
+                public_key=pub,
+                share=decode_key_share(share_blobs[k], pub),
+                partial_grace=0.3,
+            )
             for k in range(3)
         ]
 
@@ -251,13 +293,17 @@ def make_federation(make_world: Callable[..., LedgerWorld],
             )
 
         hospitals = [
-            RoundClient(ledger=world.hospitals[k], link=link(k), public_key=pub,
-                        train=task.trainer(samples[k], scale=-8.0 if k == poison else 0.5,
-                                           seed=k),
-                        evaluate=task.evaluate)
+            RoundClient(
+                ledger=world.hospitals[k],
+                link=link(k),
+                public_key=pub,
+                train=task.trainer(samples[k], scale=-8.0 if k == poison else 0.5, seed=k),
+                evaluate=task.evaluate,
+            )
             for k in range(3)
         ]
-        return Federation(world, miners, hospitals, spec, spec_hash, genesis_hash, task, set(),
-                          set())
+        return Federation(
+            world, miners, hospitals, spec, spec_hash, genesis_hash, task, set(), set()
+        )
 
     return build

@@ -46,21 +46,40 @@ class LoopCapture:
         return "tcp and (" + " or ".join(f"port {p}" for p in sorted(set(self.ports))) + ")"
 
     def __enter__(self) -> LoopCapture:
-        tcpdump = shutil.which("tcpdump") or ("/usr/bin/tcpdump"
-                                              if Path("/usr/bin/tcpdump").exists() else None)
+        tcpdump = shutil.which("tcpdump") or (
+            "/usr/bin/tcpdump" if Path("/usr/bin/tcpdump").exists() else None
+        )
         if tcpdump is None:
-            raise CannotCapture("tcpdump is not installed (scripts/system-deps.sh installs it "
-                                "as root)")
+            raise CannotCapture(
+                "tcpdump is not installed (scripts/system-deps.sh installs it as root)"
+            )
         stderr = self.path.with_suffix(".stderr")
         with stderr.open("wb") as sink:
             self.process = subprocess.Popen(
-                [tcpdump, "-i", "lo", "-n", "-U", "-s", "0", "-B", "16384", "-w", str(self.path),
-                 self.bpf()], stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True)
+                [
+                    tcpdump,
+                    "-i",
+                    "lo",
+                    "-n",
+                    "-U",
+                    "-s",
+                    "0",
+                    "-B",
+                    "16384",
+                    "-w",
+                    str(self.path),
+                    self.bpf(),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+                start_new_session=True,
+            )
         end = time.monotonic() + 10
         while "listening on" not in stderr.read_text(errors="replace"):
             if self.process.poll() is not None:
-                raise CannotCapture("tcpdump could not capture on lo: "
-                                    + stderr.read_text(errors="replace").strip())
+                raise CannotCapture(
+                    "tcpdump could not capture on lo: " + stderr.read_text(errors="replace").strip()
+                )
             if time.monotonic() > end:
                 self._stop()
                 raise CannotCapture("tcpdump did not start listening in 10 s")
@@ -143,8 +162,12 @@ def read_pcap(path: Path) -> Pcap:
     """Every TCP segment with data in a classic pcap file (either byte order)."""
     raw = path.read_bytes()
     magic = raw[:4]
-    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
-              b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}.get(magic)  # fmt: skip
+    endian = {
+        b"\xd4\xc3\xb2\xa1": "<",
+        b"\xa1\xb2\xc3\xd4": ">",
+        b"\x4d\x3c\xb2\xa1": "<",
+        b"\xa1\xb2\x3c\x4d": ">",
+    }.get(magic)
     if endian is None:
         raise ValueError(f"{path} is not a classic pcap file")
     linktype = struct.unpack(endian + "I", raw[20:24])[0]

@@ -40,15 +40,24 @@ class Service:
 
 @contextmanager
 def fedchain_service(
-    args: Sequence[str], *, port: int, env: Mapping[str, str], log: Path,
-    health: str = "/health", timeout: float = 60.0,
+    args: Sequence[str],
+    *,
+    port: int,
+    env: Mapping[str, str],
+    log: Path,
+    health: str = "/health",
+    timeout: float = 60.0,
 ) -> Iterator[Service]:
     """Run `fedchain <args>` until its ``health`` answers 200; terminate it by PID afterwards."""
     full_env = {**os.environ, **env}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "node.cli.app", *args], cwd=REPO, env=full_env,
-            stdout=sink, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "node.cli.app", *args],
+            cwd=REPO,
+            env=full_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     service = Service(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -103,9 +112,12 @@ def aligned_network(data_dir: Path) -> Iterator[tuple[Network, LedgerClient]]:
     from node.cli.round import admin_ledger
     from node.netup import Network, NetworkOptions  # noqa: F811 - the runtime import
 
-    options = NetworkOptions(hospitals=3, key_bits=1024, cases=240,
-                             train={"epochs": 4, "batch_size": 16, "optimizer": "adam",
-                                    "lr": 0.005})  # fmt: skip
+    options = NetworkOptions(
+        hospitals=3,
+        key_bits=1024,
+        cases=240,
+        train={"epochs": 4, "batch_size": 16, "optimizer": "adam", "lr": 0.005},
+    )
     with Network(data_dir, options) as net:
         assert net.network is not None
         align(net, Console(file=io.StringIO()))

@@ -56,19 +56,43 @@ def hospitals(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("alignment")
     rng = random.Random(11)
     universe = [rng.randbytes(16) for _ in range(3000)]
-    sets = {name: [x for x in universe if rng.random() < p]
-            for name, p in zip(NAMES, (0.6, 0.4, 0.5), strict=True)}
+    sets = {
+        name: [x for x in universe if rng.random() < p]
+        for name, p in zip(NAMES, (0.6, 0.4, 0.5), strict=True)
+    }
     procs, urls = [], []
     try:
         for name in NAMES:
             items = tmp / f"{name}.hex"
             items.write_text("\n".join(x.hex() for x in sets[name]))
             port = free_port()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "node.cli.app", "align", "serve", "--name", name,
-                 "--items", str(items), "--format", "hex", "--port", str(port),
-                 "--results", str(tmp / "results" / name), "--relay", OPERATOR.address],
-                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "node.cli.app",
+                        "align",
+                        "serve",
+                        "--name",
+                        name,
+                        "--items",
+                        str(items),
+                        "--format",
+                        "hex",
+                        "--port",
+                        str(port),
+                        "--results",
+                        str(tmp / "results" / name),
+                        "--relay",
+                        OPERATOR.address,
+                    ],
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
             wait_ready(url, proc)
@@ -94,16 +118,20 @@ def test_relay_over_http_gives_each_hospital_the_plaintext_counts(hospitals):
     as_sets = {k: set(v) for k, v in sets.items()}
     for name in NAMES:
         local = json.loads((results / name / f"{summary.session_id}.json").read_text())
-        holders = dict(zip((bytes.fromhex(i) for i in local["items"]), local["other_holders"],
-                           strict=True))
-        assert holders == {x: sum(x in as_sets[o] for o in NAMES if o != name)
-                           for x in as_sets[name]}
+        holders = dict(
+            zip((bytes.fromhex(i) for i in local["items"]), local["other_holders"], strict=True)
+        )
+        assert holders == {
+            x: sum(x in as_sets[o] for o in NAMES if o != name) for x in as_sets[name]
+        }
         shared = [x for x, c in holders.items() if c >= 1]
         salt = bytes.fromhex(local["salt"])
         receipt = summary.receipts[name]
         assert receipt.shared_size == len(shared)
-        assert receipt.shared_set_hash == "0x" + shared_set_hash(
-            shared, purpose=AlignmentPurpose.PATIENTS, salt=salt).hex()
+        assert (
+            receipt.shared_set_hash
+            == "0x" + shared_set_hash(shared, purpose=AlignmentPurpose.PATIENTS, salt=salt).hex()
+        )
     assert summary.framing_bytes > 0
     assert summary.bytes_per_item < 200  # 3 parties: 5 x 32-byte points per item + framing
 
@@ -114,19 +142,31 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
     with httpx.Client() as client:
         north = HttpLink(urls[0], client, account=OPERATOR)
         south = HttpLink(urls[1], client, account=OPERATOR)
-        opening = {"session_id": sid, "sender": RELAY, "seq": 1, "run": "it-2",
-                   "purpose": AlignmentPurpose.PATIENTS, "parties": ("north", "south")}
-        sizes = {"north": north.open(SessionOpen(**opening)).set_size,
-                 "south": south.open(SessionOpen(**opening)).set_size}
+        opening = {
+            "session_id": sid,
+            "sender": RELAY,
+            "seq": 1,
+            "run": "it-2",
+            "purpose": AlignmentPurpose.PATIENTS,
+            "parties": ("north", "south"),
+        }
+        sizes = {
+            "north": north.open(SessionOpen(**opening)).set_size,
+            "south": south.open(SessionOpen(**opening)).set_size,
+        }
         own = north.encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
         south.encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
-        good = PointBatch(session_id=sid, sender=RELAY, seq=3, origin="north", hops=1,
-                          points=own.points)
+        good = PointBatch(
+            session_id=sid, sender=RELAY, seq=3, origin="north", hops=1, points=own.points
+        )
 
         def post(msg):
             body = to_wire(msg)
-            return client.post(f"{urls[1]}/alignment/blind", content=body,
-                               headers=sign_request(OPERATOR, "POST", "/alignment/blind", body))
+            return client.post(
+                f"{urls[1]}/alignment/blind",
+                content=body,
+                headers=sign_request(OPERATOR, "POST", "/alignment/blind", body),
+            )
 
         bad = post(good.model_copy(update={"points": b"\xff" * 32 + own.points[32:]}))
         assert bad.status_code == 400 and bad.json()["field"] == "points"
@@ -135,8 +175,11 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
         assert short.status_code == 400 and short.json()["field"] == "points"
         other = post(good.model_copy(update={"session_id": secrets.token_hex(16)}))
         assert other.status_code == 400 and other.json()["field"] == "session_id"
-        garbage = client.post(f"{urls[1]}/alignment/blind", content=b"FCA1junk", headers=(
-            sign_request(OPERATOR, "POST", "/alignment/blind", b"FCA1junk")))
+        garbage = client.post(
+            f"{urls[1]}/alignment/blind",
+            content=b"FCA1junk",
+            headers=(sign_request(OPERATOR, "POST", "/alignment/blind", b"FCA1junk")),
+        )
         assert garbage.status_code == 400 and garbage.json()["field"] == "frame"
 
         assert post(good).status_code == 200
@@ -148,15 +191,22 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
 
 def test_service_refuses_unsigned_stranger_signed_and_replayed_relay_requests(hospitals):
     urls, _, _, _ = hospitals
-    opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1, run="it-4",
-                          purpose=AlignmentPurpose.PATIENTS, parties=("north", "south"))
+    opening = SessionOpen(
+        session_id=secrets.token_hex(16),
+        sender=RELAY,
+        seq=1,
+        run="it-4",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("north", "south"),
+    )
     body = to_wire(opening)
     stranger = devnet_account(RELAY_INDEX + 1)
     url = f"{urls[0]}/alignment/open"
     with httpx.Client() as client:
         unsigned = client.post(url, content=body)
-        by_stranger = client.post(url, content=body,
-                                  headers=sign_request(stranger, "POST", "/alignment/open", body))
+        by_stranger = client.post(
+            url, content=body, headers=sign_request(stranger, "POST", "/alignment/open", body)
+        )
         headers = sign_request(OPERATOR, "POST", "/alignment/open", body)
         tampered = client.post(url, content=body + b" ", headers=headers)
         first = client.post(url, content=body, headers=headers)
@@ -176,21 +226,35 @@ def test_fedchain_align_run_command_relays_among_the_services(hospitals):
     urls, sets, _, tmp = hospitals
     fedchain = Path(sys.executable).parent / "fedchain"
 
-    env = {**os.environ, "COLUMNS": "200",  # room for the full 66-character hash
-           "FEDCHAIN_DEVNET_ACCOUNT": str(RELAY_INDEX), "FEDCHAIN_DATA_DIR": str(tmp / "relay")}
+    env = {
+        **os.environ,
+        "COLUMNS": "200",  # room for the full 66-character hash
+        "FEDCHAIN_DEVNET_ACCOUNT": str(RELAY_INDEX),
+        "FEDCHAIN_DATA_DIR": str(tmp / "relay"),
+    }
 
-    done = subprocess.run([str(fedchain), "align", "run", *urls, "--purpose", "patients",
-                           "--run", "it-3"], capture_output=True, text=True, timeout=120,
-                          env=env)
+    done = subprocess.run(
+        [str(fedchain), "align", "run", *urls, "--purpose", "patients", "--run", "it-3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
     assert done.returncode == 0, done.stderr
     as_sets = {k: set(v) for k, v in sets.items()}
     north_shared = len(as_sets["north"] & (as_sets["south"] | as_sets["east"]))
-    assert re.search(rf"north\s*│\s*{len(as_sets['north'])}\s*│\s*{north_shared}\s*│\s*0x",
-                     done.stdout), done.stdout
+    assert re.search(
+        rf"north\s*│\s*{len(as_sets['north'])}\s*│\s*{north_shared}\s*│\s*0x", done.stdout
+    ), done.stdout
     assert "bytes per item" in done.stdout
 
-    wrong = subprocess.run([str(fedchain), "align", "run", *urls, "--purpose", "pathology"],
-                           capture_output=True, text=True, timeout=60, env=env)
+    wrong = subprocess.run(
+        [str(fedchain), "align", "run", *urls, "--purpose", "pathology"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert wrong.returncode == 2
     assert "serves patients items, not pathology" in wrong.stderr

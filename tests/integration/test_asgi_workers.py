@@ -21,9 +21,11 @@ from node.asgi_workers import handing_order, serve
 from node.errors import ConfigError
 
 TOKEN = "asgi-workers-token-0123456789ab"
-UPGRADE = (b"GET /doctor HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
-           b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           b"Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
+UPGRADE = (
+    b"GET /doctor HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+    b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
 
 
 def _children(pid: int) -> list[int]:
@@ -55,8 +57,9 @@ def _client_ports(pid: int, port: int, *, any_state: bool = False) -> set[int]:
 
 
 def _workers(server_pid: int) -> list[int]:
-    return [p for p in _children(server_pid)
-            if Path(f"/proc/{p}/cmdline").read_bytes().count(b"spawn")]  # fmt: skip
+    return [
+        p for p in _children(server_pid) if Path(f"/proc/{p}/cmdline").read_bytes().count(b"spawn")
+    ]
 
 
 def _keep_alive_client(port: int) -> socket.socket:
@@ -67,8 +70,13 @@ def _keep_alive_client(port: int) -> socket.socket:
     while b"\r\n\r\n" not in head:
         head += conn.recv(65536)
     assert head.startswith(b"HTTP/1.1 200"), head[:80]
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")))  # fmt: skip
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+    )
     body = head.split(b"\r\n\r\n", 1)[1]
     while len(body) < length:
         body += conn.recv(65536)
@@ -84,8 +92,9 @@ def _until(condition: Callable[[], bool], seconds: float = 15) -> None:
 
 def test_connections_split_evenly_and_a_stop_stops_them_all(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
-                           timeout=120) as server:  # fmt: skip
+    with start_demo_server(
+        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         workers = _workers(server.process.pid)
         assert len(workers) == 2
@@ -103,8 +112,9 @@ def test_connections_split_evenly_and_a_stop_stops_them_all(tmp_path: Path) -> N
 
 def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
-                           timeout=120) as server:  # fmt: skip
+    with start_demo_server(
+        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         first, second = _workers(server.process.pid)
         clients = [_keep_alive_client(port) for _ in range(20)]
@@ -129,8 +139,9 @@ def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> N
 
 def test_a_dead_worker_stops_the_service_naming_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(tokens=[TOKEN], cases=100, database_url=url, workers=2,
-                           timeout=120) as server:  # fmt: skip
+    with start_demo_server(
+        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    ) as server:
         first, second = _workers(server.process.pid)
         os.kill(first, signal.SIGKILL)
         assert server.process.wait(timeout=30) == 1  # stopped, for its supervisor to restart
@@ -155,7 +166,16 @@ def test_a_taken_port_is_refused_naming_it() -> None:
             serve("diagnosis.demo:create_demo_app", host="127.0.0.1", port=port, workers=2)
         assert "free port" in err.value.fix
         out = subprocess.run(
-            [sys.executable, "-m", "node.asgi_workers", "diagnosis.demo:create_demo_app",
-             "--port", str(port)], capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "node.asgi_workers",
+                "diagnosis.demo:create_demo_app",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 2 and f"127.0.0.1:{port}" in out.stderr

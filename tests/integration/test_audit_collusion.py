@@ -25,8 +25,9 @@ def test_an_on_chain_aggregate_of_another_set_fails_the_aggregate_check(tmp_path
         packer.view.catch_up(packer.ledger)
         accepted = packer.view.rounds[4].accepted()
         assert len(accepted) == 3
-        forged = aggregate_updates(packer.public_key,
-                                   [packer.blob(u.blob_hash) for u in accepted[:2]])
+        forged = aggregate_updates(
+            packer.public_key, [packer.blob(u.blob_hash) for u in accepted[:2]]
+        )
         digest = packer.publish(forged)
         packer.ledger.commit_aggregate(4, digest, 3)  # the ledger can only check the count
         for m in fed.miners:

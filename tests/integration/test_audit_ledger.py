@@ -40,8 +40,9 @@ FEDCHAIN = Path(sys.executable).with_name("fedchain")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory,
-          consortium_key: tuple[bytes, list[bytes]]) -> Iterator[AuditWorld]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, consortium_key: tuple[bytes, list[bytes]]
+) -> Iterator[AuditWorld]:
     w = build_audit_world(tmp_path_factory.mktemp("audit"), consortium_key)
     try:
         yield w
@@ -50,8 +51,9 @@ def world(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _auditor(world: AuditWorld, **kw) -> Auditor:
-    reader = BlobReader([DirectorySource(d, name=f"miner-{k}")
-                         for k, d in enumerate(world.blob_dirs)])  # fmt: skip
+    reader = BlobReader(
+        [DirectorySource(d, name=f"miner-{k}") for k, d in enumerate(world.blob_dirs)]
+    )
     return Auditor(world.ledger, reader, world.public_key_file, **kw)
 
 
@@ -61,8 +63,11 @@ def _failed(report: AuditReport, kind: CheckKind):
 
 def test_history_shows_rounds_rejections_contributions_and_rewards(world):
     report = _auditor(world).report()
-    assert [r.outcome for r in report.rounds] == [RoundOutcome.SEALED, RoundOutcome.SEALED,
-                                                  RoundOutcome.REJECTED]
+    assert [r.outcome for r in report.rounds] == [
+        RoundOutcome.SEALED,
+        RoundOutcome.SEALED,
+        RoundOutcome.REJECTED,
+    ]
     r2 = report.rounds[1]
     (refused,) = [u for u in r2.updates if u.outcome is UpdateOutcome.REFUSED]
     assert sorted(v.reason for v in refused.votes if v.reason) == ["CIPHERTEXT_RANGE"] * 2
@@ -120,11 +125,16 @@ def test_an_aggregate_replaced_by_the_sum_of_another_set_fails_the_aggregate_che
 
 
 def test_report_cli_exports_json_and_csv_that_parse_back(world, tmp_path):
-    env = {"FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
-           "FEDCHAIN_AUDITOR_BLOB_DIRS": ",".join(map(str, world.blob_dirs)),
-           "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file)}  # fmt: skip
-    result = CliRunner().invoke(audit_app, ["report", "--json", str(tmp_path / "a.json"),
-                                            "--csv", str(tmp_path / "a.csv")], env=env)
+    env = {
+        "FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
+        "FEDCHAIN_AUDITOR_BLOB_DIRS": ",".join(map(str, world.blob_dirs)),
+        "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file),
+    }
+    result = CliRunner().invoke(
+        audit_app,
+        ["report", "--json", str(tmp_path / "a.json"), "--csv", str(tmp_path / "a.csv")],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert "VERIFIED" in result.output and "HOLDOUT_WORSE" in result.output
     report = AuditReport.model_validate_json((tmp_path / "a.json").read_text())
@@ -134,14 +144,19 @@ def test_report_cli_exports_json_and_csv_that_parse_back(world, tmp_path):
     credits = sum(int(r["credits"]) for r in rows if r["table"] == "reward")
     assert credits == report.total_supply
     assert {r["detail"] for r in rows if r["table"] == "refusal"} == {"DUPLICATE"}
-    assert all(r["status"] == "ok" for r in rows if r["table"] == "check" and
-               not r["subject"].startswith("blob_hash: hold-out"))
+    assert all(
+        r["status"] == "ok"
+        for r in rows
+        if r["table"] == "check" and not r["subject"].startswith("blob_hash: hold-out")
+    )
 
 
 def test_report_cli_exits_1_when_a_check_fails(world, tmp_path):
-    env = {"FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
-           "FEDCHAIN_AUDITOR_BLOB_DIRS": str(world.blob_dirs[0]),
-           "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file)}  # fmt: skip
+    env = {
+        "FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
+        "FEDCHAIN_AUDITOR_BLOB_DIRS": str(world.blob_dirs[0]),
+        "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file),
+    }
     sealed = _auditor(world).report().rounds[1].new_model_hash
     path = blob_path(world.blob_dirs[0], sealed)
     with tampered(path, b"not the model"):
@@ -156,10 +171,18 @@ def test_fedchain_audit_reads_blobs_from_real_miner_services_over_http(world, tm
         reader = BlobReader([HttpMinerSource(u) for u in urls])
         assert Auditor(world.ledger, reader, world.public_key_file).report().verified
         world.fed.miners[2].store.put(world.public_key_file.read_bytes())
-        env = {**os.environ, "FEDCHAIN_NETWORK_FILE": str(network),
-               "FEDCHAIN_AUDITOR_MINERS": ",".join(urls)}  # the key comes from miner 2's store
-        out = subprocess.run([str(FEDCHAIN), "audit", "report", "--json", "-"], env=env,
-                             capture_output=True, timeout=120, check=False)  # fmt: skip
+        env = {
+            **os.environ,
+            "FEDCHAIN_NETWORK_FILE": str(network),
+            "FEDCHAIN_AUDITOR_MINERS": ",".join(urls),
+        }  # the key comes from miner 2's store
+        out = subprocess.run(
+            [str(FEDCHAIN), "audit", "report", "--json", "-"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     assert json.loads(out.stdout)["verified"] is True
 
@@ -179,18 +202,25 @@ def test_history_survives_an_anvil_restart_and_the_audit_still_verifies(world):
 
 
 def _serve_env(world: AuditWorld, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ,
-            "FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
-            "FEDCHAIN_AUDITOR_BLOB_DIRS": ",".join(map(str, world.blob_dirs)),
-            "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file), **extra}  # fmt: skip
+    return {
+        **os.environ,
+        "FEDCHAIN_NETWORK_FILE": str(write_network_file(world, tmp_path / "network.json")),
+        "FEDCHAIN_AUDITOR_BLOB_DIRS": ",".join(map(str, world.blob_dirs)),
+        "FEDCHAIN_AUDITOR_PUBLIC_KEY": str(world.public_key_file),
+        **extra,
+    }
 
 
 def test_fedchain_audit_serve_answers_with_a_token_and_stops_by_pid(world, tmp_path):
     token = "serve-test-token-0123456789abcdef"
     port = free_port()
     env = _serve_env(world, tmp_path, FEDCHAIN_AUDITOR_TOKENS=json.dumps([token]))
-    proc = subprocess.Popen([str(FEDCHAIN), "audit", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(FEDCHAIN), "audit", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         end = time.monotonic() + 60
@@ -212,8 +242,9 @@ def test_fedchain_audit_serve_answers_with_a_token_and_stops_by_pid(world, tmp_p
 
 def test_fedchain_audit_serve_refuses_a_placeholder_token(world, tmp_path):
     env = _serve_env(world, tmp_path, FEDCHAIN_AUDITOR_TOKENS='["changeme"]')
-    out = subprocess.run([str(FEDCHAIN), "audit", "serve"], env=env, capture_output=True,
-                         timeout=120, check=False)  # fmt: skip
+    out = subprocess.run(
+        [str(FEDCHAIN), "audit", "serve"], env=env, capture_output=True, timeout=120, check=False
+    )
     assert out.returncode == 2
     assert b"FEDCHAIN_AUDITOR_TOKENS" in out.stderr
 

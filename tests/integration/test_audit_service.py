@@ -32,17 +32,33 @@ TOKEN = "auditor-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / ".fedchain-cache" / "screenshots"
-API_ROUTES = ["/api/report", "/api/rounds", "/api/rounds/1", "/api/contributions", "/api/miners",
-              "/api/rewards", "/api/verification", "/api/export.csv", "/api/export.json"]
+API_ROUTES = [
+    "/api/report",
+    "/api/rounds",
+    "/api/rounds/1",
+    "/api/contributions",
+    "/api/miners",
+    "/api/rewards",
+    "/api/verification",
+    "/api/export.csv",
+    "/api/export.json",
+]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory,
-          consortium_key: tuple[bytes, list[bytes]]) -> Iterator[AuditWorld]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, consortium_key: tuple[bytes, list[bytes]]
+) -> Iterator[AuditWorld]:
     w = build_audit_world(tmp_path_factory.mktemp("audit-service"), consortium_key)
     try:
         yield w
@@ -75,8 +91,11 @@ def test_the_service_refuses_to_start_without_a_token(world):
 def test_api_serves_rounds_contributions_rewards_and_verification(url, world):
     rounds = httpx.get(f"{url}/api/rounds", headers=AUTH).json()
     assert [r["outcome"] for r in rounds] == ["sealed", "sealed", "rejected"]
-    assert httpx.get(f"{url}/api/rounds/3", headers=AUTH).json()["rejection_reason"].startswith(
-        "HOLDOUT_WORSE")
+    assert (
+        httpx.get(f"{url}/api/rounds/3", headers=AUTH)
+        .json()["rejection_reason"]
+        .startswith("HOLDOUT_WORSE")
+    )
     assert httpx.get(f"{url}/api/rounds/9", headers=AUTH).status_code == 404
     contributions = httpx.get(f"{url}/api/contributions", headers=AUTH).json()
     assert len(contributions) == 9 and sum(c["accepted_samples"] for c in contributions) > 0
@@ -89,8 +108,9 @@ def test_api_serves_rounds_contributions_rewards_and_verification(url, world):
 
 
 def test_exports_parse_back(url):
-    report = AuditReport.model_validate_json(httpx.get(f"{url}/api/export.json",
-                                                       headers=AUTH).content)  # fmt: skip
+    report = AuditReport.model_validate_json(
+        httpx.get(f"{url}/api/export.json", headers=AUTH).content
+    )
     assert report.verified and len(report.rounds) == 3
     csv = httpx.get(f"{url}/api/export.csv", headers=AUTH)
     assert csv.headers["content-type"].startswith("text/csv")
@@ -109,8 +129,7 @@ def test_auditor_page_draws_charts_and_tables_in_chromium(url):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1100},
-                                    accept_downloads=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
             page.set_default_timeout(15_000)
             page.goto(f"{url}/audit")
             page.fill("#token", "wrong-token-0123456789")
@@ -145,8 +164,11 @@ def test_auditor_page_draws_charts_and_tables_in_chromium(url):
 
 
 def test_an_unreachable_chain_gives_503_with_the_fix(world):
-    ledger = LedgerClient(Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}")),
-                          world.ledger.address, Account.create())  # fmt: skip
+    ledger = LedgerClient(
+        Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}")),
+        world.ledger.address,
+        Account.create(),
+    )
     auditor = Auditor(ledger, BlobReader([DirectorySource(d) for d in world.blob_dirs]))
     with serve_app(create_app(auditor, tokens=[TOKEN], cache_seconds=0)) as base:
         resp = httpx.get(f"{base}/api/rounds", headers=AUTH, timeout=30)

@@ -15,8 +15,7 @@ def test_heart_demo_trains_four_centres_suggests_heart_disease_and_audits(tmp_pa
     out = io.StringIO()
     options = NetworkOptions(hospitals=4, key_bits=512, data="heart")
 
-    result = run_demo(tmp_path / "demo", options, rounds=2,
-                      console=Console(file=out, width=160))
+    result = run_demo(tmp_path / "demo", options, rounds=2, console=Console(file=out, width=160))
 
     text = out.getvalue()
     assert result.rounds == {1: "sealed", 2: "sealed"}, text[-3000:]

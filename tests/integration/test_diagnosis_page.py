@@ -16,9 +16,15 @@ from diagnosis.demo_server import DemoServer, start_demo_server
 TOKEN = "page-test-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / ".fedchain-cache" / "screenshots"
 
 

@@ -22,8 +22,9 @@ FINDINGS = {
 
 
 def serve(url: str, workers: int = 1) -> DemoServer:
-    return start_demo_server(tokens=[TOKEN], cases=CASES, database_url=url, workers=workers,
-                             timeout=120)  # fmt: skip
+    return start_demo_server(
+        tokens=[TOKEN], cases=CASES, database_url=url, workers=workers, timeout=120
+    )
 
 
 def suggest(server: DemoServer, patient: str = "p-w") -> dict[str, object]:
@@ -40,8 +41,12 @@ def test_a_suggestion_survives_a_restart_of_the_service(tmp_path: Path) -> None:
     assert first.process.poll() is not None  # stopped by PID
 
     with serve(url) as second:
-        r = httpx.post(f"{second.url}/diagnosis/{made['suggestion_id']}/feedback",
-                       json={"decision": "accept"}, headers=AUTH, timeout=30)  # fmt: skip
+        r = httpx.post(
+            f"{second.url}/diagnosis/{made['suggestion_id']}/feedback",
+            json={"decision": "accept"},
+            headers=AUTH,
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["case"]["origin"] == "doctor_validated"
         assert suggest(second)["library_size"] == CASES + 1
@@ -68,8 +73,12 @@ def test_two_uvicorn_workers_share_suggestions_and_new_cases(tmp_path: Path) -> 
     with serve(url, workers=2) as server:
         made = [suggest(server, patient=f"p-{i}") for i in range(12)]
         for s in made:  # a fresh connection each time: the kernel spreads them over workers
-            r = httpx.post(f"{server.url}/diagnosis/{s['suggestion_id']}/feedback",
-                           json={"decision": "accept"}, headers=AUTH, timeout=30)  # fmt: skip
+            r = httpx.post(
+                f"{server.url}/diagnosis/{s['suggestion_id']}/feedback",
+                json={"decision": "accept"},
+                headers=AUTH,
+                timeout=30,
+            )
             assert r.status_code == 200, r.text
         sizes = {suggest(server)["library_size"] for _ in range(12)}
         assert sizes == {CASES + 12}
@@ -91,10 +100,11 @@ def test_workers_answer_with_the_sealed_model_and_overrides_the_hospital_publish
         store = open_store(url)  # the hospital service applying round 2's sealed model
         try:
             rounds = HospitalRounds(
-                book=AlignmentBook(store, tmp_path / "align"), service=diagnosis_service(store),
+                book=AlignmentBook(store, tmp_path / "align"),
+                service=diagnosis_service(store),
                 settings=RoundSettings(hidden=[16]),
                 client_factory=lambda train, evaluate: SimpleNamespace(),  # type: ignore[arg-type,return-value]
-            )  # fmt: skip
+            )
             rounds.refresh_diagnosis(initial_weights([16], seed=5), round_id=2)
         finally:
             store.close()
@@ -104,10 +114,16 @@ def test_workers_answer_with_the_sealed_model_and_overrides_the_hospital_publish
             ("model", 2)
         }
 
-        r = httpx.put(f"{server.url}/diagnosis/weights/overrides", headers=AUTH, timeout=30,
-                      json={"overrides": {"symptom:chest_pain": 4.0}})  # fmt: skip
+        r = httpx.put(
+            f"{server.url}/diagnosis/weights/overrides",
+            headers=AUTH,
+            timeout=30,
+            json={"overrides": {"symptom:chest_pain": 4.0}},
+        )
         assert r.status_code == 200, r.text
-        seen = [httpx.get(f"{server.url}/diagnosis/weights", headers=AUTH, timeout=30).json()
-                for _ in range(12)]  # fmt: skip
+        seen = [
+            httpx.get(f"{server.url}/diagnosis/weights", headers=AUTH, timeout=30).json()
+            for _ in range(12)
+        ]
         assert {s["weights"]["symptom:chest_pain"] for s in seen} == {4.0}
         assert {s["version"] for s in seen} == {r.json()["version"]}

@@ -27,24 +27,37 @@ def books(tmp_path, make_world):
     books = []
     for k, lib in enumerate(generate_hospitals(3, 240, seed=3)):
         store = open_store(f"sqlite:///{tmp_path / (lib.name + '.sqlite')}")
-        store.add_cases([
-            NewCase(case=g.case, source="gen", ref=g.ref,
-                    national_token=national_id_token(g.national_id, SALT))
-            for g in lib.cases
-        ])
-        books.append(AlignmentBook(store, tmp_path / lib.name / "alignment",
-                                   record=record_on_ledger(world.hospitals[k])))
+        store.add_cases(
+            [
+                NewCase(
+                    case=g.case,
+                    source="gen",
+                    ref=g.ref,
+                    national_token=national_id_token(g.national_id, SALT),
+                )
+                for g in lib.cases
+            ]
+        )
+        books.append(
+            AlignmentBook(
+                store,
+                tmp_path / lib.name / "alignment",
+                record=record_on_ledger(world.hospitals[k]),
+            )
+        )
     yield world, books
     for book in books:
         book.store.close()
 
 
 def _align(books, purpose, run="1"):
-    parties = [AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result)
-               for k, b in enumerate(books)]
+    parties = [
+        AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
+    ]
     log = WireLog()
-    return run_alignment([LocalLink(p, log) for p in parties], run=run, purpose=purpose,
-                         min_other_holders=1, log=log)
+    return run_alignment(
+        [LocalLink(p, log) for p in parties], run=run, purpose=purpose, min_other_holders=1, log=log
+    )
 
 
 def test_pathology_alignment_is_recorded_on_chain_and_selects_shared_cases(books):
@@ -66,8 +79,9 @@ def test_pathology_alignment_is_recorded_on_chain_and_selects_shared_cases(books
         assert world.admin.member(world.hospitals[k].account.address).shared_size == len(chosen)
         # the result stays at home, with the salt that opens the on-chain commitment
         latest = book.latest(AlignmentPurpose.PATHOLOGY)
-        assert latest is not None and "0x" + latest.shared_set_hash.hex() == \
-            recorded.shared_set_hash
+        assert (
+            latest is not None and "0x" + latest.shared_set_hash.hex() == recorded.shared_set_hash
+        )
 
     # the ledger now refuses an update claiming more samples than were aligned
     world.open_round(1)

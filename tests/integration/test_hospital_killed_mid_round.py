@@ -20,20 +20,23 @@ from tests.integration.services import aligned_network, get_json, wait_until
 VICTIM = 2  # pair index of the hospital that is killed
 
 
-def _sealed_and_applied(net: Network, ledger: LedgerClient, r: int,
-                        hospitals: list[int]) -> Callable[[], bool]:  # fmt: skip
+def _sealed_and_applied(
+    net: Network, ledger: LedgerClient, r: int, hospitals: list[int]
+) -> Callable[[], bool]:
     def check() -> bool:
         info = ledger.round(r)
         assert info.status is not RoundStatus.REJECTED, f"round {r} rejected"
         return info.status is RoundStatus.SEALED and all(
             get_json(net.hospitals[k].url + "/rounds").get("applied_round", 0) >= r
-            for k in hospitals)  # fmt: skip
+            for k in hospitals
+        )
 
     return check
 
 
 def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_from_the_chain(
-        tmp_path):  # fmt: skip
+    tmp_path,
+):
     with aligned_network(tmp_path / "net") as (net, ledger):
         assert net.network is not None
         victim = net.hospitals[VICTIM]
@@ -56,8 +59,9 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
         assert not net.hospitals[VICTIM].alive()
 
         survivors = [k for k in range(3) if k != VICTIM]
-        wait_until("round 1 sealed by the survivors",
-                   _sealed_and_applied(net, ledger, 1, survivors), 90)
+        wait_until(
+            "round 1 sealed by the survivors", _sealed_and_applied(net, ledger, 1, survivors), 90
+        )
         first = ledger.round(1)
         assert first.min_updates == 2 and first.accepted == 2
         assert index not in first.proposed_by  # the dead hospital's update never arrived
@@ -67,16 +71,20 @@ def test_a_killed_hospital_misses_a_round_that_seals_without_it_then_rejoins_fro
         # restart on the same store, data dir and port: it catches up from the chain
         restarted = net.restart_hospital(VICTIM)
         assert restarted.url == victim.url and restarted.process.pid != victim.process.pid
-        wait_until("the restarted hospital applies round 1",
-                   lambda: get_json(victim.url + "/rounds").get("applied_round") == 1, 60)
+        wait_until(
+            "the restarted hospital applies round 1",
+            lambda: get_json(victim.url + "/rounds").get("applied_round") == 1,
+            60,
+        )
         status = get_json(victim.url + "/rounds")
         assert status["applied_model_hash"] == sealed
         assert get_json(victim.url + "/health")["cases"] == cases  # nothing lost
 
         # round 2 needs every hospital: it seals only with the restarted one's update
         net.open_round()
-        wait_until("round 2 sealed with all three", _sealed_and_applied(net, ledger, 2, [0, 1, 2]),
-                   90)
+        wait_until(
+            "round 2 sealed with all three", _sealed_and_applied(net, ledger, 2, [0, 1, 2]), 90
+        )
         second = ledger.round(2)
         assert second.min_updates == 3 and second.accepted == 3
         assert index in second.proposed_by

@@ -45,8 +45,11 @@ def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(
         net.kill_hospital(VICTIM)
         assert ledger.round(1).status is RoundStatus.OPEN and index in ledger.round(1).proposed_by
         kept = UpdateSubmission.model_validate_json(journal.read_bytes())  # written before send
-        (proposed,) = [e for e in ledger.events(0, "latest", {"UpdateProposed"})
-                       if e.hospital == address and e.round == 1]
+        (proposed,) = [
+            e
+            for e in ledger.events(0, "latest", {"UpdateProposed"})
+            if e.hospital == address and e.round == 1
+        ]
         assert proposed.blob_hash.removeprefix("0x") == kept.blob_hash
 
         restarted = net.restart_hospital(VICTIM)
@@ -61,13 +64,17 @@ def test_a_hospital_restarted_after_its_update_was_proposed_does_not_send_again(
             info = ledger.round(1)
             assert info.status is not RoundStatus.REJECTED, "round 1 rejected"
             return info.status is RoundStatus.SEALED and all(
-                get_json(h.url + "/rounds").get("applied_round", 0) >= 1 for h in net.hospitals)
+                get_json(h.url + "/rounds").get("applied_round", 0) >= 1 for h in net.hospitals
+            )
 
         wait_until("round 1 sealed with all three and applied", sealed_and_applied, 180)
         info = ledger.round(1)
         assert info.accepted == 3 and index in info.proposed_by
-        mine = [e for e in ledger.events(0, "latest", {"UpdateProposed", "SubmissionRefused"})
-                if e.hospital == address]
+        mine = [
+            e
+            for e in ledger.events(0, "latest", {"UpdateProposed", "SubmissionRefused"})
+            if e.hospital == address
+        ]
         assert mine == [proposed]  # one update, nothing sent again, nothing refused
         status = get_json(victim.url + "/rounds")
         assert status["applied_model_hash"] == ledger.model_hash().removeprefix("0x")

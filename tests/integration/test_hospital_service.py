@@ -29,23 +29,34 @@ SALT = "consortium-test-salt-0123456789"
 @pytest.fixture
 def consortium(tmp_path, devnet, w3, make_world):
     # make_world's snapshot is reverted after the test, so this deployment leaves no trace
-    network = init_network(w3, devnet_account(0), [devnet_pair_accounts(k) for k in range(2)],
-                           rpc_url=devnet.rpc_url)
+    network = init_network(
+        w3, devnet_account(0), [devnet_pair_accounts(k) for k in range(2)], rpc_url=devnet.rpc_url
+    )
     network.save(tmp_path / "network.json")
     stores = []
     for lib in generate_hospitals(2, 200, seed=5):
         url = f"sqlite:///{tmp_path / (lib.name + '.sqlite')}"
         store = open_store(url)
-        store.add_cases([NewCase(case=g.case, source="gen", ref=g.ref,
-                                 national_token=national_id_token(g.national_id, SALT.encode()))
-                         for g in lib.cases])
+        store.add_cases(
+            [
+                NewCase(
+                    case=g.case,
+                    source="gen",
+                    ref=g.ref,
+                    national_token=national_id_token(g.national_id, SALT.encode()),
+                )
+                for g in lib.cases
+            ]
+        )
         store.close()
         stores.append((lib.name, url))
     return network, stores
 
 
 def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
-    consortium, tmp_path, w3,
+    consortium,
+    tmp_path,
+    w3,
 ):
     network, stores = consortium
     services = []
@@ -61,17 +72,21 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
                 "FEDCHAIN_HOSPITAL_NAME": name,
                 "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": f'["{TOKEN}"]',
             }
-            cm = fedchain_service(["hospital", "serve", "--port", str(port)], port=port,
-                                  env=env, log=tmp_path / f"{name}.log")
+            cm = fedchain_service(
+                ["hospital", "serve", "--port", str(port)],
+                port=port,
+                env=env,
+                log=tmp_path / f"{name}.log",
+            )
             services.append((cm, cm.__enter__()))
         urls = [s.url for _, s in services]
 
         log = WireLog()
         with httpx.Client(timeout=30) as client:
             links = [HttpLink(u, client, log, account=devnet_account(0)) for u in urls]
-            summary = run_alignment(links, run="7",
-                                    purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1,
-                                    log=log)
+            summary = run_alignment(
+                links, run="7", purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1, log=log
+            )
         assert summary.bytes_per_item < 200
         events = [e for e in _ledger(w3, network).events(0, "latest", {"AlignmentRecorded"})]
         assert {e.hospital for e in events} == {p.hospital for p in network.pairs}
@@ -81,19 +96,25 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
         with httpx.Client(base_url=urls[0], headers=auth, timeout=30) as http:
             health = http.get("/health").json()
             assert health["cases"] > 0 and health["diagnosis_index"] == health["cases"]
-            findings = {"patient_id": "walk-in-1", "symptoms": [
-                {"name": "fever", "duration_days": 2, "onset": "sudden", "severity": 7},
-                {"name": "cough", "duration_days": 2, "severity": 5}],
-                "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}]}
+            findings = {
+                "patient_id": "walk-in-1",
+                "symptoms": [
+                    {"name": "fever", "duration_days": 2, "onset": "sudden", "severity": 7},
+                    {"name": "cough", "duration_days": 2, "severity": 5},
+                ],
+                "labs": [{"name": "temperature", "value": 39.1, "unit": "C"}],
+            }
             suggestion = http.post("/diagnosis", json=findings).json()
             assert suggestion["diagnoses"] and suggestion["evidence"]
             assert suggestion["treatment_plan"] is not None
             # "fever" is not a consortium term: the answer says so and offers the real ones
             (unknown,) = suggestion["unknown_terms"]
-            assert unknown["field"] == "symptoms[0].name" and "high_fever" in \
-                unknown["did_you_mean"]
-            reply = http.post(f"/diagnosis/{suggestion['suggestion_id']}/feedback",
-                              json={"decision": "accept"})
+            assert (
+                unknown["field"] == "symptoms[0].name" and "high_fever" in unknown["did_you_mean"]
+            )
+            reply = http.post(
+                f"/diagnosis/{suggestion['suggestion_id']}/feedback", json={"decision": "accept"}
+            )
             assert reply.status_code == 200, reply.text
             case_id = reply.json()["case_id"]
             assert http.get("/health").json()["cases"] == health["cases"] + 1
@@ -123,7 +144,9 @@ def _hospital_env(tmp_path, network, k, name, url):
 
 
 def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
-    consortium, tmp_path, w3,
+    consortium,
+    tmp_path,
+    w3,
 ):
     network, stores = consortium
     name, url = stores[0]
@@ -133,17 +156,29 @@ def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
     stranger = devnet_account(19)
     _ledger(w3, network).remove_pair(other.address)  # pair 1 leaves the consortium
     port = free_port()
-    with fedchain_service(["hospital", "serve", "--port", str(port)], port=port,
-                          env=_hospital_env(tmp_path, network, 0, name, url),
-                          log=tmp_path / "h0.log") as service, httpx.Client() as client:
+    with (
+        fedchain_service(
+            ["hospital", "serve", "--port", str(port)],
+            port=port,
+            env=_hospital_env(tmp_path, network, 0, name, url),
+            log=tmp_path / "h0.log",
+        ) as service,
+        httpx.Client() as client,
+    ):
 
         def post_open(account, headers=None):
-            opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1,
-                                  run="9", purpose=AlignmentPurpose.PATIENTS,
-                                  parties=(name, "other"))
+            opening = SessionOpen(
+                session_id=secrets.token_hex(16),
+                sender=RELAY,
+                seq=1,
+                run="9",
+                purpose=AlignmentPurpose.PATIENTS,
+                parties=(name, "other"),
+            )
             body = to_wire(opening)
-            headers = headers or (sign_request(account, "POST", "/alignment/open", body)
-                                  if account else {})
+            headers = headers or (
+                sign_request(account, "POST", "/alignment/open", body) if account else {}
+            )
             return client.post(f"{service.url}/alignment/open", content=body, headers=headers)
 
         by_admin = post_open(admin)
@@ -154,8 +189,7 @@ def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
         body = b"{}"
         replay_headers = sign_request(admin, "POST", "/alignment/open", body)
         once = client.post(f"{service.url}/alignment/open", content=body, headers=replay_headers)
-        again = client.post(f"{service.url}/alignment/open", content=body,
-                            headers=replay_headers)
+        again = client.post(f"{service.url}/alignment/open", content=body, headers=replay_headers)
 
     assert by_admin.status_code == 200, by_admin.text
     assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]

@@ -20,22 +20,33 @@ RECORDS = 12
 
 
 def _result(run: int, party: str) -> PartyResult:
-    return PartyResult(session_id=f"s{run}", run=str(run), party=party,
-                       purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1,
-                       items=(b"a", b"b"), other_holders=(1, 1), salt=b"\x00" * 32,
-                       shared_size=run, shared_set_hash=bytes([run]) * 32)  # fmt: skip
+    return PartyResult(
+        session_id=f"s{run}",
+        run=str(run),
+        party=party,
+        purpose=AlignmentPurpose.PATHOLOGY,
+        min_other_holders=1,
+        items=(b"a", b"b"),
+        other_holders=(1, 1),
+        salt=b"\x00" * 32,
+        shared_size=run,
+        shared_set_hash=bytes([run]) * 32,
+    )
 
 
 def test_alignment_recording_and_hold_out_reports_from_one_client_do_not_clash(
-        make_world, tmp_path):  # fmt: skip
+    make_world, tmp_path
+):
     world = make_world(4)
     world.open_round(1)
     world.accept_all(1)
     world.packer_for(1).commit_aggregate(1, b"\x0a" * 32, 4)  # hold-out reports are now due
     start = threading.Barrier(2 * len(world.hospitals), timeout=30)
     errors: list[BaseException] = []
-    stores = [open_store(f"sqlite:///{tmp_path / f'h{k}.sqlite'}")  # alembic: one at a time
-              for k in range(len(world.hospitals))]
+    stores = [
+        open_store(f"sqlite:///{tmp_path / f'h{k}.sqlite'}")  # alembic: one at a time
+        for k in range(len(world.hospitals))
+    ]
 
     def alignment_path(ledger: LedgerClient, k: int) -> None:
         book = AlignmentBook(stores[k], tmp_path / f"al{k}", record=record_on_ledger(ledger))
@@ -54,12 +65,15 @@ def test_alignment_recording_and_hold_out_reports_from_one_client_do_not_clash(
             errors.append(exc)
 
     w3 = world.w3
-    before = {h.account.address: w3.eth.get_transaction_count(h.account.address)
-              for h in world.hospitals}  # fmt: skip
+    before = {
+        h.account.address: w3.eth.get_transaction_count(h.account.address) for h in world.hospitals
+    }
     threads = []
     for k, ledger in enumerate(world.hospitals):  # one shared client per hospital account
-        threads += [threading.Thread(target=guarded, args=(alignment_path, ledger, k)),
-                    threading.Thread(target=guarded, args=(round_path, ledger))]
+        threads += [
+            threading.Thread(target=guarded, args=(alignment_path, ledger, k)),
+            threading.Thread(target=guarded, args=(round_path, ledger)),
+        ]
     for t in threads:
         t.start()
     for t in threads:
@@ -79,4 +93,5 @@ def test_alignment_recording_and_hold_out_reports_from_one_client_do_not_clash(
         assert world.admin.member(h.account.address).shared_size == mine[-1].shared_size == 0
     reports = world.admin.events(0, "latest", {"HoldoutReported"})
     assert {e.hospital for e in reports if e.round == 1} == {
-        h.account.address for h in world.hospitals}
+        h.account.address for h in world.hospitals
+    }

@@ -40,8 +40,19 @@ def test_keys_init_deals_shares_that_decrypt_together(tmp_path: Path) -> None:
 def test_keys_init_through_the_fedchain_script_refuses_a_used_directory(tmp_path: Path) -> None:
     fedchain = Path(sys.executable).parent / "fedchain"
     out = tmp_path / "ceremony"
-    args = [str(fedchain), "keys", "init", "--miners", "2", "--threshold", "2", "--out", str(out),
-            "--bits", "1024"]
+    args = [
+        str(fedchain),
+        "keys",
+        "init",
+        "--miners",
+        "2",
+        "--threshold",
+        "2",
+        "--out",
+        str(out),
+        "--bits",
+        "1024",
+    ]
 
     first = subprocess.run(args, capture_output=True, text=True, timeout=120)
     second = subprocess.run(args, capture_output=True, text=True, timeout=120)

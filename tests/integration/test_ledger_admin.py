@@ -19,8 +19,10 @@ def test_register_pair_records_both_members_and_emits_event(world):
         (c.account.address, world.miners[i].account.address, i)
         for i, c in enumerate(world.hospitals)
     ]
-    assert world.admin.pairs()[2] == (world.hospitals[2].account.address,
-                                      world.miners[2].account.address)
+    assert world.admin.pairs()[2] == (
+        world.hospitals[2].account.address,
+        world.miners[2].account.address,
+    )
 
 
 @pytest.mark.parametrize(("pairs", "quorum"), [(1, 1), (3, 2), (4, 3)])
@@ -43,8 +45,9 @@ def test_only_admin_registers_and_each_account_once(world):
 def test_at_most_sixteen_pairs(make_world):
     world = make_world(1)
     for i in range(15):
-        world.admin.register_pair(devnet_account(10 + 2 * i).address,
-                                  devnet_account(11 + 2 * i).address)
+        world.admin.register_pair(
+            devnet_account(10 + 2 * i).address, devnet_account(11 + 2 * i).address
+        )
     with pytest.raises(ContractReverted) as err:
         world.admin.register_pair(devnet_account(40).address, devnet_account(41).address)
     assert err.value.error_name == "TooManyPairs"
@@ -55,15 +58,22 @@ def test_admin_settings_emit_events_and_refuse_others(world):
     rates = world.admin.set_rates(3, 4, 5)
     timeout = world.admin.set_proposer_timeout(7)
     assert (quorum.events[0].quorum_override, quorum.events[0].effective_quorum) == (2, 2)
-    assert world.admin.rates().model_dump() == {"hospital_rate": 3, "verifier_rate": 4,
-                                                "packer_rate": 5}
+    assert world.admin.rates().model_dump() == {
+        "hospital_rate": 3,
+        "verifier_rate": 4,
+        "packer_rate": 5,
+    }
     assert rates.of("RatesChanged")[0].packer_rate == 5
     assert timeout.events[0].proposer_timeout == 7 and world.admin.proposer_timeout() == 7
     world.admin.set_quorum(0)
     assert world.admin.quorum() == 3
-    for call in (lambda c: c.set_quorum(1), lambda c: c.set_rates(1, 1, 1),
-                 lambda c: c.set_proposer_timeout(1), lambda c: c.transfer_admin(c.account.address),
-                 lambda c: c.remove_pair(world.hospitals[0].account.address)):
+    for call in (
+        lambda c: c.set_quorum(1),
+        lambda c: c.set_rates(1, 1, 1),
+        lambda c: c.set_proposer_timeout(1),
+        lambda c: c.transfer_admin(c.account.address),
+        lambda c: c.remove_pair(world.hospitals[0].account.address),
+    ):
         with pytest.raises(ContractReverted) as err:
             call(world.miners[0])
         assert err.value.error_name == "NotAdmin"

@@ -36,12 +36,12 @@ def test_chain_up_network_init_status_down(tmp_path, monkeypatch):
         assert init.exit_code == 0, init.output
         network = NetworkFile.load(tmp_path / "fc" / "network.json")
         assert len(network.pairs) == 4 and network.quorum == 3
-        ledger = LedgerClient(connect(network.rpc_url), network.ledger_address,
-                              devnet_account(0))
+        ledger = LedgerClient(connect(network.rpc_url), network.ledger_address, devnet_account(0))
         assert ledger.pairs()[3] == (network.pairs[3].hospital, network.pairs[3].miner)
         deployments = json.loads((tmp_path / "fc" / "deployments.json").read_text())
-        assert deployments["chains"]["31337"]["FederatedLedger"]["address"] == \
-            network.ledger_address
+        assert (
+            deployments["chains"]["31337"]["FederatedLedger"]["address"] == network.ledger_address
+        )
         monkeypatch.setenv("FEDCHAIN_DEVNET_ACCOUNT", "2")  # pair 0's miner
         miner = ledger_from_settings()
         assert miner.account.address == network.pairs[0].miner
@@ -64,7 +64,8 @@ def test_network_init_without_a_chain_says_how_to_start_one(tmp_path, monkeypatc
 
 @pytest.mark.slow
 def test_short_demo_seals_a_round_answers_a_doctor_verifies_the_audit_and_stops(
-    tmp_path, monkeypatch,
+    tmp_path,
+    monkeypatch,
 ):
     monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path / "fc"))
     monkeypatch.setenv("COLUMNS", "200")
@@ -91,8 +92,9 @@ def test_short_demo_seals_a_round_answers_a_doctor_verifies_the_audit_and_stops(
 
 def test_installed_script_lists_the_chain_commands():
     script = Path(sys.executable).parent / "fedchain"
-    out = subprocess.run([str(script), "chain", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(script), "chain", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "up" in out and "down" in out and "status" in out
 
 
@@ -117,8 +119,12 @@ def test_network_init_refuses_devnet_keys_on_a_non_devnet_chain(tmp_path, monkey
         assert not (tmp_path / "fc" / "network.json").exists()
         status = Devnet(tmp_path / "fc" / "devnet", chain_id=5).status()
         with pytest.raises(ConfigError):  # the library refuses too, before deploying anything
-            init_network(connect(status.rpc_url), devnet_account(0),
-                         [devnet_pair_accounts(0)], rpc_url=status.rpc_url)
+            init_network(
+                connect(status.rpc_url),
+                devnet_account(0),
+                [devnet_pair_accounts(0)],
+                rpc_url=status.rpc_url,
+            )
         assert connect(status.rpc_url).eth.block_number == 0
     finally:
         runner.invoke(chain_app, ["down"])

@@ -128,9 +128,14 @@ def test_minted_hospital_credits_are_samples_times_unique_fraction_times_quality
             h.record_alignment(1, b"\x09" * 32, 1000, u)
     samples = [101, 202, 303, 404]
     # gains +12,345, -3,001, +150,000 (clipped to +100,000) and +1: the mean is 27,336.25 ppm
-    packer = _reported_round(world, 1, b"\x01" * 32, b"\x0b" * 32, samples,
-                             [(700_000, 712_345), (700_000, 696_999), (100_000, 250_000),
-                              (5, 6)])  # fmt: skip
+    packer = _reported_round(
+        world,
+        1,
+        b"\x01" * 32,
+        b"\x0b" * 32,
+        samples,
+        [(700_000, 712_345), (700_000, 696_999), (100_000, 250_000), (5, 6)],
+    )
     # u is the one in force at the proposal: a later re-recording does not change round 1
     world.hospitals[0].record_alignment(2, b"\x09" * 32, 1000, 1_000_000)
     sealed = packer.seal_round(1, b"\x0b" * 32).of("RoundSealed")[0]
@@ -142,14 +147,22 @@ def test_minted_hospital_credits_are_samples_times_unique_fraction_times_quality
     assert sealed.hospital_credits == sum(expected)
 
     # a round that got worse on average: Solidity truncates -22.5 toward zero (-22, not -23)
-    _reported_round(world, 2, b"\x0b" * 32, b"\x0c" * 32, samples,
-                    [(500_000, 499_993), (500_000, 499_998), (1, 1), (1, 1)])
+    _reported_round(
+        world,
+        2,
+        b"\x0b" * 32,
+        b"\x0c" * 32,
+        samples,
+        [(500_000, 499_993), (500_000, 499_998), (1, 1), (1, 1)],
+    )
     world.packer_for(2).seal_round(2, b"\x0c" * 32)
     q2 = 1_000_000 - 22
     u2 = [1_000_000, 333_333, 1_000_000, 1_000_000]
     round2 = [n * 7 * u * q2 // 10**12 for n, u in zip(samples, u2, strict=True)]
-    got2 = [world.admin.balance_of(h.account.address) - g
-            for h, g in zip(world.hospitals, got, strict=True)]  # fmt: skip
+    got2 = [
+        world.admin.balance_of(h.account.address) - g
+        for h, g in zip(world.hospitals, got, strict=True)
+    ]
     assert got2 == round2
 
     events = world.admin.events()

@@ -28,10 +28,18 @@ def test_open_round_records_its_parameters(world):
     result = world.admin.open_round(1, b"\x01" * 32, deadline, 3, b"\x02" * 32)
     event = result.events[0]
     assert (event.round, event.deadline, event.min_updates, event.prev_model_hash) == (
-        1, deadline, 3, "0x" + "01" * 32)
+        1,
+        deadline,
+        3,
+        "0x" + "01" * 32,
+    )
     info = world.admin.round(1)
     assert (info.status, info.deadline, info.min_updates, info.model_spec_hash) == (
-        RoundStatus.OPEN, deadline, 3, "0x" + "02" * 32)
+        RoundStatus.OPEN,
+        deadline,
+        3,
+        "0x" + "02" * 32,
+    )
     assert world.admin.current_round() == 1
 
 
@@ -40,8 +48,9 @@ def test_open_round_refuses_bad_parameters(world):
     _reverts("NotAdmin", world.miners[0].open_round, 1, b"\x01" * 32, now + 100, 1, b"\x02" * 32)
     _reverts("InvalidRound", world.admin.open_round, 2, b"\x01" * 32, now + 100, 1, b"\x02" * 32)
     _reverts("InvalidDeadline", world.admin.open_round, 1, b"\x01" * 32, now - 1, 1, b"\x02" * 32)
-    _reverts("InvalidMinUpdates", world.admin.open_round, 1, b"\x01" * 32, now + 100, 0,
-             b"\x02" * 32)
+    _reverts(
+        "InvalidMinUpdates", world.admin.open_round, 1, b"\x01" * 32, now + 100, 0, b"\x02" * 32
+    )
     world.open_round(1)
     _reverts("InvalidRound", world.admin.open_round, 2, b"\x01" * 32, now + 100, 1, b"\x02" * 32)
 
@@ -62,10 +71,16 @@ def test_commit_needs_a_ready_round_and_every_accepted_update(world):
     result = packer.commit_aggregate(1, AGG, 4)
     event = result.of("AggregateCommitted")[0]
     assert (event.packer, event.aggregate_hash, event.accepted_updates) == (
-        packer.account.address, "0x" + AGG.hex(), 4)
+        packer.account.address,
+        "0x" + AGG.hex(),
+        4,
+    )
     info = world.admin.round(1)
     assert (info.status, info.aggregate_hash, info.attestations) == (
-        RoundStatus.COMMITTED, "0x" + AGG.hex(), [world.miners.index(packer)])
+        RoundStatus.COMMITTED,
+        "0x" + AGG.hex(),
+        [world.miners.index(packer)],
+    )
 
 
 def test_next_miner_may_pack_only_after_the_proposer_timeout(world):
@@ -101,7 +116,10 @@ def test_attestations_reach_quorum_and_the_packer_seals(world):
     _reverts("NotProposer", others[0].seal_round, 1, MODEL)
     sealed = packer.seal_round(1, MODEL).of("RoundSealed")[0]
     assert (sealed.round, sealed.new_model_hash, sealed.packer) == (
-        1, "0x" + MODEL.hex(), packer.account.address)
+        1,
+        "0x" + MODEL.hex(),
+        packer.account.address,
+    )
     assert world.admin.round(1).status == RoundStatus.SEALED
     assert world.admin.model_hash() == "0x" + MODEL.hex()
     _reverts("RoundNotCommitted", packer.seal_round, 1, MODEL)
@@ -128,8 +146,9 @@ def test_next_round_must_build_on_the_sealed_model(world):
         m.attest_aggregate(1, AGG)
     packer.seal_round(1, MODEL)
     now = world.now()
-    _reverts("ModelHashMismatch", world.admin.open_round, 2, b"\x01" * 32, now + 100, 1,
-             b"\x02" * 32)
+    _reverts(
+        "ModelHashMismatch", world.admin.open_round, 2, b"\x01" * 32, now + 100, 1, b"\x02" * 32
+    )
     world.admin.open_round(2, MODEL, now + 100, 1, b"\x02" * 32)
 
 
@@ -140,7 +159,10 @@ def test_partial_decryptions_are_recorded_for_a_committed_round(world):
     packer.commit_aggregate(1, AGG, 4)
     event = world.miners[0].submit_partial_decryption(1, b"\x0d" * 32).events[0]
     assert (event.round, event.miner, event.blob_hash) == (
-        1, world.miners[0].account.address, "0x" + "0d" * 32)
+        1,
+        world.miners[0].account.address,
+        "0x" + "0d" * 32,
+    )
     _reverts("NotMiner", world.hospitals[0].submit_partial_decryption, 1, b"\x0d" * 32)
 
 
@@ -155,7 +177,10 @@ def test_reject_round_by_admin_packer_or_due_proposer_only(world):
     result = designated.reject_round(1, "only 1 of 4 updates by the deadline")
     event = result.events[0]
     assert (event.round, event.by, event.reason) == (
-        1, designated.account.address, "only 1 of 4 updates by the deadline")
+        1,
+        designated.account.address,
+        "only 1 of 4 updates by the deadline",
+    )
     assert world.admin.round(1).status == RoundStatus.REJECTED
     _reverts("RoundNotOpen", world.admin.reject_round, 1, "again")
     world.admin.open_round(2, b"\x01" * 32, world.now() + 100, 1, b"\x02" * 32)

@@ -26,24 +26,40 @@ def test_paired_miner_proposes_a_signed_update_that_counts_as_its_approval(world
     world.open_round(1)
     blob = os.urandom(32)
     signature = world.hospitals[1].sign_update(1, blob, 250)
-    uid, result = world.miners[1].propose_update(world.hospitals[1].account.address, 1, blob,
-                                                 250, signature)
+    uid, result = world.miners[1].propose_update(
+        world.hospitals[1].account.address, 1, blob, 250, signature
+    )
     assert uid == update_id(1, 0)
     event = result.of("UpdateProposed")[0]
-    assert (event.round, event.hospital, event.miner, event.blob_hash, event.sample_count,
-            event.signature) == (1, world.hospitals[1].account.address,
-                                 world.miners[1].account.address, "0x" + blob.hex(), 250,
-                                 "0x" + signature.hex())
+    assert (
+        event.round,
+        event.hospital,
+        event.miner,
+        event.blob_hash,
+        event.sample_count,
+        event.signature,
+    ) == (
+        1,
+        world.hospitals[1].account.address,
+        world.miners[1].account.address,
+        "0x" + blob.hex(),
+        250,
+        "0x" + signature.hex(),
+    )
     stored = world.admin.update(uid)
-    assert (stored.status, stored.approvals, stored.sample_count) == (UpdateStatus.PENDING, [1],
-                                                                      250)
+    assert (stored.status, stored.approvals, stored.sample_count) == (
+        UpdateStatus.PENDING,
+        [1],
+        250,
+    )
     assert world.admin.round(1).proposed_by == [1]
 
 
 def test_python_digest_matches_the_contracts(world):
     blob = os.urandom(32)
-    ours = update_digest(chain_id=31337, ledger=world.admin.address, round_id=5, blob_hash=blob,
-                         sample_count=9)
+    ours = update_digest(
+        chain_id=31337, ledger=world.admin.address, round_id=5, blob_hash=blob, sample_count=9
+    )
     assert ours == world.admin.update_digest(5, blob, 9)
 
 
@@ -66,15 +82,28 @@ def test_bad_signatures_are_refused(world):
     _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, by_other)
     other_count = world.hospitals[0].sign_update(1, blob, 11)
     _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, other_count)
-    other_chain = sign_update(world.hospitals[0].account, chain_id=1, ledger=world.admin.address,
-                              round_id=1, blob_hash=blob, sample_count=10)
+    other_chain = sign_update(
+        world.hospitals[0].account,
+        chain_id=1,
+        ledger=world.admin.address,
+        round_id=1,
+        blob_hash=blob,
+        sample_count=10,
+    )
     _reverts("BadSignature", miner.propose_update, hospital, 1, blob, 10, other_chain)
     good = world.hospitals[0].sign_update(1, blob, 10)
     r, s, v = good[:32], int.from_bytes(good[32:64], "big"), good[64]
     high_s = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # same signer, malleated
     _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10, high_s)
-    _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10,
-             good[:64] + bytes([v - 27]))
+    _reverts(
+        "MalformedSignature",
+        miner.propose_update,
+        hospital,
+        1,
+        blob,
+        10,
+        good[:64] + bytes([v - 27]),
+    )
     _reverts("MalformedSignature", miner.propose_update, hospital, 1, blob, 10, good[:64])
     miner.propose_update(hospital, 1, blob, 10, good)
 
@@ -119,7 +148,9 @@ def test_update_is_accepted_at_quorum_with_batched_approvals(world):
     result = world.miners[3].approve_updates([first, second])
     accepted = result.of("UpdateAccepted")
     assert [(e.update_id, e.hospital) for e in accepted] == [
-        (first, world.hospitals[0].account.address), (second, world.hospitals[1].account.address)]
+        (first, world.hospitals[0].account.address),
+        (second, world.hospitals[1].account.address),
+    ]
     assert result.of("RoundReady")
     assert world.admin.update(first).status == UpdateStatus.ACCEPTED
     assert world.admin.update(first).approvals == [0, 2, 3]
@@ -154,7 +185,11 @@ def test_alignment_caps_the_sample_count(world):
     result = world.hospitals[0].record_alignment(3, b"\x09" * 32, 120)
     event = result.events[0]
     assert (event.hospital, event.run, event.shared_set_hash, event.shared_size) == (
-        world.hospitals[0].account.address, 3, "0x" + "09" * 32, 120)
+        world.hospitals[0].account.address,
+        3,
+        "0x" + "09" * 32,
+        120,
+    )
     member = world.admin.member(world.hospitals[0].account.address)
     assert (member.aligned, member.shared_size) == (True, 120)
     world.open_round(1)
@@ -168,10 +203,23 @@ def test_signature_from_a_fresh_key_is_not_the_hospitals(world):
     world.open_round(1)
     stranger = Account.create()
     blob = os.urandom(32)
-    signature = sign_update(stranger, chain_id=31337, ledger=world.admin.address, round_id=1,
-                            blob_hash=blob, sample_count=10)
-    err = _reverts("BadSignature", world.miners[0].propose_update,
-                   world.hospitals[0].account.address, 1, blob, 10, signature)
+    signature = sign_update(
+        stranger,
+        chain_id=31337,
+        ledger=world.admin.address,
+        round_id=1,
+        blob_hash=blob,
+        sample_count=10,
+    )
+    err = _reverts(
+        "BadSignature",
+        world.miners[0].propose_update,
+        world.hospitals[0].account.address,
+        1,
+        blob,
+        10,
+        signature,
+    )
     assert err.error_args["recovered"] == stranger.address
     assert devnet_account(1).address == world.hospitals[0].account.address
 
@@ -180,16 +228,29 @@ def test_alignment_records_the_unique_patient_fraction_and_the_update_keeps_it(w
     result = world.hospitals[0].record_alignment(4, b"\x09" * 32, 120, 400_000)
     assert result.events[0].unique_ppm == 400_000
     assert world.admin.member(world.hospitals[0].account.address).unique_ppm == 400_000
-    _reverts("InvalidUniqueFraction", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 120,
-             1_000_001)
-    _reverts("SampleCountTooLarge", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 2**32,
-             1)
+    _reverts(
+        "InvalidUniqueFraction",
+        world.hospitals[0].record_alignment,
+        5,
+        b"\x09" * 32,
+        120,
+        1_000_001,
+    )
+    _reverts("SampleCountTooLarge", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 2**32, 1)
 
 
 def test_a_round_takes_no_more_weight_than_its_spec_allows_and_refusals_give_it_back(world):
     now = world.now()
-    _reverts("InvalidMaxTotalWeight", world.admin.open_round, 1, b"\x01" * 32, now + 3600, 4,
-             b"\x02" * 32, 3)  # four updates of weight >= 1 cannot fit in 3
+    _reverts(
+        "InvalidMaxTotalWeight",
+        world.admin.open_round,
+        1,
+        b"\x01" * 32,
+        now + 3600,
+        4,
+        b"\x02" * 32,
+        3,
+    )  # four updates of weight >= 1 cannot fit in 3
     world.admin.open_round(1, b"\x01" * 32, now + 3600, 2, b"\x02" * 32, 250)
     (opened,) = world.admin.events(names={"RoundOpened"})
     assert opened.max_total_weight == 250

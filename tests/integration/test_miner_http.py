@@ -41,8 +41,12 @@ class MinerProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([str(FEDCHAIN), "miner", "serve"], env=self.env,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [str(FEDCHAIN), "miner", "serve"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         end = time.monotonic() + 60
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -72,25 +76,45 @@ def http_federation(make_world, consortium_key, devnet, tmp_path):
     pub_blob, shares = consortium_key
     write_ceremony(tmp_path / "keys", pub_blob, shares)
     network = NetworkFile(
-        chain_id=int(world.w3.eth.chain_id), rpc_url=devnet.rpc_url,
-        ledger_address=world.admin.address, ledger_block=0, admin=world.admin.account.address,
-        quorum=world.admin.quorum(), proposer_timeout=4, hospital_rate=1, verifier_rate=10,
+        chain_id=int(world.w3.eth.chain_id),
+        rpc_url=devnet.rpc_url,
+        ledger_address=world.admin.address,
+        ledger_block=0,
+        admin=world.admin.account.address,
+        quorum=world.admin.quorum(),
+        proposer_timeout=4,
+        hospital_rate=1,
+        verifier_rate=10,
         packer_rate=50,
-        pairs=[PairEntry(index=k, hospital=world.hospitals[k].account.address,
-                         miner=world.miners[k].account.address, hospital_devnet_index=2 * k + 1,
-                         miner_devnet_index=2 * k + 2) for k in range(3)],
+        pairs=[
+            PairEntry(
+                index=k,
+                hospital=world.hospitals[k].account.address,
+                miner=world.miners[k].account.address,
+                hospital_devnet_index=2 * k + 1,
+                miner_devnet_index=2 * k + 2,
+            )
+            for k in range(3)
+        ],
     )
     network_file = network.save(tmp_path / "network.json")
     ports = [free_port() for _ in range(3)]
     miners = []
     for k in range(3):
-        env = {**os.environ, "FEDCHAIN_NETWORK_FILE": str(network_file),
-               "FEDCHAIN_DATA_DIR": str(tmp_path / f"m{k}"), "FEDCHAIN_RPC_URL": devnet.rpc_url,
-               "FEDCHAIN_DEVNET_ACCOUNT": str(2 * k + 2), "FEDCHAIN_MINER_PORT": str(ports[k]),
-               "FEDCHAIN_MINER_KEY_DIR": str(tmp_path / "keys"), "FEDCHAIN_MINER_TICK": "0.2",
-               "FEDCHAIN_MINER_PARTIAL_GRACE": "1",
-               "FEDCHAIN_MINER_PEERS": ",".join(f"http://127.0.0.1:{p}" for j, p in
-                                                enumerate(ports) if j != k)}
+        env = {
+            **os.environ,
+            "FEDCHAIN_NETWORK_FILE": str(network_file),
+            "FEDCHAIN_DATA_DIR": str(tmp_path / f"m{k}"),
+            "FEDCHAIN_RPC_URL": devnet.rpc_url,
+            "FEDCHAIN_DEVNET_ACCOUNT": str(2 * k + 2),
+            "FEDCHAIN_MINER_PORT": str(ports[k]),
+            "FEDCHAIN_MINER_KEY_DIR": str(tmp_path / "keys"),
+            "FEDCHAIN_MINER_TICK": "0.2",
+            "FEDCHAIN_MINER_PARTIAL_GRACE": "1",
+            "FEDCHAIN_MINER_PEERS": ",".join(
+                f"http://127.0.0.1:{p}" for j, p in enumerate(ports) if j != k
+            ),
+        }
         miners.append(MinerProcess(k, env, tmp_path / f"miner{k}.log"))
     try:
         for m in miners:
@@ -101,8 +125,7 @@ def http_federation(make_world, consortium_key, devnet, tmp_path):
             m.kill(signal.SIGTERM)
 
 
-def test_rounds_over_http_survive_a_killed_miner_and_its_restart(http_federation,
-                                                                 consortium_key):
+def test_rounds_over_http_survive_a_killed_miner_and_its_restart(http_federation, consortium_key):
     world, miners = http_federation
     pub = decode_public_key(consortium_key[0])
     spec = ModelSpec(n_params=30, public_key_id=public_key_id(pub).hex())
@@ -111,10 +134,16 @@ def test_rounds_over_http_survive_a_killed_miner_and_its_restart(http_federation
     spec_hash = publisher_put(publisher, spec.canonical())
     genesis = encode_global_model(initial_model(np.zeros(30, np.float32), spec, spec_hash))
     genesis_hash = publisher_put(publisher, genesis)
-    clients = [RoundClient(ledger=world.hospitals[k], link=HttpLink(miners[k].url,
-                                                                    world.hospitals[k].account),
-                           public_key=pub, train=task.trainer(20 + k, seed=k),
-                           evaluate=task.evaluate) for k in range(3)]
+    clients = [
+        RoundClient(
+            ledger=world.hospitals[k],
+            link=HttpLink(miners[k].url, world.hospitals[k].account),
+            public_key=pub,
+            train=task.trainer(20 + k, seed=k),
+            evaluate=task.evaluate,
+        )
+        for k in range(3)
+    ]
 
     def drive(until, timeout=90.0, skip=()):
         end = time.monotonic() + timeout
@@ -131,15 +160,15 @@ def test_rounds_over_http_survive_a_killed_miner_and_its_restart(http_federation
             except Web3RPCError as exc:
                 print("transient RPC error, retrying:", exc)
             assert time.monotonic() < end, (
-                f"round did not progress in time: {world.admin.round(world.admin.current_round())}")
+                f"round did not progress in time: {world.admin.round(world.admin.current_round())}"
+            )
             time.sleep(0.2)
 
     # round 1: honest, over HTTP, every hospital applies the sealed model
     world.admin.open_round(1, genesis_hash, world.now() + 600, 3, spec_hash)
     drive(lambda: all(c.model is not None for c in clients))
     assert all(c.receipts[1].status is ReceiptStatus.PROPOSED for c in clients)
-    assert world.admin.model_hash().removeprefix("0x") == \
-        clients[0].view.rounds[1].sealed_hash
+    assert world.admin.model_hash().removeprefix("0x") == clients[0].view.rounds[1].sealed_hash
 
     # round 2: a non-packer miner is killed after the commit; t = 2 of 3 still decrypt
     world.admin.open_round(2, world.admin.model_hash(), world.now() + 600, 3, spec_hash)
@@ -155,12 +184,21 @@ def test_rounds_over_http_survive_a_killed_miner_and_its_restart(http_federation
         assert time.monotonic() < deadline
         time.sleep(0.2)
     world.admin.open_round(3, world.admin.model_hash(), world.now() + 600, 3, spec_hash)
-    drive(lambda: all(c.model is not None and c.model.round == 3 for c in clients
-                      if c is not clients[victim]) and world.admin.round(3).status ==
-          RoundStatus.SEALED)
+    drive(
+        lambda: (
+            all(
+                c.model is not None and c.model.round == 3
+                for c in clients
+                if c is not clients[victim]
+            )
+            and world.admin.round(3).status == RoundStatus.SEALED
+        )
+    )
     me = world.miners[victim].account.address
-    assert any(e.miner == me and e.update_id >> 16 == 3
-               for e in world.admin.events(names={"UpdateApproved"}))
+    assert any(
+        e.miner == me and e.update_id >> 16 == 3
+        for e in world.admin.events(names={"UpdateApproved"})
+    )
 
 
 def publisher_put(peers: HttpPeers, blob: bytes) -> str:

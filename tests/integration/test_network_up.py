@@ -27,8 +27,7 @@ def _gone(pid: int) -> bool:
     return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def test_up_serves_every_node_healthy_opens_a_round_and_stops_every_child(tmp_path,
-                                                                          monkeypatch):
+def test_up_serves_every_node_healthy_opens_a_round_and_stops_every_child(tmp_path, monkeypatch):
     options = NetworkOptions(hospitals=3, key_bits=512, cases=240)
     with Network(tmp_path / "net", options) as net:
         pids = net.pids()
@@ -46,15 +45,25 @@ def test_up_serves_every_node_healthy_opens_a_round_and_stops_every_child(tmp_pa
             assert (net.logs / f"{net.hospitals[k].name}.log").exists()
 
         # the operator's command: spec + genesis model to every miner, then openRound
-        for key, value in {"FEDCHAIN_NETWORK_FILE": str(net.network_file),
-                           "FEDCHAIN_RPC_URL": net.settings().rpc_url or "",
-                           "FEDCHAIN_DATA_DIR": str(net.data_dir)}.items():
+        for key, value in {
+            "FEDCHAIN_NETWORK_FILE": str(net.network_file),
+            "FEDCHAIN_RPC_URL": net.settings().rpc_url or "",
+            "FEDCHAIN_DATA_DIR": str(net.data_dir),
+        }.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("FEDCHAIN_DEVNET_ACCOUNT", raising=False)
-        result = runner.invoke(round_app, [
-            "open", "--miners", ",".join(net.miner_urls),
-            "--public-key", str(net.key_dir / "consortium.pub"),
-            "--init-weights", str(net.genesis_weights)])
+        result = runner.invoke(
+            round_app,
+            [
+                "open",
+                "--miners",
+                ",".join(net.miner_urls),
+                "--public-key",
+                str(net.key_dir / "consortium.pub"),
+                "--init-weights",
+                str(net.genesis_weights),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert "round 1 open" in result.output and "genesis published" in result.output
         _, ledger = admin_ledger(net.settings())
@@ -62,8 +71,10 @@ def test_up_serves_every_node_healthy_opens_a_round_and_stops_every_child(tmp_pa
         assert info.status is RoundStatus.OPEN and info.min_updates == 3
         genesis = info.prev_model_hash.removeprefix("0x")
         for m in net.miner_urls:
-            assert httpx.get(f"{m}/blobs/{genesis}", params={"local": "true"},
-                             timeout=5).status_code == 200
+            assert (
+                httpx.get(f"{m}/blobs/{genesis}", params={"local": "true"}, timeout=5).status_code
+                == 200
+            )
         again = runner.invoke(round_app, ["open", "--miners", ",".join(net.miner_urls)])
         assert again.exit_code != 0 and "still open" in str(again.exception)
     assert all(_gone(pid) for pid in pids)

@@ -95,8 +95,10 @@ def _case_needles(cases: list[CaseRecord], count: int) -> list[bytes]:
 
 def _own_delta(net: Network, name: str, genesis: np.ndarray) -> tuple[np.ndarray, int]:
     """One hospital's round-1 Δ and claimed sample count, recomputed from its own state."""
-    book = AlignmentBook(open_store(f"sqlite:///{net.data_dir / EMR / (name + '.sqlite')}"),
-                         net.data_dir / name / "alignment" / name)
+    book = AlignmentBook(
+        open_store(f"sqlite:///{net.data_dir / EMR / (name + '.sqlite')}"),
+        net.data_dir / name / "alignment" / name,
+    )
     try:
         cases = book.training_cases(min_other_holders=1)
         v1, v2, spec = model_layout(list(net.options.hidden))
@@ -128,12 +130,18 @@ def _round_one_total(net: Network) -> DecryptedAggregate:
 def _delta_needles(delta: np.ndarray) -> list[bytes]:
     """Runs of 8 consecutive non-zero weights (32 B as float32, 64 B as float64)."""
     d32 = np.asarray(delta, np.float32)
-    starts = [i for i in range(0, d32.size - 8, max(1, d32.size // 24))
-              if np.count_nonzero(d32[i : i + 8]) == 8]
+    starts = [
+        i
+        for i in range(0, d32.size - 8, max(1, d32.size // 24))
+        if np.count_nonzero(d32[i : i + 8]) == 8
+    ]
     out = []
     for i in starts:
-        out += [d32[i : i + 8].tobytes(), d32[i : i + 8].astype(np.float64).tobytes(),
-                d32[i : i + 8].astype(">f4").tobytes()]
+        out += [
+            d32[i : i + 8].tobytes(),
+            d32[i : i + 8].astype(np.float64).tobytes(),
+            d32[i : i + 8].astype(">f4").tobytes(),
+        ]
     return out
 
 
@@ -184,10 +192,11 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
 
     # every pseudonym and national id seen anywhere must not be a patient's
     patients = {c.patient_id.encode() for cases in stores.values() for c in cases}
-    national_ids = {g.national_id.encode()
-                    for lib in generate_hospitals(OPTIONS["hospitals"], OPTIONS["cases"],
-                                                  net.options.seed)
-                    for g in lib.cases}  # fmt: skip
+    national_ids = {
+        g.national_id.encode()
+        for lib in generate_hospitals(OPTIONS["hospitals"], OPTIONS["cases"], net.options.seed)
+        for g in lib.cases
+    }
     assert len(patients) > 300 and len(national_ids) > 300 and len(tokens) > 300
     seen_pseudonyms = {m for h in haystacks for m in PSEUDONYM.findall(h)}
     seen_ids = {m for h in haystacks for m in NATIONAL_ID.findall(h)}
@@ -201,11 +210,12 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
     needles = [n for cases in stores.values() for n in _case_needles(cases, 8)]
     needles += raw_tokens + _delta_needles(delta)
     assert len(needles) > 150
-    found = [n for n in needles for h in haystacks
-             if n in h or n.hex().encode() in h]  # fmt: skip
+    found = [n for n in needles for h in haystacks if n in h or n.hex().encode() in h]
     assert not found, f"{len(found)} record/update values left a hospital, e.g. {found[0]!r}"
-    print(f"captured {pcap.packets} packets, {len(pcap.raw):,} B pcap, {len(streams)} streams, "
-          f"{len(bodies)} HTTP bodies, {len(decoded)} decoded runs, "
-          f"{pcap.payload_bytes(miner_ports):,} B to miners; searched {len(patients)} "
-          f"pseudonyms, {len(national_ids)} national ids, {len(tokens)} tokens, "
-          f"{len(needles)} record/Δ byte strings")
+    print(
+        f"captured {pcap.packets} packets, {len(pcap.raw):,} B pcap, {len(streams)} streams, "
+        f"{len(bodies)} HTTP bodies, {len(decoded)} decoded runs, "
+        f"{pcap.payload_bytes(miner_ports):,} B to miners; searched {len(patients)} "
+        f"pseudonyms, {len(national_ids)} national ids, {len(tokens)} tokens, "
+        f"{len(needles)} record/Δ byte strings"
+    )

@@ -19,8 +19,9 @@ from node.identity import devnet_account
 from node.roundwire import ReceiptStatus, UpdateSubmission, b64
 
 
-def _submission(fed, k: int, *, round_id: int = 1, samples: int = 30, blob: bytes | None = None,
-                signer=None) -> UpdateSubmission:
+def _submission(
+    fed, k: int, *, round_id: int = 1, samples: int = 30, blob: bytes | None = None, signer=None
+) -> UpdateSubmission:
     """Hospital k's honest submission, optionally with another blob, count or signer."""
     h = fed.hospitals[k]
     h.view.catch_up(h.ledger)
@@ -30,8 +31,13 @@ def _submission(fed, k: int, *, round_id: int = 1, samples: int = 30, blob: byte
     digest = blob_hash(blob)
     ledger = fed.world.hospitals[k] if signer is None else fed.world.hospitals[k].as_account(signer)
     sig = ledger.sign_update(round_id, digest, samples)
-    return UpdateSubmission(round=round_id, blob_hash=digest, sample_count=samples,
-                            signature="0x" + sig.hex(), blob_b64=b64(blob))
+    return UpdateSubmission(
+        round=round_id,
+        blob_hash=digest,
+        sample_count=samples,
+        signature="0x" + sig.hex(),
+        blob_b64=b64(blob),
+    )
 
 
 def _send(fed, miner: int, hospital: int, submission: UpdateSubmission):
@@ -101,8 +107,12 @@ def test_malformed_ciphertext_proposed_by_a_rogue_miner_is_rejected_by_the_other
     fed.miners[0].store.put(blob)  # the rogue miner skips its checks and proposes directly
     fed.miners[0].peers.push(blob)
     uid, _ = fed.world.miners[0].propose_update(
-        fed.world.hospitals[0].account.address, 1, sub.blob_hash, sub.sample_count,
-        bytes.fromhex(sub.signature[2:]))
+        fed.world.hospitals[0].account.address,
+        1,
+        sub.blob_hash,
+        sub.sample_count,
+        bytes.fromhex(sub.signature[2:]),
+    )
     fed.miners[1].tick()
     fed.miners[2].tick()
     rejected = fed.world.admin.events(names={"UpdateRejected"})

@@ -47,8 +47,14 @@ def test_restarted_miner_catches_up_and_takes_its_duties_again(make_federation):
     fed.open_round(1, min_updates=2)
     fed.drive(lambda: fed.status(1) == RoundStatus.COMMITTED)
     old = fed.miners[0]
-    restarted = MinerNode(ledger=old.ledger, store=old.store, peers=old.peers,
-                          public_key=old.public_key, share=old.share, partial_grace=0.3)
+    restarted = MinerNode(
+        ledger=old.ledger,
+        store=old.store,
+        peers=old.peers,
+        public_key=old.public_key,
+        share=old.share,
+        partial_grace=0.3,
+    )
     fed.miners[0] = restarted
     restarted.tick()  # one tick: it rebuilds its view from events and does its duties
     me = fed.world.miners[0].account.address

@@ -6,7 +6,8 @@ from node.chain.models import RoundStatus
 
 
 def test_packer_stopped_after_a_failed_holdout_another_miner_rejects_and_the_next_round_runs(
-        make_federation):
+    make_federation,
+):
     fed = make_federation()
     fed.open_round(1)
     fed.drive(lambda: fed.status(1) == RoundStatus.SEALED)

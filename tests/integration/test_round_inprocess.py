@@ -23,14 +23,18 @@ def test_honest_round_seals_and_pays(make_federation):
     q = quality_factor(reports, sealed)
     assert 1.0 < q <= 2.0  # the round improved every hold-out metric
     q_ppm = quality_ppm(tally_of(reports, sealed))
-    paid = {h.account.address: n * q_ppm // 1_000_000  # rate 1, nobody aligned: u = 1
-            for h, n in zip(fed.world.hospitals, (30, 50, 70), strict=True)}
+    paid = {
+        h.account.address: n * q_ppm // 1_000_000  # rate 1, nobody aligned: u = 1
+        for h, n in zip(fed.world.hospitals, (30, 50, 70), strict=True)
+    }
     for address, amount in paid.items():
         assert fed.world.admin.balance_of(address) == amount
     assert all(fed.world.admin.balance_of(m.account.address) > 0 for m in fed.world.miners)
     assert hospital_settlement(events)[1] == paid
     assert credits_from_events(events)[1] == {
         **paid,
-        **{m.account.address: fed.world.admin.balance_of(m.account.address)
-           for m in fed.world.miners},
+        **{
+            m.account.address: fed.world.admin.balance_of(m.account.address)
+            for m in fed.world.miners
+        },
     }

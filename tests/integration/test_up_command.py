@@ -47,9 +47,23 @@ def test_up_runs_until_sigterm_then_leaves_no_child(tmp_path):
     env = {**os.environ, "COLUMNS": "200", "FEDCHAIN_DATA_DIR": str(tmp_path / "fc")}
     env.pop("FEDCHAIN_RPC_URL", None)
     with log.open("w") as sink:
-        up = subprocess.Popen([str(FEDCHAIN), "up", "--hospitals", "2", "--key-bits", "512",
-                               "--cases", "160", "--refresh", "0.5"], env=env, stdout=sink,
-                              stderr=subprocess.STDOUT)
+        up = subprocess.Popen(
+            [
+                str(FEDCHAIN),
+                "up",
+                "--hospitals",
+                "2",
+                "--key-bits",
+                "512",
+                "--cases",
+                "160",
+                "--refresh",
+                "0.5",
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         end = time.monotonic() + 150
         while "doctor token" not in log.read_text():

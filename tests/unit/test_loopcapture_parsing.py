@@ -19,8 +19,22 @@ SECRET = b"hospital-2-p000123 NID000004567 " + struct.pack("<8f", *range(1, 9))
 
 def _frame(seq: int, payload: bytes, sport: int = 40000, dport: int = 8545) -> bytes:
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x18, 65535, 0, 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + tcp  # fmt: skip
+    ip = (
+        struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(tcp),
+            0,
+            0,
+            64,
+            6,
+            0,
+            bytes([127, 0, 0, 1]),
+            bytes([127, 0, 0, 1]),
+        )
+        + tcp
+    )
     return b"\x00" * 12 + b"\x08\x00" + ip
 
 
@@ -34,11 +48,15 @@ def _pcap(frames: list[bytes]) -> bytes:
 def test_a_secret_in_a_gzipped_chunked_base64_body_split_over_segments_is_recovered(tmp_path):
     body = gzip.compress(b'{"blob_b64":"' + base64.b64encode(SECRET * 4) + b'"}')
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-    message = (b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\n"
-               b"transfer-encoding: chunked\r\n\r\n" + chunked)  # fmt: skip
+    message = (
+        b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n" + chunked
+    )
     cut = len(message) // 2
-    frames = [_frame(1000 + cut, message[cut:]), _frame(1000, message[:cut]),
-              _frame(1000, message[:cut])]  # out of order, with a retransmission
+    frames = [
+        _frame(1000 + cut, message[cut:]),
+        _frame(1000, message[:cut]),
+        _frame(1000, message[:cut]),
+    ]  # out of order, with a retransmission
     path = tmp_path / "t.pcap"
     path.write_bytes(_pcap(frames))
 

@@ -66,8 +66,17 @@ def _resolve(cli: Any, args: list[str]) -> Any:
 
 def test_compose_file_validates_against_the_compose_specification() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
-         str(COMPOSE)], capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -80,8 +89,14 @@ def test_every_fedchain_service_command_is_a_real_command(compose) -> None:
             continue
         command = _resolve(cli, service["command"])
         checked.append((name, command.name))
-    assert {n for n, _ in checked} >= {"deployer", "keys", "datagen", "hospital-1",
-                                         "miner-1", "auditor"}
+    assert {n for n, _ in checked} >= {
+        "deployer",
+        "keys",
+        "datagen",
+        "hospital-1",
+        "miner-1",
+        "auditor",
+    }
     assert ("miner-2", "serve") in checked and ("hospital-3", "serve") in checked
     assert {("genesis", "model-init"), ("align", "run"), ("open-round", "open")} <= set(checked)
 
@@ -92,14 +107,20 @@ def test_the_operator_aligns_the_running_hospitals_then_opens_round_one(compose)
     align = services["align"]
     assert all(align["depends_on"][h]["condition"] == "service_healthy" for h in hospitals)
     # every hospital is relayed to, by the admin (the only non-hospital relay they accept)
-    assert [a for a in align["command"] if a.startswith("http://")] == \
-        [f"http://{h}:8100" for h in hospitals]
+    assert [a for a in align["command"] if a.startswith("http://")] == [
+        f"http://{h}:8100" for h in hospitals
+    ]
     assert align["environment"]["FEDCHAIN_DEVNET_ACCOUNT"] == "0"
-    assert "--run" in align["command"] and align["command"][
-        align["command"].index("--run") + 1].isdigit()  # the ledger records a uint64 run
+    assert (
+        "--run" in align["command"]
+        and align["command"][align["command"].index("--run") + 1].isdigit()
+    )  # the ledger records a uint64 run
     opener = services["open-round"]
-    assert {k for k, v in opener["depends_on"].items()
-            if v["condition"] == "service_completed_successfully"} == {"genesis", "align"}
+    assert {
+        k
+        for k, v in opener["depends_on"].items()
+        if v["condition"] == "service_completed_successfully"
+    } == {"genesis", "align"}
     genesis_out = services["genesis"]["command"][-1]
     assert opener["command"][opener["command"].index("--init-weights") + 1] == genesis_out
     miners = opener["command"][opener["command"].index("--miners") + 1].split(",")
@@ -119,8 +140,9 @@ def test_a_misspelt_command_or_option_would_be_caught() -> None:
 def test_devnet_service_uses_flags_anvil_knows(compose) -> None:
     service = compose["services"]["anvil"]
     assert service["entrypoint"] == ["anvil"]
-    help_text = subprocess.run([str(anvil_binary()), "--help"], capture_output=True, text=True,
-                               check=True).stdout
+    help_text = subprocess.run(
+        [str(anvil_binary()), "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for flag in (a for a in service["command"] if a.startswith("--")):
         assert re.search(rf"\s{re.escape(flag)}\b", help_text), flag
     assert "--prune-history" in service["command"]
@@ -136,8 +158,9 @@ def test_secrets_are_required_and_services_wait_for_health(compose) -> None:
     for name, service in services.items():
         if name.startswith(("hospital-", "miner-")) or name == "auditor":
             assert "healthcheck" in service, name
-            assert service["depends_on"]["deployer"]["condition"] == \
-                "service_completed_successfully"
+            assert (
+                service["depends_on"]["deployer"]["condition"] == "service_completed_successfully"
+            )
     published = [p for s in services.values() for p in s.get("ports", [])]
     assert published and all(p.startswith("127.0.0.1:") for p in published)
 

@@ -36,9 +36,14 @@ def random_findings(rng: random.Random) -> tuple[list[Symptom], list[LabValue]]:
     labs = []
     for _ in range(rng.randint(0 if symptoms else 1, 3)):
         ranged = rng.random() < 0.6
-        labs.append(LabValue(name=rng.choice(LABS), value=rng.choice([0.0, rng.uniform(-5, 200)]),
-                             normal_low=0.0 if ranged else None,
-                             normal_high=rng.choice([0.0, 5.0, 40.0]) if ranged else None))
+        labs.append(
+            LabValue(
+                name=rng.choice(LABS),
+                value=rng.choice([0.0, rng.uniform(-5, 200)]),
+                normal_low=0.0 if ranged else None,
+                normal_high=rng.choice([0.0, 5.0, 40.0]) if ranged else None,
+            )
+        )
     return symptoms, labs
 
 
@@ -48,9 +53,15 @@ def library() -> InMemoryCaseLibrary:
     odd = []
     for i in range(150):
         symptoms, labs = random_findings(rng)
-        odd.append(CaseRecord(case_id=f"odd-{i}", patient_id="p", symptoms=tuple(symptoms),
-                              labs=tuple(labs),
-                              diagnosis=Diagnosis(disease=Disease(icd10="R69", name="odd"))))
+        odd.append(
+            CaseRecord(
+                case_id=f"odd-{i}",
+                patient_id="p",
+                symptoms=tuple(symptoms),
+                labs=tuple(labs),
+                diagnosis=Diagnosis(disease=Disease(icd10="R69", name="odd")),
+            )
+        )
     return InMemoryCaseLibrary([*synthetic_cases(300, seed=2), *odd])
 
 
@@ -60,9 +71,15 @@ def queries(n: int, seed: int) -> list[DiagnosisRequest]:
     while len(out) < n:
         symptoms, labs = random_findings(rng)
         if symptoms or labs:
-            out.append(DiagnosisRequest(patient_id=f"q{len(out)}", symptoms=symptoms, labs=labs,
-                                        top_k=rng.choice([1, 5, 10]),
-                                        threshold=rng.choice([0.0, 0.3])))
+            out.append(
+                DiagnosisRequest(
+                    patient_id=f"q{len(out)}",
+                    symptoms=symptoms,
+                    labs=labs,
+                    top_k=rng.choice([1, 5, 10]),
+                    threshold=rng.choice([0.0, 0.3]),
+                )
+            )
     return out
 
 
@@ -74,8 +91,7 @@ def test_a_batch_of_queries_matches_each_exactly_as_alone(library: InMemoryCaseL
 
     together = index.top_k_many(batch, weights, version=1)
 
-    alone = [index.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=1)
-             for q in batch]  # fmt: skip
+    alone = [index.top_k(q.query, weights, k=q.k, threshold=q.threshold, version=1) for q in batch]
     assert together == alone
     assert sum(len(m) for m in together) > 300  # most queries found cases
 
@@ -125,8 +141,7 @@ def test_a_request_that_fails_in_a_batch_fails_alone(library: InMemoryCaseLibrar
 
     async def all_at_once() -> list[DiagnosisSuggestion | BaseException]:
         batcher = SuggestionBatcher(service)
-        return await asyncio.gather(*(batcher.suggest(r) for r in requests),
-                                    return_exceptions=True)
+        return await asyncio.gather(*(batcher.suggest(r) for r in requests), return_exceptions=True)
 
     answers = asyncio.run(all_at_once())
     assert isinstance(answers[3], RuntimeError)
@@ -158,7 +173,13 @@ def test_a_batch_is_replied_to_before_the_next_batch_is_computed(
 
     asyncio.run(backlog())
     assert events == [
-        "compute ['q0', 'q1']", "reply q0", "reply q1",
-        "compute ['q2', 'q3']", "reply q2", "reply q3",
-        "compute ['q4', 'q5']", "reply q4", "reply q5",
-    ]  # fmt: skip
+        "compute ['q0', 'q1']",
+        "reply q0",
+        "reply q1",
+        "compute ['q2', 'q3']",
+        "reply q2",
+        "reply q3",
+        "compute ['q4', 'q5']",
+        "reply q4",
+        "reply q5",
+    ]

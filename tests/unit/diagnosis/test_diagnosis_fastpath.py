@@ -78,11 +78,19 @@ async def _call(
 ) -> tuple[int, dict[str, Any]]:
     """One POST /diagnosis into an ASGI app (the body in chunks if asked); status, JSON."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/diagnosis", "raw_path": b"/diagnosis", "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/diagnosis",
+        "raw_path": b"/diagnosis",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
         "headers": [(b"host", b"test"), *headers],
-    }  # fmt: skip
+    }
     step = chunk or max(1, len(body))
     pieces = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
     messages = [
@@ -108,20 +116,30 @@ def _comparable(status: int, reply: dict[str, Any]) -> tuple[int, dict[str, Any]
 
 CASES: list[tuple[str, bytes, list[tuple[bytes, bytes]]]] = [
     ("valid", json.dumps(FINDINGS).encode(), JSON + BEARER),
-    ("json with charset", json.dumps(FINDINGS).encode(),
-     [(b"content-type", b"application/json; charset=utf-8"), *BEARER]),
+    (
+        "json with charset",
+        json.dumps(FINDINGS).encode(),
+        [(b"content-type", b"application/json; charset=utf-8"), *BEARER],
+    ),
     ("no token", json.dumps(FINDINGS).encode(), JSON),
-    ("unknown token", json.dumps(FINDINGS).encode(),
-     JSON + [(b"authorization", b"Bearer not-a-doctor")]),
+    (
+        "unknown token",
+        json.dumps(FINDINGS).encode(),
+        JSON + [(b"authorization", b"Bearer not-a-doctor")],
+    ),
     ("basic auth", json.dumps(FINDINGS).encode(), JSON + [(b"authorization", b"Basic abc")]),
-    ("severity out of range",
-     json.dumps({**FINDINGS, "symptoms": [{**FINDINGS["symptoms"][0], "severity": 11}]}).encode(),
-     JSON + BEARER),
+    (
+        "severity out of range",
+        json.dumps(
+            {**FINDINGS, "symptoms": [{**FINDINGS["symptoms"][0], "severity": 11}]}
+        ).encode(),
+        JSON + BEARER,
+    ),
     ("unknown field", json.dumps({**FINDINGS, "colour": "red"}).encode(), JSON + BEARER),
     ("top_k zero", json.dumps({**FINDINGS, "top_k": 0}).encode(), JSON + BEARER),
     ("not json", b"{symptoms: cough", JSON + BEARER),
     ("empty body", b"", JSON + BEARER),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "body", "headers"), CASES, ids=[c[0] for c in CASES])
@@ -134,8 +152,9 @@ def test_fast_path_replies_as_the_routes_do(
     got = asyncio.run(_call(fast, body, headers, chunk=97))  # the body arrives in pieces
     assert _comparable(*got) == _comparable(*expected)
     handled_in_front = name in {"valid", "json with charset"}
-    assert expected[0] == (200 if handled_in_front else 401 if "auth" in name or "token" in name
-                           else 422)  # fmt: skip
+    assert expected[0] == (
+        200 if handled_in_front else 401 if "auth" in name or "token" in name else 422
+    )
     assert behind.calls == (0 if handled_in_front else 1)
 
 

@@ -202,11 +202,13 @@ def test_override_with_a_bad_key_names_it(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
-def test_a_non_finite_lab_value_is_refused_naming_the_field(client: TestClient,
-                                                            number: str) -> None:
+def test_a_non_finite_lab_value_is_refused_naming_the_field(
+    client: TestClient, number: str
+) -> None:
     # found by fuzzing: JSON's NaN/Infinity passed validation and silently voided the match
     body = '{"patient_id": "p-1", "labs": [{"name": "temperature", "value": ' + number + "}]}"
-    r = client.post("/diagnosis", content=body,
-                    headers={**AUTH, "content-type": "application/json"})
+    r = client.post(
+        "/diagnosis", content=body, headers={**AUTH, "content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert "value" in r.text and "finite" in r.text

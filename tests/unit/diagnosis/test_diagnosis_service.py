@@ -108,8 +108,10 @@ def test_the_same_findings_accepted_twice_are_one_validated_case(tmp_path) -> No
     try:
         service = diagnosis_service(store)
         request = DiagnosisRequest(patient_id="q", symptoms=[Symptom(name="cough")], threshold=0)
-        adjust = Feedback(decision=Decision.ADJUST,
-                          final_diagnosis=Diagnosis(disease=Disease(icd10="J11", name="flu")))
+        adjust = Feedback(
+            decision=Decision.ADJUST,
+            final_diagnosis=Diagnosis(disease=Disease(icd10="J11", name="flu")),
+        )
         first = service.feedback(service.suggest(request).suggestion_id, adjust)
         second = service.feedback(service.suggest(request).suggestion_id, adjust)
         assert first.case_id == second.case_id
@@ -125,9 +127,11 @@ def test_a_heart_consortium_checks_terms_and_names_diseases_by_its_own_schema(tm
     store = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
     try:
         request = DiagnosisRequest(
-            patient_id="q", symptoms=[Symptom(name="typical_angina"), Symptom(name="cough")],
-            labs=[LabValue(name="total_cholesterol", value=260.0)], threshold=0,
-        )  # fmt: skip
+            patient_id="q",
+            symptoms=[Symptom(name="typical_angina"), Symptom(name="cough")],
+            labs=[LabValue(name="total_cholesterol", value=260.0)],
+            threshold=0,
+        )
         heart = diagnosis_service(store, schema_name="uci-heart")
         unknown = heart.suggest(request).unknown_terms
         assert [u.field for u in unknown] == ["symptoms[1].name"]  # cough is not a heart term

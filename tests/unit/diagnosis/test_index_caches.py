@@ -101,9 +101,11 @@ def test_column_clamp_flags_follow_out_of_range_and_missing_values() -> None:
     def column(duration: list[float], severity: list[float]) -> SymptomColumn:
         size = len(duration)
         return SymptomColumn.packed(
-            np.arange(size), np.array(duration, dtype=np.float32),
-            np.full(size, -1, dtype=np.int8), np.array(severity, dtype=np.float32),
-        )  # fmt: skip
+            np.arange(size),
+            np.array(duration, dtype=np.float32),
+            np.full(size, -1, dtype=np.int8),
+            np.array(severity, dtype=np.float32),
+        )
 
     clean = column([np.nan, 0.0, 3.0], [np.nan, 0.0, 10.0])
     assert not clean.clamp_duration and clean.clamp_severity  # a missing severity needs fmax
@@ -155,10 +157,11 @@ def test_bulk_columns_out_of_the_record_ranges_still_score_within_zero_and_one()
 )
 def test_contributions_of_many_cases_equal_each_case_similarity(config: SimilarityConfig) -> None:
     repeated = CaseRecord(
-        case_id="rep", patient_id="p",
+        case_id="rep",
+        patient_id="p",
         symptoms=(Symptom(name="Fever", duration_days=3), Symptom(name="fever", severity=9)),
         labs=(LabValue(name="crp", value=9.0), LabValue(name="CRP", value=1.0)),
-    )  # fmt: skip
+    )
     cases = list(synthetic_cases(40, seed=2)) + _odd_cases() + [repeated]
     for weights in ({"symptom:fever": 2.0, "lab:crp": 0.0}, {}, {"symptom:cough": 0.0}):
         for query in _queries(cases)[:6]:

@@ -78,15 +78,17 @@ def _odd_library() -> list[CaseRecord]:
     odd = [
         CaseRecord(case_id="o1", patient_id="p", symptoms=(Symptom(name="cough"),)),
         CaseRecord(
-            case_id="o2", patient_id="p",
+            case_id="o2",
+            patient_id="p",
             symptoms=(Symptom(name="fever", duration_days=0, severity=10, onset=Onset.SUDDEN),),
             labs=(LabValue(name="crp", value=0.0), LabValue(name="sodium", value=-2.0)),
         ),
         CaseRecord(
-            case_id="o3", patient_id="p",
+            case_id="o3",
+            patient_id="p",
             labs=(LabValue(name="sodium", value=140, normal_low=135, normal_high=145),),
         ),
-    ]  # fmt: skip
+    ]
     return list(synthetic_cases(600, seed=21)) + odd
 
 
@@ -104,9 +106,14 @@ def _random_query(rng: random.Random, index: CaseIndex) -> CaseRecord:
     labs = []
     for name in rng.sample(index.labs, rng.randint(0, min(3, len(index.labs)))):
         ranged = rng.random() < 0.5
-        labs.append(LabValue(name=name, value=rng.uniform(-5, 200),
-                             normal_low=0.0 if ranged else None,
-                             normal_high=rng.choice([5.0, 0.0]) if ranged else None))  # fmt: skip
+        labs.append(
+            LabValue(
+                name=name,
+                value=rng.uniform(-5, 200),
+                normal_low=0.0 if ranged else None,
+                normal_high=rng.choice([5.0, 0.0]) if ranged else None,
+            )
+        )
     return CaseRecord(patient_id="q", symptoms=symptoms, labs=tuple(labs))
 
 
@@ -142,8 +149,9 @@ def test_a_query_duration_below_float32_still_scores_a_number() -> None:
     assert sims[row] == pytest.approx(case_similarity(index.features_of(row), query, {}).similarity)
 
 
-def _ranked_by_numpy(index: CaseIndex, query: CaseRecord, k: int, threshold: float,
-                     exclude: list[int]) -> list[tuple[int, float]]:
+def _ranked_by_numpy(
+    index: CaseIndex, query: CaseRecord, k: int, threshold: float, exclude: list[int]
+) -> list[tuple[int, float]]:
     """top_k as the array form ranked: partition for the k-th, lexsort on ties."""
     sims = index.scores(query, {})
     sims[exclude] = -np.inf
@@ -171,8 +179,9 @@ def test_top_k_ranks_as_partition_and_lexsort_did_ties_and_exclusions_included()
             query = _random_query(rng, index)
             k, threshold = rng.choice([1, 3, 10, 40, 700]), rng.choice([0.0, 0.3, 0.8])
             exclude = rng.sample(range(index.n), rng.choice([0, 0, 3]))
-            got = index.top_k(query, {}, k=k, threshold=threshold,
-                              exclude=[index.case_ids[r] for r in exclude])  # fmt: skip
+            got = index.top_k(
+                query, {}, k=k, threshold=threshold, exclude=[index.case_ids[r] for r in exclude]
+            )
             want = _ranked_by_numpy(index, query, k, threshold, exclude)
             assert [(m.row, m.similarity) for m in got] == want
             assert not {m.row for m in got} & set(exclude)
@@ -185,30 +194,35 @@ def test_a_batch_answers_each_query_as_it_is_answered_alone() -> None:
     index = CaseIndex()
     index.add_many(_odd_library())
     rng = random.Random(4)
-    batch = [MatchQuery(_random_query(rng, index), rng.choice([0, 1, 10]), 0.2)
-             for _ in range(40)]  # fmt: skip
+    batch = [MatchQuery(_random_query(rng, index), rng.choice([0, 1, 10]), 0.2) for _ in range(40)]
     with np.errstate(invalid="ignore", divide="ignore"):
         together = index.top_k_many(batch, {"symptom:fever": 3.0}, version=7)
-        alone = [index.top_k(q.query, {"symptom:fever": 3.0}, k=q.k, threshold=q.threshold)
-                 for q in batch]  # fmt: skip
+        alone = [
+            index.top_k(q.query, {"symptom:fever": 3.0}, k=q.k, threshold=q.threshold)
+            for q in batch
+        ]
     assert together == alone
 
 
 def test_a_nan_score_from_bulk_columns_is_never_a_match() -> None:
     nan = np.nan
     columns = CaseColumns(
-        symptoms=["fever"], labs=["crp"],
+        symptoms=["fever"],
+        labs=["crp"],
         present=np.array([[True, True, True]]),
         duration=np.full((1, 3), nan, dtype=np.float32),
         onset=np.full((1, 3), -1, dtype=np.int8),
         severity=np.full((1, 3), nan, dtype=np.float32),
         lab_value=np.array([[np.inf, 3.0, 4.0]], dtype=np.float32),  # inf/inf: NaN
         lab_width=np.full((1, 3), nan, dtype=np.float32),
-        case_ids=["a", "b", "c"], diseases=[None] * 3, validated=np.zeros(3, dtype=bool),
-    )  # fmt: skip
+        case_ids=["a", "b", "c"],
+        diseases=[None] * 3,
+        validated=np.zeros(3, dtype=bool),
+    )
     index = CaseIndex.from_columns(columns)
-    query = CaseRecord(patient_id="q", symptoms=(Symptom(name="fever"),),
-                       labs=(LabValue(name="crp", value=5.0),))  # fmt: skip
+    query = CaseRecord(
+        patient_id="q", symptoms=(Symptom(name="fever"),), labs=(LabValue(name="crp", value=5.0),)
+    )
     with np.errstate(invalid="ignore"):
         assert np.isnan(index.scores(query, {})[0])
     assert [m.case_id for m in index.top_k(query, {}, k=2)] == ["c", "b"]

@@ -103,9 +103,12 @@ def test_combine_gives_the_reference_formula_s_floats_exactly() -> None:
     rng = random.Random(8)
     codes = [f"C{i:02d}" for i in range(40)]
     for trial in range(300):
-        model = {c.lower() if rng.random() < 0.2 else c:
-                 rng.choice([0.0, -0.1, float("nan"), rng.random(), rng.random() ** 8])
-                 for c in rng.sample(codes, rng.randint(0, 40))}  # fmt: skip
+        model = {
+            c.lower() if rng.random() < 0.2 else c: rng.choice(
+                [0.0, -0.1, float("nan"), rng.random(), rng.random() ** 8]
+            )
+            for c in rng.sample(codes, rng.randint(0, 40))
+        }
         picked = rng.sample(codes, rng.randint(0, 4))
         votes = {c: rng.random() for c in picked}
         alpha = rng.choice([0.0, 0.3, 0.5, 1.0])
@@ -119,7 +122,9 @@ def test_top_scores_equal_a_full_sort_ties_included() -> None:
 
     rng = random.Random(5)
     for _ in range(300):
-        scores = {f"C{i:02d}": rng.choice([0.0, 0.25, 0.5, rng.random()])
-                  for i in rng.sample(range(60), rng.randint(0, 60))}  # fmt: skip
+        scores = {
+            f"C{i:02d}": rng.choice([0.0, 0.25, 0.5, rng.random()])
+            for i in rng.sample(range(60), rng.randint(0, 60))
+        }
         n = rng.choice([0, 1, 3, 5, 80])
         assert top_scores(scores, n) == sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]

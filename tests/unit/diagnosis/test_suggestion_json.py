@@ -15,10 +15,14 @@ from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
 
 SYMPTOMS = [
-    ("chest_pain", 0.5, "exertional", 6), ("breathlessness", 2, "gradual", 5),
-    ("cough", 5, "gradual", 6), ("fever", 3, "sudden", 6), ("wheezing", 1, "sudden", 6),
-    ("heartburn", 40, "postprandial", 5), ("sweating", 0.1, "sudden", 5),
-]  # fmt: skip
+    ("chest_pain", 0.5, "exertional", 6),
+    ("breathlessness", 2, "gradual", 5),
+    ("cough", 5, "gradual", 6),
+    ("fever", 3, "sudden", 6),
+    ("wheezing", 1, "sudden", 6),
+    ("heartburn", 40, "postprandial", 5),
+    ("sweating", 0.1, "sudden", 5),
+]
 
 
 def findings(rng: random.Random) -> dict[str, object]:
@@ -75,10 +79,11 @@ def test_a_pending_feedback_is_written_as_pydantic_writes_it_and_reads_back() ->
     full = CaseRecord(
         patient_id="p",
         date=dt.date(2026, 12, 4),
-        diagnosis=Diagnosis(disease=Disease(icd10="J18.9", name="Pneumonia"),
-                            complications=("sepsis",)),
+        diagnosis=Diagnosis(
+            disease=Disease(icd10="J18.9", name="Pneumonia"), complications=("sepsis",)
+        ),
         treatments=(Treatment(drug="amoxicillin", dose=500, dose_unit="mg"),),
-    )  # fmt: skip
+    )
     assert to_json(full) == full.model_dump_json().encode()
     with pytest.raises(TypeError, match="CaseRecord"):  # bytes: pydantic writes text
         to_json(full.model_copy(update={"image": b"\x89PNG"}))

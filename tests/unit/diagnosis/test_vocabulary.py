@@ -7,8 +7,11 @@ VOCAB = Vocabulary(["high_fever", "mild_fever", "cough", "muscle_pain"], ["tempe
 
 
 def _query(*symptoms: str, labs: tuple[str, ...] = ()) -> CaseRecord:
-    return CaseRecord(patient_id="q", symptoms=tuple(Symptom(name=s) for s in symptoms),
-                      labs=tuple(LabValue(name=n, value=1.0) for n in labs))
+    return CaseRecord(
+        patient_id="q",
+        symptoms=tuple(Symptom(name=s) for s in symptoms),
+        labs=tuple(LabValue(name=n, value=1.0) for n in labs),
+    )
 
 
 def test_known_terms_in_any_spelling_are_not_reported() -> None:
@@ -24,4 +27,6 @@ def test_unknown_symptom_names_its_field_and_close_terms() -> None:
 def test_unknown_lab_and_a_term_with_nothing_close() -> None:
     terms = VOCAB.unknown_terms(_query("zzzz", labs=("wbcc",)))
     assert [(t.field, t.did_you_mean) for t in terms] == [
-        ("symptoms[0].name", []), ("labs[0].name", ["wbc"])]
+        ("symptoms[0].name", []),
+        ("labs[0].name", ["wbc"]),
+    ]

@@ -6,8 +6,16 @@ from node.roundwire import UpdateSubmission
 
 def test_the_journal_keeps_the_last_rounds_and_reads_back_what_it_wrote(tmp_path):
     journal = SubmissionJournal(tmp_path / "j", keep_rounds=2)
-    subs = [UpdateSubmission(round=r, blob_hash=f"{r:064x}", sample_count=r,
-                             signature="0x" + "ab" * 65, blob_b64="AA==") for r in (1, 2, 3)]
+    subs = [
+        UpdateSubmission(
+            round=r,
+            blob_hash=f"{r:064x}",
+            sample_count=r,
+            signature="0x" + "ab" * 65,
+            blob_b64="AA==",
+        )
+        for r in (1, 2, 3)
+    ]
     for s in subs:
         journal.keep(s)
 

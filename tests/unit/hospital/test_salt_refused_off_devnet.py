@@ -57,12 +57,14 @@ def test_hospital_import_refuses_the_default_salt_on_a_non_devnet_chain(tmp_path
     _serve_env(tmp_path, monkeypatch, "1")
     source = tmp_path / "cases.json"
     source.write_text("[]")
-    res = runner.invoke(hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}",
-                                       str(source)])
+    res = runner.invoke(
+        hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}", str(source)]
+    )
     assert isinstance(res.exception, ConfigError)
     assert "FEDCHAIN_NATIONAL_ID_SALT" in res.exception.message
     assert not (tmp_path / "h.sqlite").exists()
     monkeypatch.setenv("FEDCHAIN_NATIONAL_ID_SALT", "consortium-secret-7f3a-0123456789")
-    res = runner.invoke(hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}",
-                                       str(source)])
+    res = runner.invoke(
+        hospital_app, ["import", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}", str(source)]
+    )
     assert not isinstance(res.exception, ConfigError), res.output

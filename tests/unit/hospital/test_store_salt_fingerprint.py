@@ -34,8 +34,9 @@ def test_a_store_refuses_to_open_under_another_salt_naming_the_variable(tmp_path
     with pytest.raises(ConfigError) as err:
         open_store(url, salt=b"another-secret-0123456789")
 
-    assert "FEDCHAIN_NATIONAL_ID_SALT" in err.value.message and "a different salt" in \
-        err.value.message
+    assert (
+        "FEDCHAIN_NATIONAL_ID_SALT" in err.value.message and "a different salt" in err.value.message
+    )
     assert "re-import" in str(err.value.fix)
     reopened = open_store(url, salt=SECRET.encode())  # the right salt still opens it
     assert reopened.salt_fingerprint() == salt_fingerprint(SECRET.encode())
@@ -66,16 +67,16 @@ def _env(monkeypatch, tmp_path, chain_id: str, salt: str | None) -> None:
 def test_a_devnet_salted_store_is_refused_when_served_on_a_real_chain(tmp_path, monkeypatch):
     # made on a devnet with the default salt, as `fedchain demo` does
     _env(monkeypatch, tmp_path, "31337", None)
-    made = runner.invoke(data_app, ["generate", "--hospitals", "1", "--cases", "30",
-                                    "--out", str(tmp_path / "emr")])
+    made = runner.invoke(
+        data_app, ["generate", "--hospitals", "1", "--cases", "30", "--out", str(tmp_path / "emr")]
+    )
     assert made.exit_code == 0, made.output
     db = f"sqlite:///{tmp_path / 'emr' / 'hospital-1.sqlite'}"
 
     # later served on chain 100 with a proper secret: the store's tokens are still devnet's
     _env(monkeypatch, tmp_path, "100", SECRET)
     served = runner.invoke(hospital_app, ["serve", "--db", db])
-    imported = runner.invoke(hospital_app, ["import", "--db", db,
-                                            str(_one_case_file(tmp_path))])
+    imported = runner.invoke(hospital_app, ["import", "--db", db, str(_one_case_file(tmp_path))])
 
     for res in (served, imported):
         assert isinstance(res.exception, ConfigError), res.output
@@ -103,6 +104,8 @@ def test_the_off_devnet_guard_names_a_devnet_salted_store(tmp_path):
 
 def _one_case_file(tmp_path):
     path = tmp_path / "one.json"
-    path.write_text('[{"patient_id": "p-9", "national_id": "123-45", "symptoms": '
-                    '[{"name": "cough"}], "diagnosis": {"icd10": "J18.9", "name": "pneumonia"}}]')
+    path.write_text(
+        '[{"patient_id": "p-9", "national_id": "123-45", "symptoms": '
+        '[{"name": "cough"}], "diagnosis": {"icd10": "J18.9", "name": "pneumonia"}}]'
+    )
     return path

@@ -10,8 +10,14 @@ from hospital.emr.store import NewCase, open_store
 
 
 def _cases(n: int, tag: str) -> list[NewCase]:
-    return [NewCase(case=CaseRecord(patient_id=f"{tag}-{i}", symptoms=(Symptom(name="cough"),)),
-                    source="test", ref=f"{tag}-{i}") for i in range(n)]  # fmt: skip
+    return [
+        NewCase(
+            case=CaseRecord(patient_id=f"{tag}-{i}", symptoms=(Symptom(name="cough"),)),
+            source="test",
+            ref=f"{tag}-{i}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_a_serving_store_leaves_checkpoints_to_its_thread_and_stops_it_on_close(

@@ -43,20 +43,35 @@ def _blob(key, spec, *, weight=30, n=20):
 
 def _claim(blob, *, round_=1, samples=30, account=HOSPITAL):
     digest = bytes.fromhex(blob_hash(blob))
-    sig = sign_update(account, chain_id=31337, ledger=LEDGER, round_id=round_, blob_hash=digest,
-                      sample_count=samples)
+    sig = sign_update(
+        account,
+        chain_id=31337,
+        ledger=LEDGER,
+        round_id=round_,
+        blob_hash=digest,
+        sample_count=samples,
+    )
     return Claim(HOSPITAL.address, round_, digest, samples, sig)
 
 
 def _round(spec, **kw):
-    base = dict(chain_id=31337, ledger=LEDGER, current_round=1, open=True, deadline=1000,
-                now=500, spec=spec, weight_left=1000)
+    base = dict(
+        chain_id=31337,
+        ledger=LEDGER,
+        current_round=1,
+        open=True,
+        deadline=1000,
+        now=500,
+        spec=spec,
+        weight_left=1000,
+    )
     return RoundFacts(**{**base, **kw})
 
 
 def _hospital(**kw):
-    base = dict(registered=True, aligned=True, shared_size=40, proposed_this_round=False,
-                blob_seen=False)
+    base = dict(
+        registered=True, aligned=True, shared_size=40, proposed_this_round=False, blob_seen=False
+    )
     return HospitalFacts(**{**base, **kw})
 
 
@@ -71,17 +86,20 @@ def test_honest_update_passes_every_check(key, spec):
     check_update(_claim(blob), blob, _round(spec), _hospital(), key)
 
 
-@pytest.mark.parametrize(("round_kw", "hospital_kw", "claim_kw", "reason"), [
-    ({}, {"registered": False}, {}, RejectReason.UNKNOWN_SIGNER),
-    ({}, {}, {"account": devnet_account(9)}, RejectReason.BAD_SIGNATURE),
-    ({}, {}, {"round_": 2}, RejectReason.WRONG_ROUND),
-    ({"open": False}, {}, {}, RejectReason.ROUND_CLOSED),
-    ({"now": 1001}, {}, {}, RejectReason.ROUND_CLOSED),
-    ({}, {"proposed_this_round": True}, {}, RejectReason.DUPLICATE),
-    ({}, {"blob_seen": True}, {}, RejectReason.DUPLICATE),
-    ({}, {"shared_size": 29}, {}, RejectReason.SAMPLES_EXCEED_ALIGNMENT),
-    ({"weight_left": 29}, {}, {}, RejectReason.ROUND_WEIGHT_FULL),
-])
+@pytest.mark.parametrize(
+    ("round_kw", "hospital_kw", "claim_kw", "reason"),
+    [
+        ({}, {"registered": False}, {}, RejectReason.UNKNOWN_SIGNER),
+        ({}, {}, {"account": devnet_account(9)}, RejectReason.BAD_SIGNATURE),
+        ({}, {}, {"round_": 2}, RejectReason.WRONG_ROUND),
+        ({"open": False}, {}, {}, RejectReason.ROUND_CLOSED),
+        ({"now": 1001}, {}, {}, RejectReason.ROUND_CLOSED),
+        ({}, {"proposed_this_round": True}, {}, RejectReason.DUPLICATE),
+        ({}, {"blob_seen": True}, {}, RejectReason.DUPLICATE),
+        ({}, {"shared_size": 29}, {}, RejectReason.SAMPLES_EXCEED_ALIGNMENT),
+        ({"weight_left": 29}, {}, {}, RejectReason.ROUND_WEIGHT_FULL),
+    ],
+)
 def test_claim_checks_name_their_reason(key, spec, round_kw, hospital_kw, claim_kw, reason):
     blob = _blob(key, spec)
     claim = _claim(blob, **claim_kw)
@@ -90,8 +108,9 @@ def test_claim_checks_name_their_reason(key, spec, round_kw, hospital_kw, claim_
 
 def test_unaligned_hospital_has_no_sample_limit(key, spec):
     blob = _blob(key, spec, weight=500)
-    check_update(_claim(blob, samples=500), blob, _round(spec),
-                 _hospital(aligned=False, shared_size=0), key)
+    check_update(
+        _claim(blob, samples=500), blob, _round(spec), _hospital(aligned=False, shared_size=0), key
+    )
 
 
 def test_blob_not_matching_its_hash_is_refused(key, spec):
@@ -111,8 +130,10 @@ def test_ciphertext_outside_the_group_is_refused(key, spec):
     for bad in (0, key.nsquare, key.n):  # zero, out of range, not a unit
         forged = dataclasses.replace(update, ciphertexts=(bad, *update.ciphertexts[1:]))
         blob = encode_update(forged, key)
-        assert _reason(_claim(blob), blob, _round(spec), _hospital(), key) == \
-            RejectReason.CIPHERTEXT_RANGE
+        assert (
+            _reason(_claim(blob), blob, _round(spec), _hospital(), key)
+            == RejectReason.CIPHERTEXT_RANGE
+        )
 
 
 def test_wrong_parameter_count_is_wrong_spec(key, spec):
@@ -122,5 +143,7 @@ def test_wrong_parameter_count_is_wrong_spec(key, spec):
 
 def test_weight_must_equal_signed_sample_count(key, spec):
     blob = _blob(key, spec, weight=20)
-    assert _reason(_claim(blob, samples=30), blob, _round(spec), _hospital(), key) == \
-        RejectReason.WEIGHT_MISMATCH
+    assert (
+        _reason(_claim(blob, samples=30), blob, _round(spec), _hospital(), key)
+        == RejectReason.WEIGHT_MISMATCH
+    )

@@ -15,7 +15,11 @@ def test_accepted_updates_credit_hospitals_and_their_approvers():
         UpdateVotes("h2", 999, {"m2"}, accepted=False),
     ]
     assert round_credits(updates, "m0", RATES) == {
-        "h0": 200, "h1": 600, "m0": 10 + 50, "m1": 20, "m2": 20,
+        "h0": 200,
+        "h1": 600,
+        "m0": 10 + 50,
+        "m1": 20,
+        "m2": 20,
     }
 
 
@@ -29,8 +33,10 @@ def test_zero_rates_credit_nobody():
 
 
 def test_hospital_credit_is_samples_rate_unique_fraction_and_quality_floored_once():
-    updates = [UpdateVotes("h0", 101, {"m0"}, accepted=True, unique_ppm=500_000),
-               UpdateVotes("h1", 3, {"m1"}, accepted=True, unique_ppm=333_333)]
+    updates = [
+        UpdateVotes("h0", 101, {"m0"}, accepted=True, unique_ppm=500_000),
+        UpdateVotes("h1", 3, {"m1"}, accepted=True, unique_ppm=333_333),
+    ]
     # 101 x 2 x 0.5 x 1.25 = 126.25 -> 126; 3 x 2 x 0.333333 x 1.25 = 2.4999975 -> 2
     credits = round_credits(updates, "m0", RATES, quality=1_250_000)
     assert (credits["h0"], credits["h1"]) == (126, 2)

@@ -7,8 +7,13 @@ from node.chain.signing import recover_update_signer, sign_update, update_digest
 from node.identity import devnet_account
 
 LEDGER = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-FIELDS = {"chain_id": 31337, "ledger": LEDGER, "round_id": 3, "blob_hash": b"\x07" * 32,
-          "sample_count": 120}
+FIELDS = {
+    "chain_id": 31337,
+    "ledger": LEDGER,
+    "round_id": 3,
+    "blob_hash": b"\x07" * 32,
+    "sample_count": 120,
+}
 
 
 def test_signature_recovers_the_hospital():
@@ -20,8 +25,13 @@ def test_signature_recovers_the_hospital():
 
 def test_digest_changes_with_every_bound_field():
     base = update_digest(**FIELDS)
-    for key, value in [("chain_id", 1), ("ledger", "0x" + "11" * 20), ("round_id", 4),
-                       ("blob_hash", b"\x08" * 32), ("sample_count", 121)]:
+    for key, value in [
+        ("chain_id", 1),
+        ("ledger", "0x" + "11" * 20),
+        ("round_id", 4),
+        ("blob_hash", b"\x08" * 32),
+        ("sample_count", 121),
+    ]:
         assert update_digest(**{**FIELDS, key: value}) != base
 
 

@@ -5,8 +5,13 @@ import sys
 
 
 def _fedchain(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "node.cli.app", *args], capture_output=True,
-                          text=True, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli.app", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
 def test_unknown_option_is_a_usage_error_not_a_traceback() -> None:
@@ -34,8 +39,9 @@ def test_error_text_with_brackets_is_printed_verbatim_not_as_markup() -> None:
         "sys.argv = ['fedchain', 'boom']\n"
         "cli.main()\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 2
     assert "[heart] data missing" in result.stderr
     assert "pip install 'fedchain[heart]'" in result.stderr

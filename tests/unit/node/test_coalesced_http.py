@@ -110,8 +110,9 @@ def server_url() -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(_app(), host="127.0.0.1", port=port, log_level="warning",
-                            http=CoalescingHttpToolsProtocol)  # fmt: skip
+    config = uvicorn.Config(
+        _app(), host="127.0.0.1", port=port, log_level="warning", http=CoalescingHttpToolsProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -138,8 +139,10 @@ def test_a_real_server_over_the_protocol_answers_plain_streamed_and_kept_alive(
         assert streamed.text == "part-0;part-1;part-2;"
         assert http.post("/echo", json={"n": "x"}).status_code == 422
     with socket.create_connection(("127.0.0.1", int(server_url.rsplit(":", 1)[1]))) as raw:
-        raw.sendall(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                    b"content-length: 7\r\nconnection: close\r\n\r\n{\"n\":1}")  # fmt: skip
+        raw.sendall(
+            b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b'content-length: 7\r\nconnection: close\r\n\r\n{"n":1}'
+        )
         received = b""
         while chunk := raw.recv(65536):
             received += chunk

@@ -54,8 +54,9 @@ def test_the_step_is_bit_for_bit_deterministic(opt):
     a = server_step(server_step(initial_model(w, spec, ""), d, spec), d / 3, spec)
     b = server_step(server_step(initial_model(w.copy(), spec, ""), d.copy(), spec), d / 3, spec)
     assert model_hash(a) == model_hash(b)
-    assert encode_global_model(decode_global_model(encode_global_model(a))) == \
-        encode_global_model(a)
+    assert encode_global_model(decode_global_model(encode_global_model(a))) == encode_global_model(
+        a
+    )
 
 
 def test_a_tampered_model_blob_is_refused():

@@ -71,8 +71,12 @@ def test_a_validly_signed_request_with_a_huge_timestamp_is_refused_not_crashing(
     timestamp, nonce = 10**400, "ab" * 16
     digest = request_digest("POST", "/blobs", b"{}", timestamp, nonce)
     signature = account.sign_message(encode_defunct(digest)).signature
-    headers = {HEADER_ADDRESS: account.address, HEADER_TIMESTAMP: str(timestamp),
-               HEADER_NONCE: nonce, HEADER_SIGNATURE: "0x" + bytes(signature).hex()}
+    headers = {
+        HEADER_ADDRESS: account.address,
+        HEADER_TIMESTAMP: str(timestamp),
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: "0x" + bytes(signature).hex(),
+    }
     with pytest.raises(AuthError, match="malformed signature headers"):
         verify_request(headers, "POST", "/blobs", b"{}", guard=ReplayGuard())
 

@@ -31,8 +31,14 @@ def consortium():
 def test_encrypted_and_plaintext_rounds_agree_within_quantisation(consortium, opt):
     key, shares = consortium
     n = 300
-    spec = ModelSpec(n_params=n, public_key_id=public_key_id(key).hex(), value_bits=16,
-                     clip=0.5, optimiser=opt, server_lr=0.01 if opt != "fedavg" else 1.0)
+    spec = ModelSpec(
+        n_params=n,
+        public_key_id=public_key_id(key).hex(),
+        value_bits=16,
+        clip=0.5,
+        optimiser=opt,
+        server_lr=0.01 if opt != "fedavg" else 1.0,
+    )
     rng = np.random.default_rng(3)
     deltas = [rng.uniform(-0.5, 0.5, n) for _ in range(3)]
     counts = [40, 70, 25]
@@ -41,8 +47,10 @@ def test_encrypted_and_plaintext_rounds_agree_within_quantisation(consortium, op
     plain_mean = sum(d * c for d, c in pairs) / sum(counts)
     plain = server_step(start, plain_mean, spec)
 
-    blobs = [encrypt_update(key, spec.packing(), d, weight=c)
-             for d, c in zip(deltas, counts, strict=True)]
+    blobs = [
+        encrypt_update(key, spec.packing(), d, weight=c)
+        for d, c in zip(deltas, counts, strict=True)
+    ]
     agg = aggregate_updates(key, blobs)
     n_ct = spec.packing().ciphertext_count(n, key.n_bits)
     plan = assign_ciphertexts(n_ct, [1, 2, 3], 2)
@@ -61,16 +69,20 @@ def test_encrypted_and_plaintext_rounds_agree_within_quantisation(consortium, op
 def test_two_of_three_partials_suffice_when_a_miner_is_silent(consortium):
     key, shares = consortium
     spec = ModelSpec(n_params=50, public_key_id=public_key_id(key).hex())
-    agg = aggregate_updates(key, [encrypt_update(key, spec.packing(), np.full(50, 0.25),
-                                                 weight=3)])
+    agg = aggregate_updates(key, [encrypt_update(key, spec.packing(), np.full(50, 0.25), weight=3)])
     n_ct = spec.packing().ciphertext_count(50, key.n_bits)
     plan = assign_ciphertexts(n_ct, [1, 2, 3], 2)
     posted = [partial_decrypt(key, s, agg, indices=plan[s.index]) for s in shares[:2]]
     missing = missing_ciphertexts(key, agg, posted)
     assert missing  # share 3's assigned ciphertexts are short by one
-    cover = [partial_decrypt(key, s, agg, indices=sorted(j for j, c in missing.items()
-                                                         if s.index not in c)) for s in shares[:2]
-             if any(s.index not in c for c in missing.values())]
-    model, _, bound = candidate_model(key, agg, posted + cover,
-                                      initial_model(np.zeros(50), spec, ""), spec)
+    cover = [
+        partial_decrypt(
+            key, s, agg, indices=sorted(j for j, c in missing.items() if s.index not in c)
+        )
+        for s in shares[:2]
+        if any(s.index not in c for c in missing.values())
+    ]
+    model, _, bound = candidate_model(
+        key, agg, posted + cover, initial_model(np.zeros(50), spec, ""), spec
+    )
     assert np.max(np.abs(model.weights - 0.25)) <= bound + 1e-6

@@ -7,13 +7,23 @@ from pydantic import ValidationError
 
 from node.roundwire import UINT64_MAX, BlobUpload, UpdateSubmission
 
-GOOD = {"round": 1, "blob_hash": "ab" * 32, "sample_count": 10,
-        "signature": "0x" + "cd" * 65, "blob_b64": base64.b64encode(b"blob").decode()}
+GOOD = {
+    "round": 1,
+    "blob_hash": "ab" * 32,
+    "sample_count": 10,
+    "signature": "0x" + "cd" * 65,
+    "blob_b64": base64.b64encode(b"blob").decode(),
+}
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("round", UINT64_MAX + 1), ("sample_count", 2**256), ("blob_b64", "not*base64"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("round", UINT64_MAX + 1),
+        ("sample_count", 2**256),
+        ("blob_b64", "not*base64"),
+    ],
+)
 def test_submission_refuses_values_the_chain_or_the_blob_cannot_hold(field, value):
     # found by the miner fuzz: each of these was a 500 (uint64 encoding, base64 decoding)
     with pytest.raises(ValidationError) as err:

@@ -22,8 +22,9 @@ Run = Callable[..., tuple[RunSummary, dict[str, AlignmentParty], WireLog]]
 def plaintext_counts(sets: Mapping[str, list[bytes]]) -> dict[str, dict[bytes, int]]:
     """For each hospital and each of its items, how many other hospitals hold it."""
     as_sets = {k: set(v) for k, v in sets.items()}
-    return {k: {x: sum(x in as_sets[o] for o in as_sets if o != k) for x in as_sets[k]}
-            for k in sets}
+    return {
+        k: {x: sum(x in as_sets[o] for o in as_sets if o != k) for x in as_sets[k]} for k in sets
+    }
 
 
 def overlapping_sets(
@@ -38,14 +39,24 @@ def overlapping_sets(
 def run_local() -> Run:
     """Run a session among in-process hospitals over the wire codec; keep the transcript."""
 
-    def run(sets: Mapping[str, list[bytes]], *, min_other_holders: int = 1,
-            purpose: AlignmentPurpose = AlignmentPurpose.PATIENTS, workers: int = 2
-            ) -> tuple[RunSummary, dict[str, AlignmentParty], WireLog]:
+    def run(
+        sets: Mapping[str, list[bytes]],
+        *,
+        min_other_holders: int = 1,
+        purpose: AlignmentPurpose = AlignmentPurpose.PATIENTS,
+        workers: int = 2,
+    ) -> tuple[RunSummary, dict[str, AlignmentParty], WireLog]:
         log = WireLog(keep=True)
-        parties = {k: AlignmentParty(k, lambda _p, v=v: v, workers=workers)
-                   for k, v in sets.items()}
-        summary = run_alignment([LocalLink(p, log) for p in parties.values()], run="test-run",
-                                purpose=purpose, min_other_holders=min_other_holders, log=log)
+        parties = {
+            k: AlignmentParty(k, lambda _p, v=v: v, workers=workers) for k, v in sets.items()
+        }
+        summary = run_alignment(
+            [LocalLink(p, log) for p in parties.values()],
+            run="test-run",
+            purpose=purpose,
+            min_other_holders=min_other_holders,
+            log=log,
+        )
         return summary, parties, log
 
     return run

@@ -16,29 +16,51 @@ def test_local_run_prints_each_hospitals_shared_count_and_writes_results(tmp_pat
     b = write_lines(tmp_path / "south.txt", ["t3", "t4", "t5"])
     c = write_lines(tmp_path / "east.txt", ["t4", "t9"])
 
-    result = CliRunner().invoke(app, ["local", str(a), str(b), str(c), "--out",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["local", str(a), str(b), str(c), "--out", str(tmp_path / "out")]
+    )
 
     assert result.exit_code == 0, result.output
     assert "bytes per item" in result.output and "sharedSetHash" in result.output
     north = json.loads((tmp_path / "out" / "north.json").read_text())
-    holders = dict(zip((bytes.fromhex(i) for i in north["items"]), north["other_holders"],
-                       strict=True))
+    holders = dict(
+        zip((bytes.fromhex(i) for i in north["items"]), north["other_holders"], strict=True)
+    )
     assert holders == {b"t1": 0, b"t2": 0, b"t3": 1, b"t4": 2}
     assert north["shared_size"] == 2
 
 
 def test_local_run_over_case_files_aligns_pathology_signatures(tmp_path):
     def case(symptoms, code):
-        return CaseRecord(patient_id="p", symptoms=tuple(Symptom(name=s) for s in symptoms),
-                          diagnosis=Diagnosis(disease=Disease(icd10=code, name="d")))
+        return CaseRecord(
+            patient_id="p",
+            symptoms=tuple(Symptom(name=s) for s in symptoms),
+            diagnosis=Diagnosis(disease=Disease(icd10=code, name="d")),
+        )
 
-    a = write_lines(tmp_path / "a.jsonl", [case(["fever", "cough"], "J10").model_dump_json(),
-                                           case(["rash"], "L20").model_dump_json()])
+    a = write_lines(
+        tmp_path / "a.jsonl",
+        [
+            case(["fever", "cough"], "J10").model_dump_json(),
+            case(["rash"], "L20").model_dump_json(),
+        ],
+    )
     b = write_lines(tmp_path / "b.jsonl", [case(["Cough", "fever"], "j10").model_dump_json()])
 
-    result = CliRunner().invoke(app, ["local", str(a), str(b), "--format", "cases",
-                                      "--min-other-holders", "1", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "local",
+            str(a),
+            str(b),
+            "--format",
+            "cases",
+            "--min-other-holders",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     assert "pathology" in result.output

@@ -50,11 +50,14 @@ def test_batch_of_the_wrong_size_is_refused():
         check_batch(good, expected=4)
 
 
-@pytest.mark.parametrize("bad", [
-    b"\x00" * 32,  # the identity
-    b"\xff" * 32,  # not canonical (above the field modulus)
-    b"\x01" + b"\x00" * 31,  # odd encodings are not canonical ristretto
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x00" * 32,  # the identity
+        b"\xff" * 32,  # not canonical (above the field modulus)
+        b"\x01" + b"\x00" * 31,  # odd encodings are not canonical ristretto
+    ],
+)
 def test_non_canonical_or_identity_point_is_refused_with_its_index(bad):
     good = encode_items(ITEMS[:5], new_key(), context=b"c")
     with pytest.raises(AlignmentRefused, match=r"points\[5\] is not a canonical") as exc:

@@ -16,13 +16,20 @@ from node.errors import ValidationFailed
 
 REPO = Path(__file__).resolve().parents[4]
 # ../shared/data beside the repository; a worktree under /work/wt/<name> finds it one level up
-DATA = next(p for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data")
-            if p.is_dir()) / "disease_symptom"
+DATA = (
+    next(
+        p
+        for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data")
+        if p.is_dir()
+    )
+    / "disease_symptom"
+)
 
 
 def case(symptoms, icd10="I20.9", patient="p1"):
     return CaseRecord(
-        patient_id=patient, symptoms=tuple(Symptom(name=s) for s in symptoms),
+        patient_id=patient,
+        symptoms=tuple(Symptom(name=s) for s in symptoms),
         diagnosis=Diagnosis(disease=Disease(icd10=icd10, name="angina")),
     )
 
@@ -86,9 +93,13 @@ def kaggle_cases():
     for i, row in enumerate(rows):
         disease = row[0].strip()
         code = codes.setdefault(disease, f"Z{len(codes):02d}")
-        out.append(CaseRecord(
-            patient_id=f"p{i}", symptoms=tuple(Symptom(name=s) for s in row[1:] if s.strip()),
-            diagnosis=Diagnosis(disease=Disease(icd10=code, name=disease))))
+        out.append(
+            CaseRecord(
+                patient_id=f"p{i}",
+                symptoms=tuple(Symptom(name=s) for s in row[1:] if s.strip()),
+                diagnosis=Diagnosis(disease=Disease(icd10=code, name=disease)),
+            )
+        )
     return out
 
 
@@ -97,16 +108,14 @@ def test_real_symptom_data_aligns_to_the_plaintext_signature_intersection(run_lo
     hospitals = {"north": cases[0::3], "south": cases[1::3], "east": cases[2::3][:500]}
     sets = {k: [pathology_signature(c) for c in v] for k, v in hospitals.items()}
 
-    summary, parties, _ = run_local(sets, purpose=AlignmentPurpose.PATHOLOGY,
-                                    min_other_holders=2)
+    summary, parties, _ = run_local(sets, purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=2)
 
     expected = plain(sets)
     for name, party in parties.items():
         result = party.result(summary.session_id)
         assert result.holders_by_item() == expected[name]
         chosen = cases_to_train_on(hospitals[name], result.holders_by_item(), min_other_holders=2)
-        assert chosen == [c for c in hospitals[name]
-                          if expected[name][pathology_signature(c)] == 2]
+        assert chosen == [c for c in hospitals[name] if expected[name][pathology_signature(c)] == 2]
         assert summary.receipts[name].shared_size == sum(v == 2 for v in expected[name].values())
 
 

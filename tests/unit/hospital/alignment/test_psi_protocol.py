@@ -16,10 +16,15 @@ def assert_matches_plaintext(summary, parties, sets, plain, min_other_holders=1)
         shared = [x for x, c in expected[name].items() if c >= min_other_holders]
         receipt = summary.receipts[name]
         assert receipt.shared_size == len(shared) == result.shared_size
-        assert receipt.shared_set_hash == "0x" + shared_set_hash(
-            shared, purpose=summary.purpose, salt=result.salt).hex()
-        assert result.ledger_args() == (summary.run, bytes.fromhex(receipt.shared_set_hash[2:]),
-                                        len(shared))
+        assert (
+            receipt.shared_set_hash
+            == "0x" + shared_set_hash(shared, purpose=summary.purpose, salt=result.salt).hex()
+        )
+        assert result.ledger_args() == (
+            summary.run,
+            bytes.fromhex(receipt.shared_set_hash[2:]),
+            len(shared),
+        )
         assert sorted(result.shared_items()) == sorted(shared)
 
 
@@ -36,8 +41,10 @@ def test_two_hospitals_learn_the_plaintext_intersection(overlap, run_local, make
 def test_three_hospitals_learn_how_many_others_hold_each_item(run_local, plain):
     rng = random.Random(3)
     universe = [rng.randbytes(16) for _ in range(900)]
-    sets = {name: [x for x in universe if rng.random() < p]
-            for name, p in (("a", 0.5), ("b", 0.3), ("c", 0.7))}
+    sets = {
+        name: [x for x in universe if rng.random() < p]
+        for name, p in (("a", 0.5), ("b", 0.3), ("c", 0.7))
+    }
 
     summary, parties, _ = run_local(sets)
 
@@ -75,10 +82,15 @@ def test_transcript_holds_no_item_nor_any_plain_hash_of_one(run_local, make_sets
     transcript = b"".join(log.messages)
     assert len(log.messages) == 3 * 2 + 3 * 2 + 3 * 2 * 2 + 3 * 2  # open, encode, 6 blinds, finish
     for item in {x for v in sets.values() for x in v}:
-        for leak in (item, item.hex().encode(), hashlib.sha256(item).digest(),
-                     hashlib.sha512(item).digest(), item_digest(item),
-                     hash_input(item, context=context),
-                     hash_to_group(item, context=context)):
+        for leak in (
+            item,
+            item.hex().encode(),
+            hashlib.sha256(item).digest(),
+            hashlib.sha512(item).digest(),
+            item_digest(item),
+            hash_input(item, context=context),
+            hash_to_group(item, context=context),
+        ):
             assert leak[:16] not in transcript
 
 

@@ -30,14 +30,22 @@ def session():
     sid = secrets.token_hex(16)
     parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in SETS.items()}
     for party in parties.values():
-        party.open(SessionOpen(session_id=sid, sender=RELAY, seq=1, run="r",
-                               purpose=AlignmentPurpose.PATIENTS, parties=("a", "b")))
+        party.open(
+            SessionOpen(
+                session_id=sid,
+                sender=RELAY,
+                seq=1,
+                run="r",
+                purpose=AlignmentPurpose.PATIENTS,
+                parties=("a", "b"),
+            )
+        )
     sizes = {"a": 3, "b": 4}
-    batch = parties["a"].encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2,
-                                              set_sizes=sizes))
+    batch = parties["a"].encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
     parties["b"].encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
-    forward = PointBatch(session_id=sid, sender=RELAY, seq=3, origin="a", hops=1,
-                         points=batch.points)
+    forward = PointBatch(
+        session_id=sid, sender=RELAY, seq=3, origin="a", hops=1, points=batch.points
+    )
     return parties, forward
 
 
@@ -64,8 +72,9 @@ def test_batch_for_another_session_is_refused(session):
 
 def test_batch_with_a_bad_point_is_refused(session):
     parties, forward = session
-    bad = forward.model_copy(update={"points": forward.points[:32] + b"\xff" * 32
-                                     + forward.points[64:]})
+    bad = forward.model_copy(
+        update={"points": forward.points[:32] + b"\xff" * 32 + forward.points[64:]}
+    )
     refused(lambda: parties["b"].blind(bad), r"points\[1\] is not a canonical", "points")
 
 
@@ -79,20 +88,34 @@ def test_batch_of_the_wrong_length_is_refused(session):
 
 def test_batch_off_the_ring_or_not_from_the_relay_is_refused(session):
     parties, forward = session
-    refused(lambda: parties["b"].blind(forward.model_copy(update={"hops": 2})),
-            "hops is 2, expected 1", "hops")
-    refused(lambda: parties["b"].blind(forward.model_copy(update={"origin": "b"})),
-            "not another party", "origin")
-    refused(lambda: parties["b"].blind(forward.model_copy(update={"sender": "a"})),
-            "not the session's relay", "sender")
+    refused(
+        lambda: parties["b"].blind(forward.model_copy(update={"hops": 2})),
+        "hops is 2, expected 1",
+        "hops",
+    )
+    refused(
+        lambda: parties["b"].blind(forward.model_copy(update={"origin": "b"})),
+        "not another party",
+        "origin",
+    )
+    refused(
+        lambda: parties["b"].blind(forward.model_copy(update={"sender": "a"})),
+        "not the session's relay",
+        "sender",
+    )
 
 
 def test_replayed_open_is_refused(session):
     parties, forward = session
-    reopen = SessionOpen(session_id=forward.session_id, sender=RELAY, seq=1, run="r",
-                         purpose=AlignmentPurpose.PATIENTS, parties=("a", "b"))
-    refused(lambda: parties["a"].open(reopen), "already open here: replayed open",
-            "session_id")
+    reopen = SessionOpen(
+        session_id=forward.session_id,
+        sender=RELAY,
+        seq=1,
+        run="r",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("a", "b"),
+    )
+    refused(lambda: parties["a"].open(reopen), "already open here: replayed open", "session_id")
 
 
 def test_counts_of_the_wrong_length_are_refused(session):
@@ -108,8 +131,9 @@ def test_malformed_frames_are_refused_naming_the_field(session):
     refused(lambda: from_wire(PointBatch, b"junk" + wire[4:]), "does not start", "frame")
     refused(lambda: from_wire(PointBatch, wire[:8] + b"x" + wire[9:]), "not JSON", "frame")
     no_origin = wire.replace(b'"origin":"a",', b"")
-    no_origin = (no_origin[:4] + (int.from_bytes(wire[4:8], "big") - 13).to_bytes(4, "big")
-                 + no_origin[8:])
+    no_origin = (
+        no_origin[:4] + (int.from_bytes(wire[4:8], "big") - 13).to_bytes(4, "big") + no_origin[8:]
+    )
     refused(lambda: from_wire(PointBatch, no_origin), "origin", "origin")
     refused(lambda: from_wire(SessionOpen, b'{"session_id":"zz"}'), "session_id", "session_id")
 
@@ -134,21 +158,26 @@ class ReplayingLink(LocalLink):
         return self.first.model_copy(update={"origin": msg.origin, "hops": msg.hops + 1})
 
 
-@pytest.mark.parametrize(("link", "message", "field"), [
-    (CorruptingLink, "not a canonical", "points"),
-    (ReplayingLink, "replayed", "seq"),
-])
+@pytest.mark.parametrize(
+    ("link", "message", "field"),
+    [
+        (CorruptingLink, "not a canonical", "points"),
+        (ReplayingLink, "replayed", "seq"),
+    ],
+)
 def test_relay_refuses_a_hospital_that_sends_bad_or_replayed_batches(link, message, field):
     a = AlignmentParty("a", lambda _p: SETS["a"])
     b = AlignmentParty("b", lambda _p: SETS["b"])
-    refused(lambda: run_alignment([LocalLink(a), link(b)], run="r",
-                                  purpose=AlignmentPurpose.PATIENTS), message, field)
+    refused(
+        lambda: run_alignment([LocalLink(a), link(b)], run="r", purpose=AlignmentPurpose.PATIENTS),
+        message,
+        field,
+    )
 
 
 def test_relay_refuses_a_final_batch_that_repeats_a_point():
     point = bytes.fromhex("e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76")
-    refused(lambda: count_other_holders({"a": point * 2, "b": point}), "repeats a point",
-            "points")
+    refused(lambda: count_other_holders({"a": point * 2, "b": point}), "repeats a point", "points")
     assert count_other_holders({"a": point, "b": point}) == {"a": b"\x01", "b": b"\x01"}
 
 

@@ -43,8 +43,14 @@ def test_session_over_the_router_matches_the_plaintext(plain):
 def test_router_answers_a_refusal_with_400_naming_the_field():
     _, apps = clients()
     client = apps["north"]
-    opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1, run="r",
-                          purpose=AlignmentPurpose.PATIENTS, parties=("north", "south"))
+    opening = SessionOpen(
+        session_id=secrets.token_hex(16),
+        sender=RELAY,
+        seq=1,
+        run="r",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("north", "south"),
+    )
     body = to_wire(opening)
     assert client.post("/alignment/open", content=body, headers=signed(body)).status_code == 200
 
@@ -61,14 +67,21 @@ def test_router_answers_a_refusal_with_400_naming_the_field():
 def test_router_refuses_unsigned_stranger_signed_and_replayed_requests_before_the_party():
     _, apps = clients()
     client = apps["north"]
-    opening = SessionOpen(session_id=secrets.token_hex(16), sender=RELAY, seq=1, run="r",
-                          purpose=AlignmentPurpose.PATIENTS, parties=("north", "south"))
+    opening = SessionOpen(
+        session_id=secrets.token_hex(16),
+        sender=RELAY,
+        seq=1,
+        run="r",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("north", "south"),
+    )
     body = to_wire(opening)
 
     unsigned = client.post("/alignment/open", content=body)
     stranger = client.post("/alignment/open", content=body, headers=signed(body, STRANGER))
-    other_path = client.post("/alignment/open", content=body,
-                             headers=signed(body, path="/alignment/blind"))
+    other_path = client.post(
+        "/alignment/open", content=body, headers=signed(body, path="/alignment/blind")
+    )
     headers = signed(body)
     first = client.post("/alignment/open", content=body, headers=headers)
     replayed = client.post("/alignment/open", content=body, headers=headers)

@@ -47,7 +47,10 @@ def test_bp_network_gives_one_output_per_head_with_its_shape() -> None:
     model = build_model(BPSpec(input_dim=10, hidden=(16,), heads=EMR_HEADS), seed=0)
     out = model(torch.randn(6, 10))
     assert {k: tuple(v.shape) for k, v in out.items()} == {
-        "diagnosis": (6, 5), "complications": (6, 3), "treatment": (6, 4)}
+        "diagnosis": (6, 5),
+        "complications": (6, 3),
+        "treatment": (6, 4),
+    }
     proba = head_probabilities(out, EMR_HEADS)
     assert torch.allclose(proba["diagnosis"].sum(dim=1), torch.ones(6))
     assert bool(((proba["treatment"] >= 0) & (proba["treatment"] <= 1)).all())
@@ -74,8 +77,11 @@ def test_binary_head_gives_one_logit_per_sample() -> None:
 
 
 def test_vgg_follows_the_vgg11_pattern_on_32x32_images() -> None:
-    spec = VGGSpec(in_channels=3, width_divisor=16,
-                   heads=(HeadSpec(name="lesion", kind=HeadKind.SOFTMAX, size=3),))
+    spec = VGGSpec(
+        in_channels=3,
+        width_divisor=16,
+        heads=(HeadSpec(name="lesion", kind=HeadKind.SOFTMAX, size=3),),
+    )
     model = build_model(spec, seed=0)
     convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     pools = [m for m in model.features if isinstance(m, torch.nn.MaxPool2d)]
@@ -85,8 +91,12 @@ def test_vgg_follows_the_vgg11_pattern_on_32x32_images() -> None:
 
 
 def test_vgg_accepts_larger_multiples_of_32() -> None:
-    spec = VGGSpec(in_channels=1, image_size=64, width_divisor=16,
-                   heads=(HeadSpec(name="finding", kind=HeadKind.BINARY, size=1),))
+    spec = VGGSpec(
+        in_channels=1,
+        image_size=64,
+        width_divisor=16,
+        heads=(HeadSpec(name="finding", kind=HeadKind.BINARY, size=1),),
+    )
     assert build_model(spec, seed=0)(torch.randn(2, 1, 64, 64))["finding"].shape == (2,)
 
 

@@ -32,8 +32,11 @@ def setting():
 
 def test_local_training_returns_a_delta_that_improves_the_holdout(setting):
     v1, v2, cases, spec = setting
-    trainer = CaseTrainer(spec, case_data(cases, v1, v2),
-                          TrainConfig(epochs=5, batch_size=16, optimizer="adam", lr=3e-3))
+    trainer = CaseTrainer(
+        spec,
+        case_data(cases, v1, v2),
+        TrainConfig(epochs=5, batch_size=16, optimizer="adam", lr=3e-3),
+    )
     start = trainer.initial_weights()
     delta, n = trainer.train(start)
     assert delta.shape == (parameter_count(build_model(spec, 0)),) and delta.dtype == np.float32
@@ -54,8 +57,11 @@ def test_too_few_shared_samples_is_a_clear_error(setting):
 
 def test_trained_model_serves_diagnosis_probabilities_and_attribute_weights(setting):
     v1, v2, cases, spec = setting
-    trainer = CaseTrainer(spec, case_data(cases, v1, v2),
-                          TrainConfig(epochs=8, batch_size=16, optimizer="adam", lr=3e-3))
+    trainer = CaseTrainer(
+        spec,
+        case_data(cases, v1, v2),
+        TrainConfig(epochs=8, batch_size=16, optimizer="adam", lr=3e-3),
+    )
     start = trainer.initial_weights()
     delta, _ = trainer.train(start)
     model = build_model(spec, 0)

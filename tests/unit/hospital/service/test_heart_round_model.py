@@ -32,8 +32,9 @@ def test_round_settings_read_the_schema_from_the_environment(monkeypatch):
 
 
 def test_cleveland_cases_train_the_heart_model_above_the_majority_class():
-    cases = [p.case for p in parse_heart(HEART / "processed.cleveland.data")
-             if isinstance(p, NewCase)]
+    cases = [
+        p.case for p in parse_heart(HEART / "processed.cleveland.data") if isinstance(p, NewCase)
+    ]
     v1, v2, spec = model_layout([16], "uci-heart")
     trainer = CaseTrainer(spec, case_data(cases, v1, v2), TrainConfig(**NetworkOptions().train))
     start = initial_weights([16], 0, "uci-heart")

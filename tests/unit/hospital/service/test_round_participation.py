@@ -30,10 +30,16 @@ def books(tmp_path):
         store.add_cases([NewCase(case=g.case, source="gen", ref=g.ref) for g in lib.cases])
         books.append(AlignmentBook(store, tmp_path / "align" / lib.name))
     log = WireLog()
-    parties = [AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result)
-               for k, b in enumerate(books)]
-    run_alignment([LocalLink(p, log) for p in parties], run="1",
-                  purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1, log=log)
+    parties = [
+        AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
+    ]
+    run_alignment(
+        [LocalLink(p, log) for p in parties],
+        run="1",
+        purpose=AlignmentPurpose.PATHOLOGY,
+        min_other_holders=1,
+        log=log,
+    )
     yield books
     for b in books:
         b.store.close()
@@ -43,8 +49,12 @@ def _rounds(book: AlignmentBook) -> tuple[HospitalRounds, DiagnosisService]:
     library = EmrCaseLibrary(book.store)
     service = DiagnosisService(library=library, sink=library)
     settings = RoundSettings(hidden=HIDDEN, train=TrainConfig(epochs=2, batch_size=16))
-    rounds = HospitalRounds(book=book, service=service, settings=settings,
-                            client_factory=lambda train, evaluate: SimpleNamespace())  # type: ignore[arg-type,return-value]
+    rounds = HospitalRounds(
+        book=book,
+        service=service,
+        settings=settings,
+        client_factory=lambda train, evaluate: SimpleNamespace(),
+    )  # type: ignore[arg-type,return-value]
     return rounds, service
 
 
@@ -86,12 +96,16 @@ def test_the_applied_model_is_reported_with_its_sealed_hash(books):
     start = initial_weights(HIDDEN)
     zeros = np.zeros_like(start)
     model = GlobalModel(round=3, spec_hash="ab" * 32, weights=start, m=zeros, v=zeros)
-    client = SimpleNamespace(tick=lambda: None, model=model, applied_round=3, view=LedgerView(),
-                             receipts={})
+    client = SimpleNamespace(
+        tick=lambda: None, model=model, applied_round=3, view=LedgerView(), receipts={}
+    )
     library = EmrCaseLibrary(books[0].store)
-    rounds = HospitalRounds(book=books[0], service=DiagnosisService(library=library, sink=library),
-                            settings=RoundSettings(hidden=HIDDEN),
-                            client_factory=lambda train, evaluate: client)  # type: ignore[arg-type,return-value]
+    rounds = HospitalRounds(
+        book=books[0],
+        service=DiagnosisService(library=library, sink=library),
+        settings=RoundSettings(hidden=HIDDEN),
+        client_factory=lambda train, evaluate: client,
+    )  # type: ignore[arg-type,return-value]
     assert rounds.status().applied_model_hash == ""
     rounds.tick()  # a restarted hospital's first tick: the chain's sealed model is applied
     status = rounds.status()
@@ -107,8 +121,12 @@ def test_an_applied_model_reaches_every_process_serving_the_database(books, tmp_
     url = str(books[0].store.engine.url)
     hospital = diagnosis_service(books[0].store)
     settings = RoundSettings(hidden=HIDDEN, train=TrainConfig(epochs=2, batch_size=16))
-    rounds = HospitalRounds(book=books[0], service=hospital, settings=settings,
-                            client_factory=lambda train, evaluate: SimpleNamespace())  # type: ignore[arg-type,return-value]
+    rounds = HospitalRounds(
+        book=books[0],
+        service=hospital,
+        settings=settings,
+        client_factory=lambda train, evaluate: SimpleNamespace(),
+    )  # type: ignore[arg-type,return-value]
     other_store = open_store(url)  # another worker: its own engine on the same file
     try:
         worker = diagnosis_service(other_store)
@@ -119,8 +137,9 @@ def test_an_applied_model_reaches_every_process_serving_the_database(books, tmp_
         assert theirs.source.value == "model" and theirs.round_id == 2
         assert theirs == mine  # same weights under the same version in both processes
         case = next(books[0].store.iter_cases())
-        request = DiagnosisRequest(patient_id="p", symptoms=list(case.symptoms),
-                                   labs=list(case.labs))  # fmt: skip
+        request = DiagnosisRequest(
+            patient_id="p", symptoms=list(case.symptoms), labs=list(case.labs)
+        )
         a, b = hospital.suggest(request), worker.suggest(request)
         assert a.model_used and b.model_used
         assert a.diagnoses == b.diagnoses and a.evidence == b.evidence

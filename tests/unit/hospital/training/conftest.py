@@ -18,8 +18,9 @@ def _deterministic_torch() -> None:
 @pytest.fixture
 def spec() -> BPSpec:
     """A 4 -> 8 -> 1 BP network with one binary head."""
-    return BPSpec(input_dim=4, hidden=(8,),
-                  heads=(HeadSpec(name="disease", kind=HeadKind.BINARY, size=1),))
+    return BPSpec(
+        input_dim=4, hidden=(8,), heads=(HeadSpec(name="disease", kind=HeadKind.BINARY, size=1),)
+    )
 
 
 def _separable(n: int, seed: int, shift: float = 0.0) -> LocalData:

@@ -24,8 +24,11 @@ def test_plaintext_aggregate_equals_weighted_mean_of_many_updates() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), bits=st.integers(8, 32),
-       sizes=st.lists(st.integers(1, 500), min_size=1, max_size=6))
+@given(
+    seed=st.integers(0, 10_000),
+    bits=st.integers(8, 32),
+    sizes=st.lists(st.integers(1, 500), min_size=1, max_size=6),
+)
 def test_quantised_aggregate_is_within_its_stated_error_of_plaintext(seed, bits, sizes) -> None:
     updates = _updates(seed, sizes, dim=64, scale=0.1)
     codec = QuantisedCodec(clip=1.0, bits=bits)  # |Δ| <= 1 here, so nothing is clipped

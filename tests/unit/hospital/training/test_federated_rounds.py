@@ -24,6 +24,7 @@ from hospital.training import (
 def hospitals(make_data):
     return [make_data(60, 1), make_data(30, 2), make_data(90, 3)]
 
+
 CONFIG = FederationConfig(rounds=8, local=TrainConfig(epochs=1, batch_size=8, lr=0.1))
 
 
@@ -59,8 +60,14 @@ def test_16_bit_quantised_federation_stays_close_to_plaintext(spec, make_data, h
 
 def test_on_round_sees_each_new_global_model_once(spec, hospitals) -> None:
     seen: list[tuple[int, torch.Tensor]] = []
-    final = train_federated(spec, 0, hospitals, CONFIG, PlaintextCodec(),
-                            on_round=lambda r, m: seen.append((r, flatten(m))))
+    final = train_federated(
+        spec,
+        0,
+        hospitals,
+        CONFIG,
+        PlaintextCodec(),
+        on_round=lambda r, m: seen.append((r, flatten(m))),
+    )
     assert [r for r, _ in seen] == list(range(1, CONFIG.rounds + 1))
     assert torch.equal(seen[-1][1], flatten(final))
     assert not torch.equal(seen[0][1], seen[-1][1])

@@ -4,10 +4,14 @@ import torch
 from hospital.models import BPSpec, HeadKind, HeadSpec, VGGSpec, build_model
 from hospital.training import LocalData, TrainConfig, evaluate, flatten, train_local
 
-EMR = BPSpec(input_dim=6, hidden=(16,), heads=(
-    HeadSpec(name="diagnosis", kind=HeadKind.SOFTMAX, size=3),
-    HeadSpec(name="complications", kind=HeadKind.MULTILABEL, size=2),
-))
+EMR = BPSpec(
+    input_dim=6,
+    hidden=(16,),
+    heads=(
+        HeadSpec(name="diagnosis", kind=HeadKind.SOFTMAX, size=3),
+        HeadSpec(name="complications", kind=HeadKind.MULTILABEL, size=2),
+    ),
+)
 
 
 def _emr_cases(n: int, seed: int) -> LocalData:
@@ -19,8 +23,11 @@ def _emr_cases(n: int, seed: int) -> LocalData:
 
 
 def test_bp_network_learns_softmax_and_multilabel_heads_together() -> None:
-    model = train_local(build_model(EMR, 0), _emr_cases(300, 1),
-                        TrainConfig(epochs=40, batch_size=32, optimizer="adam", lr=1e-2))
+    model = train_local(
+        build_model(EMR, 0),
+        _emr_cases(300, 1),
+        TrainConfig(epochs=40, batch_size=32, optimizer="adam", lr=1e-2),
+    )
     test = _emr_cases(200, 2)
     diagnosis = evaluate(model, test, "diagnosis")
     complications = evaluate(model, test, "complications")
@@ -36,10 +43,16 @@ def test_evaluating_an_unknown_head_names_the_choices() -> None:
 
 
 def test_vgg_training_is_reproducible_from_its_seed() -> None:
-    spec = VGGSpec(in_channels=3, width_divisor=64, classifier_hidden=8,
-                   heads=(HeadSpec(name="lesion", kind=HeadKind.BINARY, size=1),))
+    spec = VGGSpec(
+        in_channels=3,
+        width_divisor=64,
+        classifier_hidden=8,
+        heads=(HeadSpec(name="lesion", kind=HeadKind.BINARY, size=1),),
+    )
     g = torch.Generator().manual_seed(0)
-    data = LocalData(torch.randn(8, 3, 32, 32, generator=g), {"lesion": torch.tensor([0., 1.] * 4)})
+    data = LocalData(
+        torch.randn(8, 3, 32, 32, generator=g), {"lesion": torch.tensor([0.0, 1.0] * 4)}
+    )
     config = TrainConfig(steps=3, batch_size=4, optimizer="adam", lr=1e-3, seed=5)
     a = train_local(build_model(spec, 3), data, config)
     b = train_local(build_model(spec, 3), data, config)

@@ -21,8 +21,10 @@ def consortium():
 
 def _updates(n_params: int, counts: list[int]) -> list[LocalUpdate]:
     g = torch.Generator().manual_seed(5)
-    return [LocalUpdate(delta=(torch.rand(n_params, generator=g) - 0.5) * 1.6, n_samples=n)
-            for n in counts]
+    return [
+        LocalUpdate(delta=(torch.rand(n_params, generator=g) - 0.5) * 1.6, n_samples=n)
+        for n in counts
+    ]
 
 
 def test_one_round_mean_update_is_within_the_packing_error_bound(consortium):

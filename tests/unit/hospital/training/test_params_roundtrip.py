@@ -21,8 +21,10 @@ def test_flat_vector_follows_named_parameters_order(spec) -> None:
     flat = flatten(model)
     assert flat.dtype == torch.float32 and flat.shape == (parameter_count(model),)
     assert [name for name, _ in parameter_layout(model)] == [
-        "trunk.0.weight", "trunk.0.bias",
-        "heads.layers.disease.weight", "heads.layers.disease.bias",
+        "trunk.0.weight",
+        "trunk.0.bias",
+        "heads.layers.disease.weight",
+        "heads.layers.disease.bias",
     ]
     first = model.trunk[0].weight
     assert torch.equal(flat[: first.numel()], first.detach().reshape(-1))

@@ -41,12 +41,12 @@ class DictSource:
 def test_reader_names_the_source_of_a_wrong_copy_and_keeps_a_good_one():
     good = b"update"
     key = blob_hash(good)
-    reader = BlobReader([DictSource("a", {key: b"forged"}), DictSource("b", {key: good}),
-                         DictSource("c", {})])  # fmt: skip
+    reader = BlobReader(
+        [DictSource("a", {key: b"forged"}), DictSource("b", {key: good}), DictSource("c", {})]
+    )
     fetched = reader.fetch(key)
     assert fetched.blob == good and fetched.mismatched == ["a"]
-    assert fetched.states == {"a": CopyState.MISMATCH, "b": CopyState.MATCH,
-                              "c": CopyState.ABSENT}  # fmt: skip
+    assert fetched.states == {"a": CopyState.MISMATCH, "b": CopyState.MATCH, "c": CopyState.ABSENT}
 
 
 def _models() -> tuple[bytes, bytes]:
@@ -58,12 +58,24 @@ def _models() -> tuple[bytes, bytes]:
 def test_a_round_that_does_not_start_from_the_last_sealed_model_breaks_the_chain():
     genesis, _ = _models()
     events = history_events()
-    events[-3] = mk(ev.RoundOpened, round=2, prev_model_hash="0x" + "f" * 64, deadline=9,
-                    min_updates=2, model_spec_hash="0x" + "5" * 64,
-                    max_total_weight=1 << 20)  # fmt: skip
-    events[4] = mk(ev.RoundOpened, round=1, prev_model_hash="0x" + blob_hash(genesis),
-                   deadline=9, min_updates=2, model_spec_hash="0x" + "5" * 64,
-                    max_total_weight=1 << 20)  # fmt: skip
+    events[-3] = mk(
+        ev.RoundOpened,
+        round=2,
+        prev_model_hash="0x" + "f" * 64,
+        deadline=9,
+        min_updates=2,
+        model_spec_hash="0x" + "5" * 64,
+        max_total_weight=1 << 20,
+    )
+    events[4] = mk(
+        ev.RoundOpened,
+        round=1,
+        prev_model_hash="0x" + blob_hash(genesis),
+        deadline=9,
+        min_updates=2,
+        model_spec_hash="0x" + "5" * 64,
+        max_total_weight=1 << 20,
+    )
     reader = BlobReader([DictSource("m", {blob_hash(genesis): genesis})])
     results = check_model_chain(reconstruct(events), reader)
     failed = [r for r in results if r.status is CheckStatus.FAILED]
@@ -89,8 +101,14 @@ def test_balances_that_differ_from_the_events_fail_naming_the_account():
 def test_seal_totals_that_differ_from_the_recomputed_credits_fail():
     events = history_events()
     seal = next(i for i, e in enumerate(events) if isinstance(e, ev.RoundSealed))
-    events[seal] = mk(ev.RoundSealed, round=1, new_model_hash="0x" + "d" * 64, packer=M[1],
-                      hospital_credits=81, miner_credits=90)  # fmt: skip
+    events[seal] = mk(
+        ev.RoundSealed,
+        round=1,
+        new_model_hash="0x" + "d" * 64,
+        packer=M[1],
+        hospital_credits=81,
+        miner_credits=90,
+    )
     results = check_rewards(reconstruct(events))
     assert [r.status for r in results if r.round == 1] == [CheckStatus.FAILED]
 
@@ -105,8 +123,15 @@ def test_placeholder_or_short_auditor_tokens_are_refused(token, monkeypatch):
 def test_a_seal_of_another_model_than_the_reported_candidate_fails_the_holdout_check():
     events = history_events()
     at = next(i for i, e in enumerate(events) if isinstance(e, ev.HoldoutReported))
-    events[at] = mk(ev.HoldoutReported, round=1, hospital=H[0], candidate_hash="0x" + "9" * 64,
-                    metric_before=500_000, metric_after=700_000, worse=False)  # fmt: skip
+    events[at] = mk(
+        ev.HoldoutReported,
+        round=1,
+        hospital=H[0],
+        candidate_hash="0x" + "9" * 64,
+        metric_before=500_000,
+        metric_after=700_000,
+        worse=False,
+    )
     (result,) = check_holdout_reports(reconstruct(events))
     assert result.status is CheckStatus.FAILED and H[0] in result.detail
     (honest,) = check_holdout_reports(reconstruct(history_events()))

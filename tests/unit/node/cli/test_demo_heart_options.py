@@ -28,8 +28,9 @@ def test_unknown_demo_data_is_refused():
     assert caught.value.field == "data"
 
 
-def test_demo_command_refuses_heart_with_three_hospitals_before_starting_anything(tmp_path,
-                                                                                 monkeypatch):
+def test_demo_command_refuses_heart_with_three_hospitals_before_starting_anything(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("FEDCHAIN_DATA_DIR", str(tmp_path))
     app = typer.Typer()
     app.command()(demo)

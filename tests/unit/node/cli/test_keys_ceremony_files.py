@@ -69,7 +69,20 @@ def test_keep_existing_keeps_a_matching_ceremony_and_refuses_another_shape(tmp_p
     kept = runner.invoke(app, [*args, "--keep-existing"])
     assert kept.exit_code == 0 and "kept the existing ceremony" in kept.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    other = runner.invoke(app, ["init", "--miners", "4", "--threshold", "2", "--bits", "1024",
-                                "--out", str(out), "--keep-existing"])
+    other = runner.invoke(
+        app,
+        [
+            "init",
+            "--miners",
+            "4",
+            "--threshold",
+            "2",
+            "--bits",
+            "1024",
+            "--out",
+            str(out),
+            "--keep-existing",
+        ],
+    )
     assert isinstance(other.exception, ConfigError) and "2-of-3" in str(other.exception)
     assert runner.invoke(app, args).exit_code != 0  # without the flag nothing is overwritten

@@ -69,28 +69,40 @@ def test_precomputed_obfuscators_are_used_once_each(two_of_three) -> None:
     assert len(pool) == 0
     c1, c2, c3 = (read_update(b, pk).ciphertexts for b in (first, second, third))
     assert len(set(c1) | set(c2) | set(c3)) == 9
-    result = combine(pk, aggregate_updates(pk, [first, second]),
-                     [partial_decrypt(pk, two_of_three.shares[i],
-                                      aggregate_updates(pk, [first, second])) for i in (1, 2)])
+    result = combine(
+        pk,
+        aggregate_updates(pk, [first, second]),
+        [
+            partial_decrypt(pk, two_of_three.shares[i], aggregate_updates(pk, [first, second]))
+            for i in (1, 2)
+        ],
+    )
     assert np.max(np.abs(result.mean - values)) <= spec.scale / 2 * (1 + 1e-9)
 
 
 def test_pool_of_another_key_is_refused(two_of_three, three_of_five) -> None:
     with pytest.raises(MalformedBlob, match="another key"):
-        encrypt_update(two_of_three.public_key, PackingSpec(), np.zeros(3), weight=1,
-                       pool=ObfuscatorPool(three_of_five.public_key.n))
+        encrypt_update(
+            two_of_three.public_key,
+            PackingSpec(),
+            np.zeros(3),
+            weight=1,
+            pool=ObfuscatorPool(three_of_five.public_key.n),
+        )
 
 
 def test_update_outside_the_clip_is_refused_before_any_encryption(two_of_three) -> None:
     with pytest.raises(PackingOutOfRange, match=r"values\[1\]"):
-        encrypt_update(two_of_three.public_key, PackingSpec(clip=1.0), np.array([0.0, 2.0]),
-                       weight=1)
+        encrypt_update(
+            two_of_three.public_key, PackingSpec(clip=1.0), np.array([0.0, 2.0]), weight=1
+        )
 
 
 def test_weight_above_the_spec_is_refused_by_the_hospital(two_of_three) -> None:
     with pytest.raises(MalformedBlob, match="weight"):
-        encrypt_update(two_of_three.public_key, PackingSpec(max_total_weight=8), np.zeros(3),
-                       weight=9)
+        encrypt_update(
+            two_of_three.public_key, PackingSpec(max_total_weight=8), np.zeros(3), weight=9
+        )
 
 
 def test_aggregate_refuses_total_weight_beyond_the_spec(two_of_three) -> None:
@@ -128,14 +140,17 @@ def test_full_size_round_at_2048_bits_with_spread_partials(consortium_factory) -
     spec = PackingSpec(value_bits=8, clip=0.05, max_updates=3, max_total_weight=3)
     rng = np.random.default_rng(2048)
     updates = [rng.uniform(-0.05, 0.05, 3000) for _ in range(3)]
-    blobs = [encrypt_update(pk, spec, u, weight=1, context=f"hospital {k}".encode())
-             for k, u in enumerate(updates)]
+    blobs = [
+        encrypt_update(pk, spec, u, weight=1, context=f"hospital {k}".encode())
+        for k, u in enumerate(updates)
+    ]
 
     aggregate = aggregate_updates(pk, blobs)
     n_ciphertexts = len(read_aggregate(aggregate, pk).ciphertexts)
     plan = assign_ciphertexts(n_ciphertexts, [1, 2, 3], 2)
-    partials = [partial_decrypt(pk, consortium.shares[i], aggregate, indices=js)
-                for i, js in plan.items()]
+    partials = [
+        partial_decrypt(pk, consortium.shares[i], aggregate, indices=js) for i, js in plan.items()
+    ]
     result = combine(pk, aggregate, partials)
 
     assert pk.n_bits == 2048 and n_ciphertexts == 15  # 204 ten-bit slots per plaintext

@@ -32,8 +32,8 @@ def weighted_updates(draw: st.DrawFn) -> tuple[PackingSpec, list[int], list[np.n
     updates = [rng.uniform(-spec.clip, spec.clip, size) for _ in range(k)]
     if draw(st.booleans()):  # hit the extremes of the clip range exactly
         for u in updates:
-            u[:: 2] = spec.clip
-            u[1 :: 2] = -spec.clip
+            u[::2] = spec.clip
+            u[1::2] = -spec.clip
     return spec, weights, updates
 
 
@@ -55,8 +55,10 @@ def test_weighted_sum_of_packed_plaintexts_never_overflows_a_slot(case) -> None:
     levels = [quantise(u, spec) for u in updates]
 
     # What the homomorphic weighted product decrypts to: Σ w_k · packed_k as integers.
-    total = [sum(w * p for w, p in zip(weights, col, strict=True))
-             for col in zip(*(pack(lv, spec, N_BITS) for lv in levels), strict=True)]
+    total = [
+        sum(w * p for w, p in zip(weights, col, strict=True))
+        for col in zip(*(pack(lv, spec, N_BITS) for lv in levels), strict=True)
+    ]
 
     assert all(t < 2 ** (N_BITS - 1) for t in total)  # below n for any 2048-bit n
     expected = sum(w * lv.astype(object) for w, lv in zip(weights, levels, strict=True))

@@ -47,8 +47,9 @@ def test_every_t_subset_of_shares_decrypts_phe_ciphertexts_exactly(three_of_five
     }
 
     for subset in itertools.combinations(range(1, 6), 3):
-        got = [combine_partials(pk, {i: partials[i][j] for i in subset})
-               for j in range(len(messages))]
+        got = [
+            combine_partials(pk, {i: partials[i][j] for i in subset}) for j in range(len(messages))
+        ]
         assert got == messages, subset
 
 
@@ -76,8 +77,9 @@ def test_t_minus_one_partials_cannot_decrypt(three_of_five) -> None:
 def test_t_minus_one_partials_combined_as_if_enough_give_garbage(two_of_three) -> None:
     pk = two_of_three.public_key
     ciphertext = pk.phe().raw_encrypt(123456789)
-    partial, _ = partial_decryptions(pk, 1, two_of_three.shares[1].secret, [ciphertext],
-                                     context=b"")
+    partial, _ = partial_decryptions(
+        pk, 1, two_of_three.shares[1].secret, [ciphertext], context=b""
+    )
     one_of_three = type(pk)(pk.n, 1, pk.miners, pk.v, pk.verification_keys)  # pretend t = 1
 
     assert combine_partials(one_of_three, {1: partial[0]}) != 123456789
@@ -93,8 +95,9 @@ def test_tampered_partial_is_rejected_naming_its_share_and_the_rest_still_decryp
     forged_values = list(bad.partials)
     forged_values[-1] = forged_values[-1] * pk.phe().raw_encrypt(1, 1) % pk.nsquare  # adds 1
     forged = encode_partial(
-        type(bad)(bad.public_key_id, bad.aggregate_id, 4, bad.indices, tuple(forged_values),
-                  bad.proof),
+        type(bad)(
+            bad.public_key_id, bad.aggregate_id, 4, bad.indices, tuple(forged_values), bad.proof
+        ),
         pk,
     )
 
@@ -116,8 +119,9 @@ def test_tampered_proof_is_rejected_naming_its_share(two_of_three, field: str) -
         challenge=good.proof.challenge ^ (field == "challenge"),
         response=good.proof.response + (field == "response"),
     )
-    forged = encode_partial(type(good)(good.public_key_id, good.aggregate_id, 3, good.indices,
-                                       good.partials, proof), pk)
+    forged = encode_partial(
+        type(good)(good.public_key_id, good.aggregate_id, 3, good.indices, good.partials, proof), pk
+    )
 
     with pytest.raises(InvalidPartialDecryption, match="share 3") as info:
         verify_partial(pk, aggregate, forged)
@@ -128,8 +132,17 @@ def test_partial_made_with_another_share_index_is_rejected(two_of_three) -> None
     pk = two_of_three.public_key
     aggregate, _ = _round(two_of_three, np.random.default_rng(5))
     by_two = decode_partial(partial_decrypt(pk, two_of_three.shares[2], aggregate), pk)
-    claimed_as_one = encode_partial(type(by_two)(by_two.public_key_id, by_two.aggregate_id, 1,
-                                                 by_two.indices, by_two.partials, by_two.proof), pk)
+    claimed_as_one = encode_partial(
+        type(by_two)(
+            by_two.public_key_id,
+            by_two.aggregate_id,
+            1,
+            by_two.indices,
+            by_two.partials,
+            by_two.proof,
+        ),
+        pk,
+    )
 
     with pytest.raises(InvalidPartialDecryption) as info:
         verify_partial(pk, aggregate, claimed_as_one)
@@ -149,16 +162,18 @@ def test_partial_for_another_aggregate_is_rejected(two_of_three) -> None:
 def test_batched_proof_catches_a_wrong_value_anywhere_in_the_batch(two_of_three) -> None:
     pk = two_of_three.public_key
     ciphertexts = [pk.phe().raw_encrypt(m) for m in range(40)]
-    partials, proof = partial_decryptions(pk, 2, two_of_three.shares[2].secret, ciphertexts,
-                                          context=b"batch")
+    partials, proof = partial_decryptions(
+        pk, 2, two_of_three.shares[2].secret, ciphertexts, context=b"batch"
+    )
     assert verify_partial_decryptions(pk, 2, ciphertexts, partials, proof, context=b"batch")
 
     for j in (0, 17, 39):
         for forged in (pk.nsquare - partials[j], partials[j] * partials[j] % pk.nsquare):
             wrong = list(partials)
             wrong[j] = forged  # even -c_ij, which squaring would hide, changes the hash
-            assert not verify_partial_decryptions(pk, 2, ciphertexts, wrong, proof,
-                                                  context=b"batch")
+            assert not verify_partial_decryptions(
+                pk, 2, ciphertexts, wrong, proof, context=b"batch"
+            )
     assert not verify_partial_decryptions(pk, 2, ciphertexts, partials, proof, context=b"other")
 
 
@@ -176,8 +191,10 @@ def test_spread_partials_from_t_of_m_miners_combine(three_of_five) -> None:
     n_ciphertexts = len(read_aggregate(aggregate, pk).ciphertexts)
     plan = assign_ciphertexts(n_ciphertexts, [1, 3, 4, 5], 3)  # miner 2 is offline
 
-    partials = [partial_decrypt(pk, three_of_five.shares[i], aggregate, indices=js)
-                for i, js in plan.items()]
+    partials = [
+        partial_decrypt(pk, three_of_five.shares[i], aggregate, indices=js)
+        for i, js in plan.items()
+    ]
     result = combine(pk, aggregate, partials)
 
     assert np.max(np.abs(result.weighted_sum - exact)) <= result.error_bound * (1 + 1e-9)

@@ -28,8 +28,10 @@ SPEC = PackingSpec(value_bits=6, clip=2.0, max_updates=2, max_total_weight=4)
 def blobs(two_of_three):
     pk = two_of_three.public_key
     rng = np.random.default_rng(0)
-    updates = [encrypt_update(pk, SPEC, rng.uniform(-2, 2, 500), weight=w, context=b"round 7")
-               for w in (1, 3)]
+    updates = [
+        encrypt_update(pk, SPEC, rng.uniform(-2, 2, 500), weight=w, context=b"round 7")
+        for w in (1, 3)
+    ]
     aggregate = aggregate_updates(pk, updates)
     partial = partial_decrypt(pk, two_of_three.shares[2], aggregate)
     return {"update": updates[0], "aggregate": aggregate, "partial": partial}
@@ -48,8 +50,7 @@ def _readers(two_of_three):
 
 def _all_blobs(two_of_three, blobs):
     share = two_of_three.shares[1]
-    return {**blobs, "public_key": two_of_three.public_key_blob,
-            "share": encode_key_share(share)}
+    return {**blobs, "public_key": two_of_three.public_key_blob, "share": encode_key_share(share)}
 
 
 def test_every_kind_round_trips_byte_for_byte(two_of_three, blobs) -> None:
@@ -57,8 +58,10 @@ def test_every_kind_round_trips_byte_for_byte(two_of_three, blobs) -> None:
     update = read_update(blobs["update"], pk)
     partial = decode_partial(blobs["partial"], pk)
 
-    assert encode_public_key(decode_public_key(two_of_three.public_key_blob)) == \
-        two_of_three.public_key_blob
+    assert (
+        encode_public_key(decode_public_key(two_of_three.public_key_blob))
+        == two_of_three.public_key_blob
+    )
     assert encode_update(update, pk) == blobs["update"]
     assert encode_partial(partial, pk) == blobs["partial"]
     assert update.context == b"round 7" and update.weight == 1 and update.n_values == 500
@@ -119,9 +122,14 @@ def test_ciphertext_outside_the_unit_group_is_refused(two_of_three, blobs, repla
     pk = two_of_three.public_key
     update = read_update(blobs["update"], pk)
     bad_value = {"zero": 0, "n": pk.n, "n_squared": pk.nsquare, "multiple_of_n": 5 * pk.n}
-    forged = type(update)(update.public_key_id, update.spec, update.n_values, update.weight,
-                          update.context, (update.ciphertexts[0], bad_value[replacement],
-                                           *update.ciphertexts[2:]))
+    forged = type(update)(
+        update.public_key_id,
+        update.spec,
+        update.n_values,
+        update.weight,
+        update.context,
+        (update.ciphertexts[0], bad_value[replacement], *update.ciphertexts[2:]),
+    )
 
     with pytest.raises(MalformedBlob, match=r"ciphertexts\[1\]"):
         read_update(encode_update(forged, pk), pk)
@@ -130,8 +138,14 @@ def test_ciphertext_outside_the_unit_group_is_refused(two_of_three, blobs, repla
 def test_update_with_the_wrong_number_of_ciphertexts_is_refused(two_of_three, blobs) -> None:
     pk = two_of_three.public_key
     update = read_update(blobs["update"], pk)
-    forged = type(update)(update.public_key_id, update.spec, update.n_values + 10_000,
-                          update.weight, update.context, update.ciphertexts)
+    forged = type(update)(
+        update.public_key_id,
+        update.spec,
+        update.n_values + 10_000,
+        update.weight,
+        update.context,
+        update.ciphertexts,
+    )
 
     with pytest.raises(MalformedBlob, match="need"):
         read_update(encode_update(forged, pk), pk)
@@ -150,8 +164,9 @@ def test_share_that_does_not_match_its_verification_key_is_refused(two_of_three)
     with pytest.raises(MalformedBlob, match="verification key"):
         decode_key_share(encode_key_share(forged), pk)
     with pytest.raises(MalformedBlob, match="another public key"):
-        decode_key_share(encode_key_share(share), type(pk)(pk.n, 1, pk.miners, pk.v,
-                                                          pk.verification_keys))
+        decode_key_share(
+            encode_key_share(share), type(pk)(pk.n, 1, pk.miners, pk.v, pk.verification_keys)
+        )
 
 
 def test_share_repr_does_not_show_the_secret(two_of_three) -> None:
