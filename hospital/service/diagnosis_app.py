@@ -23,10 +23,10 @@ from diagnosis.vocabulary import Vocabulary
 from hospital.emr.schema import schema_named
 from hospital.emr.settings import EmrSettings
 from hospital.emr.store import CaseStore, SqlCaseStore, open_store
-from hospital.emr.suggestions import DEFAULT_KEEP, SqlSuggestionStore
 from hospital.service.library import EmrCaseLibrary
 from hospital.service.rounds import RoundSettings
 from hospital.service.shared_diagnosis import SqlSharedDiagnosis
+from hospital.service.suggestions import DEFAULT_KEEP, SqlSuggestionStore
 from hospital.vectorize import v2_layout
 
 

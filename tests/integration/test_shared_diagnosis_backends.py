@@ -14,7 +14,7 @@ from diagnosis.ports import PendingFeedback
 from hospital.emr.diagnosis_state import SqlDiagnosisState
 from hospital.emr.records import CaseRecord, Origin, Symptom
 from hospital.emr.store import NewCase, SqlCaseStore, make_engine, open_store
-from hospital.emr.suggestions import SqlSuggestionStore
+from hospital.service.suggestions import SqlSuggestionStore
 
 from .pg_cluster import postgres_cluster
 
@@ -68,13 +68,16 @@ def all_at_once(work: Callable[[int], None], n: int = WRITERS) -> None:
 
 
 def test_concurrent_answers_get_distinct_consecutive_numbers(emr: SqlCaseStore) -> None:
-    validated = [CaseRecord(case_id=f"case-{i}", patient_id="p", origin=Origin.DOCTOR_VALIDATED)
-                 for i in range(WRITERS * 3)]  # fmt: skip
+    validated = [
+        CaseRecord(case_id=f"case-{i}", patient_id="p", origin=Origin.DOCTOR_VALIDATED)
+        for i in range(WRITERS * 3)
+    ]
     emr.add_cases([NewCase(case=c, source="t", ref=str(c.case_id)) for c in validated])
     store = SqlSuggestionStore(emr.engine)
     query = CaseRecord(patient_id="p", symptoms=(Symptom(name="cough"),), origin=Origin.PENDING)
-    store.put_many([(f"s{i}", PendingFeedback(query=query, leader=None, plan=()))
-                    for i in range(WRITERS * 3)])  # fmt: skip
+    store.put_many(
+        [(f"s{i}", PendingFeedback(query=query, leader=None, plan=())) for i in range(WRITERS * 3)]
+    )
 
     def answer_three(writer: int) -> None:
         for j in range(3):

@@ -10,7 +10,7 @@ import pytest
 from diagnosis.ports import InMemorySuggestionStore, PendingFeedback, SuggestionStore
 from hospital.emr.records import CaseRecord, Disease, Origin, Symptom
 from hospital.emr.store import NewCase, open_store
-from hospital.emr.suggestions import SqlSuggestionStore
+from hospital.service.suggestions import SqlSuggestionStore
 from node.errors import AlreadyExists, NotFound
 
 
@@ -21,8 +21,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Suggestion
         return
     cases = open_store(f"sqlite:///{tmp_path / 'emr.sqlite'}")
     # an answer points at the doctor-validated case it created: those cases must exist
-    validated = [CaseRecord(case_id=f"case-{i}", patient_id="p", origin=Origin.DOCTOR_VALIDATED)
-                 for i in range(3)]  # fmt: skip
+    validated = [
+        CaseRecord(case_id=f"case-{i}", patient_id="p", origin=Origin.DOCTOR_VALIDATED)
+        for i in range(3)
+    ]
     cases.add_cases([NewCase(case=c, source="t", ref=str(c.case_id)) for c in validated])
     try:
         yield SqlSuggestionStore(cases.engine)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from hospital.emr.diagnosis_state import STATE, SqlDiagnosisState
 from hospital.emr.driver_sql import DriverQuery
 from hospital.emr.store import open_store
-from hospital.emr.suggestions import SUGGESTIONS
+from hospital.service.suggestions import SUGGESTIONS
 
 
 def test_rows_equal_the_engines_with_bound_and_statement_constants(tmp_path: Path) -> None:
@@ -20,10 +20,12 @@ def test_rows_equal_the_engines_with_bound_and_statement_constants(tmp_path: Pat
         state = SqlDiagnosisState(store.engine)
         for part in ("weights", "model", "overrides", "weights"):
             state.publish(part, part.encode())
-        query = (select(STATE.c.part, STATE.c.version)
-                 .where(STATE.c.version >= bindparam("least"))
-                 .where(STATE.c.part != "model")  # a constant bound by the statement itself
-                 .order_by(STATE.c.version))  # fmt: skip
+        query = (
+            select(STATE.c.part, STATE.c.version)
+            .where(STATE.c.version >= bindparam("least"))
+            .where(STATE.c.part != "model")  # a constant bound by the statement itself
+            .order_by(STATE.c.version)
+        )
         prepared = DriverQuery(query, store.engine)
         for least in (0, 3, 99):
             with store.engine.connect() as conn:

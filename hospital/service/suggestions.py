@@ -72,9 +72,10 @@ class SqlSuggestionStore:
         # Answered rows stay: their answer numbers tell every process which feedback cases
         # it has indexed, and the next number is one above the largest kept.
         done = conn.execute(
-            delete(SUGGESTIONS).where(SUGGESTIONS.c.state == OPEN,
-                                      SUGGESTIONS.c.created_at < now - self.keep)
-        )  # fmt: skip
+            delete(SUGGESTIONS).where(
+                SUGGESTIONS.c.state == OPEN, SUGGESTIONS.c.created_at < now - self.keep
+            )
+        )
         self._pruned_at = now
         return int(done.rowcount or 0)
 
@@ -92,8 +93,9 @@ class SqlSuggestionStore:
         """Reserve the suggestion for one feedback; AlreadyExists if it has (or is getting) one."""
         where = SUGGESTIONS.c.suggestion_id == suggestion_id
         with self.engine.begin() as conn:
-            done = conn.execute(update(SUGGESTIONS).where(where, SUGGESTIONS.c.state == OPEN)
-                                .values(state=CLAIMED))  # fmt: skip
+            done = conn.execute(
+                update(SUGGESTIONS).where(where, SUGGESTIONS.c.state == OPEN).values(state=CLAIMED)
+            )
             if done.rowcount == 1:
                 return
             row = conn.execute(select(SUGGESTIONS.c.state, SUGGESTIONS.c.case_id).where(where))
@@ -113,9 +115,9 @@ class SqlSuggestionStore:
 
     def complete(self, suggestion_id: str, case_id: str) -> None:
         """Record the case the feedback created, under the next answer number."""
-        next_seq = (
-            select(func.coalesce(func.max(SUGGESTIONS.c.answered_seq), 0) + 1).scalar_subquery()
-        )
+        next_seq = select(
+            func.coalesce(func.max(SUGGESTIONS.c.answered_seq), 0) + 1
+        ).scalar_subquery()
         with self.engine.begin() as conn:
             # numbers are then also committed in order: a process that has seen n never
             # misses an answer numbered below n that commits later
@@ -153,7 +155,10 @@ class _DriverInsert:
         """Insert (suggestion id, pending JSON) rows created ``at``, all open."""
         stamp = self.stamp(at) if self.stamp is not None else at
         args = self.statement.args
-        conn.exec_driver_sql(self.statement.sql, [
-            args({"suggestion_id": sid, "created_at": stamp, "pending": pending, "state": OPEN})
-            for sid, pending in rows
-        ])  # fmt: skip
+        conn.exec_driver_sql(
+            self.statement.sql,
+            [
+                args({"suggestion_id": sid, "created_at": stamp, "pending": pending, "state": OPEN})
+                for sid, pending in rows
+            ],
+        )
