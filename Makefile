@@ -40,8 +40,13 @@ demo-heart: install
 	$(BIN)/pip install --quiet -e '.[heart]'
 	$(BIN)/fedchain demo --data heart
 
+LINTED := node miner hospital diagnosis tests benchmarks
+
+# style, formatting and the package layering rules ([tool.importlinter] in pyproject.toml)
 lint: install
-	$(BIN)/ruff check node miner hospital diagnosis tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
