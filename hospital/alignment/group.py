@@ -18,7 +18,6 @@ import rbcl
 from hospital.alignment.errors import AlignmentRefused
 
 POINT_BYTES = 32
-SCALAR_BYTES = 32
 _H2G_DOMAIN = b"fedchain/psi/v1/hash-to-group\x00"
 _CHUNK = 2048
 # libsodium's is_valid_point accepts the identity (its unique encoding is all zeros);
@@ -55,9 +54,7 @@ def _encode_chunk(items: Sequence[bytes], key: bytes, context: bytes) -> bytes:
 
 def _raise_chunk(blob: bytes, key: bytes) -> bytes:
     mult = rbcl.crypto_scalarmult_ristretto255
-    return b"".join(
-        mult(key, blob[i : i + POINT_BYTES]) for i in range(0, len(blob), POINT_BYTES)
-    )
+    return b"".join(mult(key, blob[i : i + POINT_BYTES]) for i in range(0, len(blob), POINT_BYTES))
 
 
 def _executor(kind: PoolKind, workers: int) -> Executor:
@@ -67,8 +64,11 @@ def _executor(kind: PoolKind, workers: int) -> Executor:
 
 
 def _run_chunks(
-    fn: Callable[..., bytes], chunks: list[object], args: tuple[object, ...],
-    workers: int, pool: PoolKind,
+    fn: Callable[..., bytes],
+    chunks: list[object],
+    args: tuple[object, ...],
+    workers: int,
+    pool: PoolKind,
 ) -> bytes:
     if workers <= 1 or len(chunks) <= 1:
         return b"".join(fn(c, *args) for c in chunks)
@@ -77,7 +77,11 @@ def _run_chunks(
 
 
 def encode_items(
-    items: Sequence[bytes], key: bytes, *, context: bytes, workers: int = 2,
+    items: Sequence[bytes],
+    key: bytes,
+    *,
+    context: bytes,
+    workers: int = 2,
     pool: PoolKind = "thread",
 ) -> bytes:
     """H(item)^key for every item, in order, as one concatenated batch of points."""
@@ -85,9 +89,7 @@ def encode_items(
     return _run_chunks(_encode_chunk, chunks, (key, context), workers, pool)
 
 
-def raise_points(
-    blob: bytes, key: bytes, *, workers: int = 2, pool: PoolKind = "thread"
-) -> bytes:
+def raise_points(blob: bytes, key: bytes, *, workers: int = 2, pool: PoolKind = "thread") -> bytes:
     """P^key for every point of a validated batch, order kept."""
     step = _CHUNK * POINT_BYTES
     chunks: list[object] = [blob[i : i + step] for i in range(0, len(blob), step)]
@@ -114,13 +116,15 @@ def check_batch(
     if len(blob) % POINT_BYTES:
         raise AlignmentRefused(
             f"{field} is {len(blob)} bytes, not a whole number of {POINT_BYTES}-byte points",
-            field=field, fix="send concatenated 32-byte ristretto255 encodings",
+            field=field,
+            fix="send concatenated 32-byte ristretto255 encodings",
         )
     count = len(blob) // POINT_BYTES
     if expected is not None and count != expected:
         raise AlignmentRefused(
             f"{field} holds {count} points, expected {expected}",
-            field=field, fix="send exactly one point per item of the announced set",
+            field=field,
+            fix="send exactly one point per item of the announced set",
         )
     step = _CHUNK * POINT_BYTES
     chunks = [blob[i : i + step] for i in range(0, len(blob), step)]
@@ -133,7 +137,8 @@ def check_batch(
         if b >= 0:
             raise AlignmentRefused(
                 f"{field}[{n * _CHUNK + b}] is not a canonical ristretto255 point",
-                field=field, fix="send only points produced by the protocol",
+                field=field,
+                fix="send only points produced by the protocol",
             )
     return count
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gmpy2
 from phe import PaillierPublicKey
@@ -53,15 +53,6 @@ class ThresholdPublicKey:
     def phe(self) -> PaillierPublicKey:
         """The same key as a phe public key (g = n + 1) for ordinary phe encryption."""
         return PaillierPublicKey(self.n)
-
-
-@dataclass(frozen=True)
-class KeyShare:
-    """One miner's secret share s_i of the decryption exponent (index 1..miners)."""
-
-    index: int
-    secret: int = field(repr=False)
-    public_key_id: bytes  # sha256 of the public-key blob this share belongs to
 
 
 def deal_threshold_key(
