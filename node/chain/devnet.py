@@ -59,9 +59,23 @@ def anvil_binary(extra: Path | None = None) -> Path:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports on 127.0.0.1 that are free right now.
+
+    The sockets stay bound until all are chosen: ports asked for one at a time may repeat
+    (the kernel can hand out a port again as soon as its probe socket is closed).
+    """
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _alive(pid: int) -> bool:
@@ -162,13 +176,19 @@ class Devnet:
         port = self.port or self._last_port() or free_port()
         args = [
             str(binary),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--chain-id", str(self.chain_id),
-            "--prune-history", str(RECENT_STATES),
-            "--state", str(self.state_file),
-            "--state-interval", str(self.state_interval),
-        ]  # fmt: skip
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chain-id",
+            str(self.chain_id),
+            "--prune-history",
+            str(RECENT_STATES),
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            str(self.state_interval),
+        ]
         if self.block_time is not None:
             args += ["--block-time", f"{self.block_time:g}"]
         with self.log_file.open("ab") as log:
