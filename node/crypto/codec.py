@@ -18,11 +18,13 @@ from node.crypto.messages import (
 )
 from node.crypto.packing import PackingSpec
 from node.crypto.paillier import check_ciphertexts
-from node.crypto.threshold import EqualityProof
+from node.crypto.threshold import EqualityProof, max_response_bits
 from node.crypto.wire import Reader, Writer
 from node.errors import ValidationFailed
 
 ID_BYTES = 32
+#: An aggregate sums two updates at least: the "aggregate" of one update is that update.
+MIN_CONTRIBUTIONS = 2
 
 
 def _width(public_key: ThresholdPublicKey) -> int:
@@ -204,7 +206,7 @@ def decode_aggregate(blob: bytes, public_key: ThresholdPublicKey) -> Aggregate:
     _check_against_key(r, public_key, key_id, spec, n_values, aggregate.ciphertexts)
     weights = [c.weight for c in contributions]
     if (
-        not 1 <= len(weights) <= spec.max_updates
+        not MIN_CONTRIBUTIONS <= len(weights) <= spec.max_updates
         or min(weights) < 1
         or (sum(weights) > spec.max_total_weight)
     ):
@@ -247,6 +249,13 @@ def decode_partial(blob: bytes, public_key: ThresholdPublicKey) -> PartialDecryp
     r.end()
     if partial.public_key_id != public_key_id(public_key):
         raise r.error("public_key_id", "made with a share of another public key")
+    if partial.proof.response.bit_length() > max_response_bits(public_key):
+        # refused before any exponentiation: a longer response only costs every verifier
+        raise r.error(
+            "proof.response",
+            f"{partial.proof.response.bit_length()} bits; an honest proof has at most "
+            f"{max_response_bits(public_key)}",
+        )
     if not 1 <= partial.share_index <= public_key.miners:
         raise r.error("share_index", f"{partial.share_index} outside 1..{public_key.miners}")
     if len(partial.indices) != len(partial.partials) or not partial.indices:

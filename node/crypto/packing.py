@@ -25,6 +25,7 @@ import numpy as np
 from node.crypto.errors import PackingOutOfRange
 
 MAX_SLOT_BITS = 62  # slot sums are decoded in uint64/int64
+PPM = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,43 @@ def check_weights(weights: Sequence[int], spec: PackingSpec) -> None:
             field="weight",
             fix="scale the weights down or use a spec with a larger max_total_weight",
         )
+
+
+def check_slot_sums(slot_sums: np.ndarray, spec: PackingSpec, total_weight: int) -> None:
+    """Refuse a decrypted aggregate whose slots lie outside what its weights allow.
+
+    Honest updates put a level in [0, max_level] in every slot, so a sum of updates of total
+    weight W holds at most W · max_level per slot. A slot above that comes from a plaintext
+    outside the packing (a hospital encrypted an out-of-range value): the whole aggregate is
+    refused, never decoded, so no value, and no neighbour of the slot, is taken silently.
+    The slots are sized for the spec's max_total_weight, so a round of smaller weight has
+    2^slot_bits / (W · max_level) times the honest range as room to see an overflow in.
+    """
+    bound = total_weight * spec.max_level
+    above = np.flatnonzero(slot_sums > np.uint64(bound))
+    if above.size:
+        j = int(above[0])
+        raise PackingOutOfRange(
+            f"slot {j} of the decrypted aggregate holds {int(slot_sums[j])}, above the "
+            f"{bound} that updates of total weight {total_weight} can reach "
+            f"({above.size} slots are): an update encrypted values outside its packing",
+            field=f"slots[{j}]",
+            fix="reject the round; the hold-out reports and the audit name its updates",
+        )
+
+
+def cap_weights(weights: Sequence[int], max_share_ppm: int) -> list[int]:
+    """Each update's weight in the sum: at most ``max_share_ppm`` of the total.
+
+    An update may weigh at most s / (1 - s) times the others together (s = max_share_ppm /
+    10^6 >= 1/2), so at most one update is ever capped and then carries exactly s of the
+    total. Integer arithmetic as ``FederatedLedger._effectiveWeight`` (credits use the same).
+    """
+    if not PPM // 2 <= max_share_ppm <= PPM:
+        raise PackingOutOfRange(
+            f"max_share_ppm {max_share_ppm} outside [{PPM // 2}, {PPM}]", field="max_share_ppm"
+        )
+    if max_share_ppm == PPM:
+        return list(weights)
+    total = sum(weights)
+    return [min(w, (total - w) * max_share_ppm // (PPM - max_share_ppm)) for w in weights]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from node.crypto.codec import (
+    MIN_CONTRIBUTIONS,
     decode_aggregate,
     decode_partial,
     decode_update,
@@ -33,7 +34,10 @@ from node.crypto.messages import (
     blob_id,
 )
 from node.crypto.packing import (
+    PPM,
     PackingSpec,
+    cap_weights,
+    check_slot_sums,
     check_weights,
     decode_weighted_sum,
     pack,
@@ -110,17 +114,28 @@ def read_update(blob: bytes, public_key: ThresholdPublicKey) -> EncryptedUpdate:
 
 
 def aggregate_updates(
-    public_key: ThresholdPublicKey, update_blobs: Sequence[bytes], *, workers: int | None = None
+    public_key: ThresholdPublicKey,
+    update_blobs: Sequence[bytes],
+    *,
+    max_share_ppm: int = PPM,
+    workers: int | None = None,
 ) -> bytes:
     """Miner side: validate updates and sum them homomorphically, each raised to its weight.
 
     Updates are taken in order of blob id, so every miner that sums the same set of
     updates produces byte-identical aggregates with the same id (recompute and attest).
+    Each weight is capped at ``max_share_ppm`` of the total (``cap_weights``: the ledger's
+    rule). An aggregate needs two updates at least: decrypting the "sum" of one update
+    would reveal it.
     """
     update_blobs = sorted(update_blobs, key=blob_id)
     updates = [decode_update(b, public_key) for b in update_blobs]
-    if not updates:
-        raise MalformedBlob("no updates to aggregate", field="updates")
+    if len(updates) < MIN_CONTRIBUTIONS:
+        raise MalformedBlob(
+            f"{len(updates)} update(s) to aggregate; an aggregate needs {MIN_CONTRIBUTIONS} "
+            "(decrypting one update alone would reveal it)",
+            field="updates",
+        )
     first = updates[0]
     for k, u in enumerate(updates):
         if u.spec != first.spec or u.n_values != first.n_values:
@@ -132,7 +147,7 @@ def aggregate_updates(
     ids = [blob_id(b) for b in update_blobs]
     if len(set(ids)) != len(ids):
         raise MalformedBlob("the same update appears twice", field="updates")
-    weights = [u.weight for u in updates]
+    weights = cap_weights([u.weight for u in updates], max_share_ppm)
     check_weights(weights, first.spec)
     ciphertexts = weighted_product(
         public_key.n, [u.ciphertexts for u in updates], weights, workers=workers
@@ -203,11 +218,20 @@ def partial_decrypt(
 
 
 def verify_partial(
-    public_key: ThresholdPublicKey, aggregate_blob: bytes, partial_blob: bytes
+    public_key: ThresholdPublicKey,
+    aggregate_blob: bytes,
+    partial_blob: bytes,
+    *,
+    submitter: int | None = None,
 ) -> PartialDecryption:
-    """Check a miner's partial decryption; raise InvalidPartialDecryption naming its share."""
+    """Check a miner's partial decryption; raise InvalidPartialDecryption naming its share.
+
+    ``submitter``: the share index of the miner that published it (from the chain); a blob
+    that claims another share is refused and blamed on the submitter, so no miner can
+    frame another by posting a bad partial in its name.
+    """
     aggregate = decode_aggregate(aggregate_blob, public_key)
-    return _verified(public_key, aggregate, blob_id(aggregate_blob), partial_blob)
+    return _verified(public_key, aggregate, blob_id(aggregate_blob), partial_blob, submitter)
 
 
 @dataclass(frozen=True)
@@ -226,20 +250,31 @@ class DecryptedAggregate:
 
 
 def combine(
-    public_key: ThresholdPublicKey, aggregate_blob: bytes, partial_blobs: Sequence[bytes]
+    public_key: ThresholdPublicKey,
+    aggregate_blob: bytes,
+    partial_blobs: Sequence[bytes],
+    *,
+    submitters: Sequence[int] | None = None,
 ) -> DecryptedAggregate:
     """Verify partials, combine ``threshold`` valid ones per ciphertext, unpack the total.
 
-    Invalid partials are left out and reported in ``rejected`` by share index; if any
-    ciphertext is left with fewer than ``threshold`` valid partials, NotEnoughShares.
+    Invalid partials are left out and reported in ``rejected`` by share index (with
+    ``submitters``, the share index of the miner that published each blob, by that miner's
+    index whatever the blob claims); if any ciphertext is left with fewer than
+    ``threshold`` valid partials, NotEnoughShares. A total whose slots lie outside what the
+    aggregate's weights allow (an update encrypted out-of-range values) raises
+    PackingOutOfRange instead of being decoded.
     """
     aggregate = decode_aggregate(aggregate_blob, public_key)
     agg_id = blob_id(aggregate_blob)
     rejected: dict[int, str] = {}
     per_ciphertext: list[dict[int, int]] = [{} for _ in aggregate.ciphertexts]
-    for blob in partial_blobs:
+    if submitters is not None and len(submitters) != len(partial_blobs):
+        raise ValueError("one submitter per partial blob")
+    for k, blob in enumerate(partial_blobs):
+        submitter = submitters[k] if submitters is not None else None
         try:
-            partial = _verified(public_key, aggregate, agg_id, blob)
+            partial = _verified(public_key, aggregate, agg_id, blob, submitter)
         except InvalidPartialDecryption as exc:
             rejected[exc.share_index] = exc.message
             continue
@@ -263,6 +298,7 @@ def combine(
     ]
     spec, total = aggregate.spec, aggregate.total_weight
     sums = unpack(plaintexts, spec, public_key.n_bits, aggregate.n_values)
+    check_slot_sums(sums, spec, total)
     return DecryptedAggregate(
         weighted_sum=decode_weighted_sum(sums, spec, total),
         total_weight=total,
@@ -276,15 +312,24 @@ def _proof_context(aggregate_id: bytes, indices: Sequence[int]) -> bytes:
 
 
 def _verified(
-    public_key: ThresholdPublicKey, aggregate: Aggregate, aggregate_id: bytes, blob: bytes
+    public_key: ThresholdPublicKey,
+    aggregate: Aggregate,
+    aggregate_id: bytes,
+    blob: bytes,
+    submitter: int | None = None,
 ) -> PartialDecryption:
+    blamed = submitter if submitter is not None else _claimed(blob)
     try:
         partial = decode_partial(blob, public_key)
     except MalformedBlob as exc:
-        raise InvalidPartialDecryption(
-            f"malformed: {exc.message}", share_index=_claimed(blob)
-        ) from exc
+        raise InvalidPartialDecryption(f"malformed: {exc.message}", share_index=blamed) from exc
     i = partial.share_index
+    if submitter is not None and i != submitter:
+        raise InvalidPartialDecryption(
+            f"share {submitter} published a partial that claims share {i}",
+            share_index=submitter,
+            fix=f"discard it; the miner holding share {submitter} published it",
+        )
     if partial.aggregate_id != aggregate_id:
         raise InvalidPartialDecryption(f"share {i}: made for another aggregate", share_index=i)
     if partial.indices[-1] >= len(aggregate.ciphertexts):

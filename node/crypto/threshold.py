@@ -56,12 +56,21 @@ def partial_decryptions(
     rhos = _rhos(public_key, share_index, ciphertexts, partials, context)
     u = gmpy2.powmod(_multi_powmod(ciphertexts, rhos, nsquare), 4, nsquare)
     u_i = gmpy2.powmod(u, secret_exponent, nsquare)
-    r_bits = 2 * public_key.n_bits + public_key.delta.bit_length() + CHALLENGE_BITS + ZK_SLACK_BITS
-    r = gmpy2.mpz(secrets.randbits(r_bits))
+    r = gmpy2.mpz(secrets.randbits(_nonce_bits(public_key)))
     a, b = gmpy2.powmod(u, r, nsquare), gmpy2.powmod(public_key.v, r, nsquare)
     v_i = public_key.verification_key(share_index)
     e = _challenge(public_key, (u, u_i, public_key.v, v_i, a, b), context)
     return partials, EqualityProof(challenge=e, response=int(r + e * secret_exponent))
+
+
+def _nonce_bits(public_key: ThresholdPublicKey) -> int:
+    """Bits of the proof's nonce r: it hides e · Δ s_i (s_i < n²) with ZK_SLACK_BITS to spare."""
+    return 2 * public_key.n_bits + public_key.delta.bit_length() + CHALLENGE_BITS + ZK_SLACK_BITS
+
+
+def max_response_bits(public_key: ThresholdPublicKey) -> int:
+    """The most bits an honest response z = r + e · Δ s_i can have (r dominates, one carry)."""
+    return _nonce_bits(public_key) + 1
 
 
 def verify_partial_decryptions(
@@ -77,6 +86,8 @@ def verify_partial_decryptions(
     if not 1 <= share_index <= public_key.miners or len(partials) != len(ciphertexts):
         return False
     if not 0 <= proof.challenge < (1 << CHALLENGE_BITS) or proof.response < 0:
+        return False
+    if proof.response.bit_length() > max_response_bits(public_key):
         return False
     nsquare = public_key.nsquare
     rhos = _rhos(public_key, share_index, ciphertexts, partials, context)

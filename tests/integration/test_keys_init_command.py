@@ -30,9 +30,10 @@ def test_keys_init_deals_shares_that_decrypt_together(tmp_path: Path) -> None:
     assert "dealer kept nothing" in result.output
     pk = decode_public_key((out / PUBLIC_KEY_FILE).read_bytes())
     shares = [decode_key_share((out / share_file_name(i)).read_bytes(), pk) for i in (1, 3)]
-    spec = PackingSpec(value_bits=8, max_updates=1, max_total_weight=1)
+    spec = PackingSpec(value_bits=8, max_updates=2, max_total_weight=2)
     values = np.linspace(-1, 1, 50)
-    aggregate = aggregate_updates(pk, [encrypt_update(pk, spec, values, weight=1)])
+    updates = [encrypt_update(pk, spec, values, weight=1) for _ in range(2)]
+    aggregate = aggregate_updates(pk, updates)
     decrypted = combine(pk, aggregate, [partial_decrypt(pk, s, aggregate) for s in shares])
     assert np.max(np.abs(decrypted.mean - values)) <= spec.scale / 2 * (1 + 1e-9)
 

@@ -22,7 +22,7 @@ from node.crypto.paillier import encrypt_with
 @settings(max_examples=12, deadline=None)
 @given(
     value_bits=st.integers(3, 20),
-    weights=st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    weights=st.lists(st.integers(1, 40), min_size=2, max_size=4),
     n_values=st.integers(1, 400),
     seed=st.integers(0, 2**32 - 1),
 )
