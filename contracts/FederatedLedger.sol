@@ -2,20 +2,21 @@
 pragma solidity 0.8.37;
 
 /// @title FederatedLedger: the consortium's record of federated-training rounds.
-/// @notice Roles: one admin (the consortium operator), hospitals and miners registered in
-/// pairs (each miner carries its hospital's updates). A round is opened by the admin; each
-/// hospital's paired miner proposes the hospital's EIP-712-signed update; the other miners
-/// approve or reject it; an update is accepted at a quorum of miners. The round's proposer,
-/// chosen by rotation, commits the hash of the encrypted aggregate of the accepted updates;
-/// miners attest it; at a quorum of attestations the round is sealed with the new global
-/// model hash and contribution credits are minted: hospitals by accepted samples x their
-/// unique-patient fraction x the round's hold-out quality factor, miners per verification
-/// and per packed round.
-/// @dev Gas-driven layout: one storage slot per update and one per round; the approval,
-/// rejection and attestation sets are 16-bit bitmaps indexed by the miner's pair index
-/// (hence at most 16 pairs). Everything an auditor needs is in events.
-/// Contribution credits expose the ERC-20 read interface but are NOT transferable: they
-/// record contribution, they are not a currency (transfer/approve revert).
+/// @notice Roles: an admin (the consortium operator: opens rounds), hospitals and miners
+/// registered in pairs. The membership the ledger is deployed with is set up by the admin
+/// before the first round; after that every change of membership or settings needs a quorum
+/// of miners (`voteChange`). A round is opened by the admin; any active miner proposes a
+/// hospital's EIP-712-signed update (its paired miner first; another when that one is
+/// silent); the other miners approve or reject it; an update is accepted at a quorum of
+/// miners. The round's proposer, chosen by rotation over the active miners, commits the hash
+/// of the encrypted aggregate of the accepted updates; miners recompute and attest it; at a
+/// quorum of attestations they post partial decryptions, derive the candidate model and
+/// attest its hash; the round is sealed with a candidate that a quorum of miners attested and
+/// the hospitals' hold-out reports did not reject, and contribution credits are minted.
+/// @dev Gas-driven layout: one storage slot per update and one per round (plus one per round
+/// for the decryption phase); vote sets are 16-bit bitmaps indexed by the miner's pair index
+/// (hence at most 16 active pairs; slots of removed pairs are reused). Everything an auditor
+/// needs is in events. Credits expose the ERC-20 read interface but are NOT transferable.
 contract FederatedLedger {
     // ---------------------------------------------------------------- types
     uint8 internal constant ROLE_NONE = 0;
@@ -32,6 +33,14 @@ contract FederatedLedger {
     uint8 internal constant UPDATE_PENDING = 1;
     uint8 internal constant UPDATE_ACCEPTED = 2;
     uint8 internal constant UPDATE_REJECTED = 3;
+
+    /// Governed changes (`voteChange`): what `a`, `b` and `value` mean for each kind.
+    uint8 public constant CHANGE_ADD_PAIR = 1; // a = hospital, b = miner
+    uint8 public constant CHANGE_REMOVE_PAIR = 2; // a = hospital
+    uint8 public constant CHANGE_QUORUM = 3; // value = quorum override (0 = default)
+    uint8 public constant CHANGE_RATES = 4; // value = hospital | verifier << 64 | packer << 128
+    uint8 public constant CHANGE_PROPOSER_TIMEOUT = 5; // value = seconds
+    uint8 public constant CHANGE_ADMIN = 6; // a = the new admin
 
     uint256 public constant MAX_PAIRS = 16;
     /// @dev Fractions and metrics are in parts per million.
@@ -51,6 +60,9 @@ contract FederatedLedger {
     );
     bytes32 internal constant UPDATE_TYPEHASH =
         keccak256("Update(uint64 round,bytes32 blobHash,uint64 sampleCount)");
+    bytes32 internal constant ALIGNMENT_TYPEHASH = keccak256(
+        "Alignment(address hospital,uint64 run,bytes32 sharedSetHash,uint64 sharedSize,uint32 uniquePpm)"
+    );
 
     /// One slot. For a pair both members share `index`; `paired` points at the other one.
     struct Member {
@@ -60,13 +72,14 @@ contract FederatedLedger {
         bool active;
         bool aligned; // a hospital with a recorded alignment
         uint32 sharedSize; // its latest recorded shared-sample count
-        uint24 uniquePpm; // its latest self-reported unique-patient fraction (ppm)
+        uint24 uniquePpm; // its latest recorded unique-patient fraction (ppm)
     }
 
     /// One slot.
     struct Round {
         uint8 status;
-        uint8 minUpdates; // at most MAX_PAIRS, as are the two counts below
+        uint8 minUpdates; // at most MAX_PAIRS, as are the counts below
+        uint8 maxUpdates; // the spec's max_updates: proposals beyond it revert
         uint8 proposed; // number of updates proposed (next sequence number)
         uint8 accepted;
         uint16 proposedBy; // bitmap of pair indexes whose hospital already proposed
@@ -74,18 +87,25 @@ contract FederatedLedger {
         uint8 packer; // pair index of the miner that committed the aggregate
         uint8 quorum; // snapshot at openRound: fixed for the round's life (and saves a read)
         uint8 miners; // active miners at openRound
-        uint40 deadline;
-        uint40 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
-        uint40 committedAt;
+        uint32 deadline;
+        uint32 readyAt; // when `accepted` reached `minUpdates` (0 = not yet)
+        uint32 committedAt;
         uint16 holdoutReports; // bitmap of hospitals that reported on any candidate
         uint32 weightLeft; // max total weight minus the weight of proposed, unrefused updates
+    }
+
+    /// One slot per round, written in the decryption phase: who posted what.
+    struct DecryptionVotes {
+        uint16 partials; // miners that posted the partial decryption of their assignment
+        uint16 covers; // miners that posted a second partial covering a silent miner's part
+        uint16 candidateVoters; // miners that attested a candidate model hash
     }
 
     /// One slot.
     struct Update {
         address hospital;
         uint32 sampleCount; // an update's weight: at most the round's max total weight (uint32)
-        uint16 approvals; // bitmap of miners
+        uint16 approvals; // bitmap of miners (only those that counted towards acceptance)
         uint16 rejections; // bitmap of miners
         uint8 status;
         uint24 uniquePpm; // the hospital's unique-patient fraction when it was proposed
@@ -112,14 +132,14 @@ contract FederatedLedger {
     }
 
     // ---------------------------------------------------------------- storage
-    // slot: admin + small config
+    // slot: admin + membership + small config
     address public admin;
-    uint8 public quorumOverride; // 0 = default ceil(2m/3) of active miners
-    uint8 public pairCount;
+    uint8 public quorumOverride; // 0 = default ceil(2m/3), always clamped to [m/2 + 1, m]
+    uint16 public activeMask; // pair indexes of active pairs
     uint8 public activeMiners;
+    uint8 public pairCount; // pair slots ever used (highest index + 1)
     uint32 public proposerTimeout;
-    uint8 public holdoutQuorum; // hold-out reports needed before a seal (0 = none); capped by accepted
-    uint32 public holdoutMargin; // metric units (ppm): worse means after + margin < before
+    uint24 public changeNonce; // bumped at every executed change: pending votes expire
     // slot: rates + round pointer
     uint64 public hospitalRate;
     uint64 public verifierRate;
@@ -129,13 +149,25 @@ contract FederatedLedger {
     uint256 public totalSupply;
     bytes32 public modelHash; // the latest sealed global model
 
+    /// Hold-out policy, fixed at deployment: reports a seal needs (0 = no gate; capped by the
+    /// accepted updates) and the margin (ppm) below which a report counts as worse.
+    uint8 public immutable holdoutQuorum;
+    uint32 public immutable holdoutMargin;
+    /// The largest share of a round's total weight one update may carry (ppm, >= 1/2).
+    uint32 public immutable maxSharePpm;
+
     mapping(address => Member) internal members;
     mapping(uint256 => address) internal minerAt;
+    mapping(uint256 => uint64) internal slotFreedInRound; // pair index -> round it was freed in
+    mapping(address => uint64) public alignmentRun; // latest recorded run per hospital
     mapping(uint256 => Round) internal rounds;
     mapping(uint256 => RoundHashes) internal roundHashes;
+    mapping(uint256 => DecryptionVotes) internal decryptionVotes;
+    mapping(uint256 => mapping(bytes32 => uint16)) internal candidateVotes;
     mapping(uint256 => Update) internal updates;
     mapping(address => Credit) internal credits;
     mapping(uint256 => mapping(bytes32 => HoldoutTally)) internal holdoutTallies;
+    mapping(bytes32 => uint16) internal changeVotes;
 
     bytes32 internal immutable cachedDomainSeparator;
     uint256 internal immutable cachedChainId;
@@ -147,14 +179,28 @@ contract FederatedLedger {
     event QuorumChanged(uint8 quorumOverride, uint8 effectiveQuorum);
     event RatesChanged(uint64 hospitalRate, uint64 verifierRate, uint64 packerRate);
     event ProposerTimeoutChanged(uint32 proposerTimeout);
-    /// `uniquePpm`: the hospital's self-reported unique-patient fraction (ppm) of its shared
-    /// samples, from its patient-token alignment; it scales the hospital's credits.
+    /// The policies fixed at deployment (hold-out gate, per-update weight share).
+    event PolicyFixed(uint8 holdoutQuorum, uint32 holdoutMargin, uint32 maxSharePpm);
+    /// A miner voted for a change; `votes` counts the miners that did (this nonce).
+    event ChangeVoted(
+        bytes32 indexed changeId,
+        address indexed miner,
+        uint8 kind,
+        address a,
+        address b,
+        uint256 value,
+        uint8 votes
+    );
+    event ChangeExecuted(bytes32 indexed changeId, uint8 kind, address a, address b, uint256 value);
+    /// An alignment outcome, recorded by the relay that ran it (`recorder`) with the hospital's
+    /// signature over exactly these values.
     event AlignmentRecorded(
         address indexed hospital,
         uint64 indexed run,
         bytes32 sharedSetHash,
         uint64 sharedSize,
-        uint32 uniquePpm
+        uint32 uniquePpm,
+        address recorder
     );
     event RoundOpened(
         uint64 indexed round,
@@ -162,7 +208,8 @@ contract FederatedLedger {
         uint64 deadline,
         uint16 minUpdates,
         bytes32 modelSpecHash,
-        uint32 maxTotalWeight
+        uint32 maxTotalWeight,
+        uint16 maxUpdates
     );
     event UpdateProposed(
         uint64 indexed round,
@@ -183,6 +230,10 @@ contract FederatedLedger {
     );
     event AggregateAttested(uint64 indexed round, address indexed miner, uint8 attestations);
     event PartialDecryptionSubmitted(uint64 indexed round, address indexed miner, bytes32 blobHash);
+    /// A miner attests the candidate model it derived from the published partials.
+    event CandidateAttested(
+        uint64 indexed round, address indexed miner, bytes32 candidateHash, uint8 votes
+    );
     event RoundSealed(
         uint64 indexed round,
         bytes32 newModelHash,
@@ -191,7 +242,6 @@ contract FederatedLedger {
         uint256 minerCredits
     );
     event RoundRejected(uint64 indexed round, address indexed by, string reason);
-    event HoldoutPolicyChanged(uint8 holdoutQuorum, uint32 holdoutMargin);
     /// A hospital's hold-out metric (ppm, higher is better) of the current and the candidate
     /// global model of a committed round.
     event HoldoutReported(
@@ -214,22 +264,30 @@ contract FederatedLedger {
     error NotAdmin(address caller);
     error NotMiner(address caller);
     error NotHospital(address account);
-    error NotPairedMiner(address miner, address hospital);
+    error NotRelay(address caller);
     error NotProposer(address caller, uint64 round);
+    error GovernanceRequired();
     error InvalidAddress(address account);
     error AlreadyRegistered(address account);
     error TooManyPairs();
     error InvalidQuorum(uint8 quorum);
+    error InvalidPolicy();
+    error InvalidChange(uint8 kind);
+    error AlreadyVotedChange(bytes32 changeId, address miner);
     error InvalidRound(uint64 round, uint64 expected);
     error RoundNotOpen(uint64 round, uint8 status);
     error RoundNotCommitted(uint64 round, uint8 status);
     error DeadlinePassed(uint64 round, uint64 deadline);
     error InvalidDeadline(uint64 deadline);
     error InvalidMinUpdates(uint16 minUpdates);
+    error InvalidMaxUpdates(uint16 maxUpdates);
+    error TooManyUpdates(uint64 round, uint16 maxUpdates);
     error ModelHashMismatch(bytes32 expected, bytes32 given);
     error BadSignature(address expected, address recovered);
     error MalformedSignature();
     error AlreadyProposed(address hospital, uint64 round);
+    error NotAligned(address hospital);
+    error StaleAlignment(address hospital, uint64 run, uint64 latest);
     error SampleCountTooLarge(uint64 sampleCount, uint64 limit);
     error UnknownUpdate(uint256 updateId);
     error UpdateClosed(uint256 updateId, uint8 status);
@@ -239,6 +297,7 @@ contract FederatedLedger {
     error AggregateMismatch(bytes32 expected, bytes32 given);
     error AlreadyAttested(uint64 round, address miner);
     error NoQuorum(uint64 round, uint8 attestations, uint8 quorum);
+    error AlreadySubmitted(uint64 round, address miner);
     error NonTransferable();
     error AlreadyReported(uint64 round, address hospital);
     error HoldoutPending(uint64 round, uint8 reports, uint8 needed);
@@ -251,8 +310,11 @@ contract FederatedLedger {
     error RoundWeightExceeded(uint64 round, uint64 sampleCount, uint32 weightLeft);
 
     // ---------------------------------------------------------------- modifiers
-    modifier onlyAdmin() {
+    /// @dev The admin alone, and only before the first round: the genesis membership and
+    /// settings. Afterwards the same changes need a quorum of miners (`voteChange`).
+    modifier onlyGenesisAdmin() {
         if (msg.sender != admin) revert NotAdmin(msg.sender);
+        if (currentRound != 0) revert GovernanceRequired();
         _;
     }
 
@@ -260,18 +322,28 @@ contract FederatedLedger {
         uint64 hospitalRate_,
         uint64 verifierRate_,
         uint64 packerRate_,
-        uint32 proposerTimeout_
+        uint32 proposerTimeout_,
+        uint8 holdoutQuorum_,
+        uint32 holdoutMargin_,
+        uint32 maxSharePpm_
     ) {
+        if (maxSharePpm_ < PPM / 2 || maxSharePpm_ > PPM || holdoutMargin_ > PPM) {
+            revert InvalidPolicy();
+        }
         admin = msg.sender;
         hospitalRate = hospitalRate_;
         verifierRate = verifierRate_;
         packerRate = packerRate_;
         proposerTimeout = proposerTimeout_;
+        holdoutQuorum = holdoutQuorum_;
+        holdoutMargin = holdoutMargin_;
+        maxSharePpm = maxSharePpm_;
         cachedChainId = block.chainid;
         cachedDomainSeparator = _buildDomainSeparator();
         emit AdminChanged(address(0), msg.sender);
         emit RatesChanged(hospitalRate_, verifierRate_, packerRate_);
         emit ProposerTimeoutChanged(proposerTimeout_);
+        emit PolicyFixed(holdoutQuorum_, holdoutMargin_, maxSharePpm_);
     }
 
     // ================================================================ ERC-20 (read only)
@@ -307,93 +379,195 @@ contract FederatedLedger {
         revert NonTransferable();
     }
 
-    // ================================================================ administration
-    function transferAdmin(address newAdmin) external onlyAdmin {
+    // ================================================================ genesis administration
+    function transferAdmin(address newAdmin) external onlyGenesisAdmin {
+        _setAdmin(newAdmin);
+    }
+
+    /// @notice Register a hospital and the miner that carries its updates (genesis only).
+    function registerPair(address hospital, address miner) external onlyGenesisAdmin {
+        _registerPair(hospital, miner);
+    }
+
+    /// @notice Deactivate a pair (genesis only); its past votes stay counted.
+    function removePair(address hospital) external onlyGenesisAdmin {
+        _removePair(hospital);
+    }
+
+    /// @notice Set the quorum of miners (0 restores the default ceil(2m/3)); genesis only.
+    function setQuorum(uint8 quorum_) external onlyGenesisAdmin {
+        _setQuorum(quorum_);
+    }
+
+    function setRates(uint64 hospitalRate_, uint64 verifierRate_, uint64 packerRate_)
+        external
+        onlyGenesisAdmin
+    {
+        _setRates(hospitalRate_, verifierRate_, packerRate_);
+    }
+
+    function setProposerTimeout(uint32 proposerTimeout_) external onlyGenesisAdmin {
+        _setProposerTimeout(proposerTimeout_);
+    }
+
+    // ================================================================ governance
+    /// @notice An active miner votes for a change; at a quorum of active miners it executes.
+    /// Every executed change bumps `changeNonce`, so votes still pending on other changes
+    /// expire (they were cast against another membership or settings).
+    function voteChange(uint8 kind, address a, address b, uint256 value) external {
+        uint16 bit = uint16(1) << _activeMinerIndex();
+        if (kind < CHANGE_ADD_PAIR || kind > CHANGE_ADMIN) revert InvalidChange(kind);
+        bytes32 id = changeId(kind, a, b, value);
+        uint16 votes = changeVotes[id];
+        if (votes & bit != 0) revert AlreadyVotedChange(id, msg.sender);
+        votes |= bit;
+        uint8 count = _popcount(votes & activeMask);
+        emit ChangeVoted(id, msg.sender, kind, a, b, value, count);
+        if (count < quorum()) {
+            changeVotes[id] = votes;
+            return;
+        }
+        delete changeVotes[id];
+        changeNonce += 1;
+        emit ChangeExecuted(id, kind, a, b, value);
+        if (kind == CHANGE_ADD_PAIR) {
+            _registerPair(a, b);
+        } else if (kind == CHANGE_REMOVE_PAIR) {
+            _removePair(a);
+        } else if (kind == CHANGE_QUORUM) {
+            if (value > type(uint8).max) revert InvalidQuorum(type(uint8).max);
+            _setQuorum(uint8(value));
+        } else if (kind == CHANGE_RATES) {
+            _setRates(uint64(value), uint64(value >> 64), uint64(value >> 128));
+        } else if (kind == CHANGE_PROPOSER_TIMEOUT) {
+            _setProposerTimeout(uint32(value));
+        } else {
+            _setAdmin(a);
+        }
+    }
+
+    /// @notice The id votes on a change are kept under (it names the current nonce).
+    function changeId(uint8 kind, address a, address b, uint256 value)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(kind, a, b, value, changeNonce));
+    }
+
+    /// @notice Miners (pair-index bitmap) that voted for a change under the current nonce.
+    function changeVotesOf(uint8 kind, address a, address b, uint256 value)
+        external
+        view
+        returns (uint16)
+    {
+        return changeVotes[changeId(kind, a, b, value)];
+    }
+
+    function _setAdmin(address newAdmin) internal {
         if (newAdmin == address(0)) revert InvalidAddress(newAdmin);
         emit AdminChanged(admin, newAdmin);
         admin = newAdmin;
     }
 
-    /// @notice Register a hospital and the miner that carries its updates.
-    function registerPair(address hospital, address miner) external onlyAdmin {
+    /// @dev A pair takes the lowest free index; an index freed in the current round is
+    /// reused only once that round is over (its votes are credited at that round's seal).
+    function _registerPair(address hospital, address miner) internal {
         if (hospital == address(0) || hospital == miner) revert InvalidAddress(hospital);
         if (miner == address(0)) revert InvalidAddress(miner);
         if (members[hospital].role != ROLE_NONE) revert AlreadyRegistered(hospital);
         if (members[miner].role != ROLE_NONE) revert AlreadyRegistered(miner);
-        uint8 index = pairCount;
-        if (index >= MAX_PAIRS) revert TooManyPairs();
+        uint16 mask = activeMask;
+        uint64 current = currentRound;
+        bool inProgress = current != 0 && rounds[current].status <= ROUND_COMMITTED;
+        uint8 index = type(uint8).max;
+        for (uint8 i = 0; i < MAX_PAIRS; ++i) {
+            if (mask & (uint16(1) << i) != 0) continue;
+            if (i < pairCount && inProgress && slotFreedInRound[i] == current) continue;
+            index = i;
+            break;
+        }
+        if (index == type(uint8).max) revert TooManyPairs();
         members[hospital] = Member(miner, ROLE_HOSPITAL, index, true, false, 0, 0);
         members[miner] = Member(hospital, ROLE_MINER, index, true, false, 0, 0);
         minerAt[index] = miner;
         credits[hospital].since = uint64(block.timestamp);
         credits[miner].since = uint64(block.timestamp);
-        pairCount = index + 1;
+        if (index >= pairCount) pairCount = index + 1;
+        activeMask = mask | (uint16(1) << index);
         activeMiners += 1;
         emit PairRegistered(hospital, miner, index);
     }
 
-    /// @notice Deactivate a pair; its past votes stay counted, it can no longer act.
-    function removePair(address hospital) external onlyAdmin {
+    function _removePair(address hospital) internal {
         Member storage h = members[hospital];
         if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(hospital);
         address miner = h.paired;
+        uint8 index = h.index;
         h.active = false;
         members[miner].active = false;
+        activeMask &= ~(uint16(1) << index);
         activeMiners -= 1;
-        emit PairRemoved(hospital, miner, h.index);
+        slotFreedInRound[index] = currentRound;
+        emit PairRemoved(hospital, miner, index);
     }
 
-    /// @notice Set the quorum of miners (0 restores the default ceil(2m/3)); rounds opened
-    /// from now on use it (an open round keeps the quorum it was opened with).
-    function setQuorum(uint8 quorum_) external onlyAdmin {
-        if (quorum_ > MAX_PAIRS) revert InvalidQuorum(quorum_);
+    function _setQuorum(uint8 quorum_) internal {
+        uint256 m = activeMiners;
+        if (quorum_ != 0 && (quorum_ < m / 2 + 1 || quorum_ > m)) revert InvalidQuorum(quorum_);
         quorumOverride = quorum_;
         emit QuorumChanged(quorum_, quorum());
     }
 
-    function setRates(uint64 hospitalRate_, uint64 verifierRate_, uint64 packerRate_)
-        external
-        onlyAdmin
-    {
+    function _setRates(uint64 hospitalRate_, uint64 verifierRate_, uint64 packerRate_) internal {
         hospitalRate = hospitalRate_;
         verifierRate = verifierRate_;
         packerRate = packerRate_;
         emit RatesChanged(hospitalRate_, verifierRate_, packerRate_);
     }
 
-    function setProposerTimeout(uint32 proposerTimeout_) external onlyAdmin {
+    function _setProposerTimeout(uint32 proposerTimeout_) internal {
         proposerTimeout = proposerTimeout_;
         emit ProposerTimeoutChanged(proposerTimeout_);
     }
 
-    /// @notice Hold-out rule: a seal needs min(reports_, accepted updates) hold-out reports
-    /// (or one proposer timeout past the commit), and fails when a majority found it worse.
-    function setHoldoutPolicy(uint8 reports_, uint32 margin_) external onlyAdmin {
-        holdoutQuorum = reports_;
-        holdoutMargin = margin_;
-        emit HoldoutPolicyChanged(reports_, margin_);
-    }
-
     // ================================================================ alignment (PSI)
-    /// @notice A hospital records the outcome of a sample-alignment run; later proposals
-    /// may not claim more samples than the latest recorded shared size, and are credited
-    /// with the unique-patient fraction `uniquePpm` (self-reported: see docs/rewards.md).
+    /// @notice The relay that ran an alignment (the admin or an active miner) records a
+    /// hospital's outcome, with the hospital's EIP-712 signature over exactly these values:
+    /// neither can record alone. Later proposals may not claim more samples than the latest
+    /// recorded shared size and are credited with the unique-patient fraction `uniquePpm`.
+    /// Runs never move back, so an outcome of an older run cannot be replayed over a newer.
     function recordAlignment(
+        address hospital,
         uint64 run,
         bytes32 sharedSetHash,
         uint64 sharedSize,
-        uint32 uniquePpm
+        uint32 uniquePpm,
+        bytes calldata signature
     ) external {
-        Member storage h = members[msg.sender];
-        if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(msg.sender);
+        if (msg.sender != admin) {
+            Member memory relay = members[msg.sender];
+            if (relay.role != ROLE_MINER || !relay.active) revert NotRelay(msg.sender);
+        }
+        Member storage h = members[hospital];
+        if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(hospital);
         if (sharedSize > type(uint32).max) {
             revert SampleCountTooLarge(sharedSize, type(uint32).max);
         }
         if (uniquePpm > PPM) revert InvalidUniqueFraction(uniquePpm);
+        uint64 latest = alignmentRun[hospital];
+        // the same run may be re-recorded (a patient run re-signs it with a new u)
+        if (h.aligned && run < latest) revert StaleAlignment(hospital, run, latest);
+        bytes32 structHash = keccak256(
+            abi.encode(ALIGNMENT_TYPEHASH, hospital, run, sharedSetHash, sharedSize, uniquePpm)
+        );
+        address signer = _recover(_typedDigest(structHash), signature);
+        if (signer != hospital) revert BadSignature(hospital, signer);
+        alignmentRun[hospital] = run;
         h.aligned = true;
         h.sharedSize = uint32(sharedSize);
         h.uniquePpm = uint24(uniquePpm);
-        emit AlignmentRecorded(msg.sender, run, sharedSetHash, sharedSize, uniquePpm);
+        emit AlignmentRecorded(hospital, run, sharedSetHash, sharedSize, uniquePpm, msg.sender);
     }
 
     // ================================================================ rounds
@@ -403,8 +577,10 @@ contract FederatedLedger {
         uint64 deadline,
         uint16 minUpdates,
         bytes32 modelSpecHash,
-        uint32 maxTotalWeight
-    ) external onlyAdmin {
+        uint32 maxTotalWeight,
+        uint16 maxUpdates
+    ) external {
+        if (msg.sender != admin) revert NotAdmin(msg.sender);
         uint64 last = currentRound;
         if (round != last + 1) revert InvalidRound(round, last + 1);
         if (last != 0) {
@@ -413,10 +589,13 @@ contract FederatedLedger {
                 revert InvalidRound(round, last);
             }
         }
-        if (deadline <= block.timestamp || deadline > type(uint40).max) {
+        if (deadline <= block.timestamp || deadline > type(uint32).max) {
             revert InvalidDeadline(deadline);
         }
-        if (minUpdates == 0 || minUpdates > MAX_PAIRS) revert InvalidMinUpdates(minUpdates);
+        // an aggregate of one update would decrypt that hospital's update
+        uint8 miners = activeMiners;
+        if (minUpdates < 2 || minUpdates > miners) revert InvalidMinUpdates(minUpdates);
+        if (maxUpdates < minUpdates || maxUpdates > MAX_PAIRS) revert InvalidMaxUpdates(maxUpdates);
         // every update weighs at least 1, so the round must hold minUpdates of them
         if (maxTotalWeight < minUpdates) revert InvalidMaxTotalWeight(maxTotalWeight);
         bytes32 latest = modelHash;
@@ -427,18 +606,22 @@ contract FederatedLedger {
         Round storage r = rounds[round];
         r.status = ROUND_OPEN;
         r.minUpdates = uint8(minUpdates);
-        r.deadline = uint40(deadline);
+        r.maxUpdates = uint8(maxUpdates);
+        r.deadline = uint32(deadline);
         r.quorum = quorum();
-        r.miners = activeMiners;
+        r.miners = miners;
         r.weightLeft = maxTotalWeight;
         RoundHashes storage rh = roundHashes[round];
         rh.prevModelHash = prevModelHash;
         rh.modelSpecHash = modelSpecHash;
-        emit RoundOpened(round, prevModelHash, deadline, minUpdates, modelSpecHash, maxTotalWeight);
+        emit RoundOpened(
+            round, prevModelHash, deadline, minUpdates, modelSpecHash, maxTotalWeight, maxUpdates
+        );
     }
 
-    /// @notice The paired miner proposes its hospital's signed update; the proposal counts
-    /// as the proposer's approval. Returns the update id ((round << 16) | sequence).
+    /// @notice An active miner proposes a hospital's signed update (its paired miner, or
+    /// another one when the paired miner does not); the proposal counts as the proposer's
+    /// approval. Returns the update id ((round << 16) | sequence).
     function proposeUpdate(
         address hospital,
         uint64 round,
@@ -446,21 +629,21 @@ contract FederatedLedger {
         uint64 sampleCount,
         bytes calldata signature
     ) external returns (uint256 updateId) {
-        Member memory m = members[msg.sender];
-        if (m.role != ROLE_MINER || !m.active) revert NotMiner(msg.sender);
-        if (m.paired != hospital) revert NotPairedMiner(msg.sender, hospital);
+        uint8 minerIndex = _activeMinerIndex();
         Member memory h = members[hospital];
-        if (!h.active) revert NotHospital(hospital);
+        if (h.role != ROLE_HOSPITAL || !h.active) revert NotHospital(hospital);
+        if (!h.aligned) revert NotAligned(hospital);
         Round storage r = rounds[round];
         Round memory rm = r;
         if (rm.status != ROUND_OPEN) revert RoundNotOpen(round, rm.status);
         if (block.timestamp > rm.deadline) revert DeadlinePassed(round, rm.deadline);
-        uint16 bit = uint16(1) << m.index;
-        if (rm.proposedBy & bit != 0) revert AlreadyProposed(hospital, round);
-        uint64 limit = h.aligned ? uint64(h.sharedSize) : uint64(type(uint32).max);
-        if (sampleCount > limit) revert SampleCountTooLarge(sampleCount, limit);
-        // the packing has room for the spec's max total weight only (aggregation would fail)
-        if (sampleCount > rm.weightLeft) {
+        uint16 hospitalBit = uint16(1) << h.index;
+        if (rm.proposedBy & hospitalBit != 0) revert AlreadyProposed(hospital, round);
+        if (rm.proposed >= rm.maxUpdates) revert TooManyUpdates(round, rm.maxUpdates);
+        if (sampleCount > h.sharedSize) revert SampleCountTooLarge(sampleCount, h.sharedSize);
+        // one update may take at most maxSharePpm of the room left, so it cannot fill the
+        // round and lock every other hospital out (RoundWeightExceeded for all of them)
+        if (sampleCount * PPM > uint256(rm.weightLeft) * maxSharePpm) {
             revert RoundWeightExceeded(round, sampleCount, rm.weightLeft);
         }
         address signer = _recover(_updateDigest(round, blobHash, sampleCount), signature);
@@ -468,17 +651,17 @@ contract FederatedLedger {
 
         updateId = (uint256(round) << SEQ_BITS) | rm.proposed;
         r.proposed = rm.proposed + 1;
-        r.proposedBy = rm.proposedBy | bit;
+        r.proposedBy = rm.proposedBy | hospitalBit;
         r.weightLeft = rm.weightLeft - uint32(sampleCount);
-        uint24 unique = h.aligned ? h.uniquePpm : uint24(PPM);
-        updates[updateId] =
-            Update(hospital, uint32(sampleCount), bit, 0, UPDATE_PENDING, unique);
+        updates[updateId] = Update(
+            hospital, uint32(sampleCount), uint16(1) << minerIndex, 0, UPDATE_PENDING, h.uniquePpm
+        );
         // The proposal is the proposer's approval (no separate UpdateApproved event).
         emit UpdateProposed(round, updateId, hospital, msg.sender, blobHash, sampleCount, signature);
-        if (rm.quorum <= 1) _accept(r, round, updateId, hospital);
     }
 
-    /// @notice Approve several updates in one transaction.
+    /// @notice Approve several updates in one transaction. An update that is already
+    /// accepted is skipped: verification is paid up to the quorum, not beyond it.
     function approveUpdates(uint256[] calldata updateIds) external {
         uint16 bit = uint16(1) << _activeMinerIndex();
         for (uint256 i = 0; i < updateIds.length; ++i) {
@@ -523,7 +706,7 @@ contract FederatedLedger {
         r.status = ROUND_COMMITTED;
         r.packer = index;
         r.attestations = uint16(1) << index;
-        r.committedAt = uint40(block.timestamp);
+        r.committedAt = uint32(block.timestamp);
         roundHashes[round].aggregateHash = aggregateHash;
         emit AggregateCommitted(round, msg.sender, aggregateHash, acceptedUpdates);
         emit AggregateAttested(round, msg.sender, 1);
@@ -544,13 +727,37 @@ contract FederatedLedger {
         emit AggregateAttested(round, msg.sender, _popcount(attestations));
     }
 
-    /// @notice Event-only record that a miner published its partial decryption of the
-    /// round's aggregate (the share itself lives in the blob store under `blobHash`).
+    /// @notice Event-only record that a miner published a partial decryption of the round's
+    /// aggregate (the blob lives in the blob store under `blobHash`). Only once a quorum of
+    /// miners attested the aggregate; at most two per miner and round: its assignment and
+    /// one cover of ciphertexts a silent miner left.
     function submitPartialDecryption(uint64 round, bytes32 blobHash) external {
-        _activeMinerIndex();
-        uint8 status = rounds[round].status;
-        if (status != ROUND_COMMITTED) revert RoundNotCommitted(round, status);
+        uint16 bit = uint16(1) << _activeMinerIndex();
+        _attestedRound(round);
+        DecryptionVotes storage d = decryptionVotes[round];
+        DecryptionVotes memory dm = d;
+        if (dm.partials & bit == 0) {
+            d.partials = dm.partials | bit;
+        } else if (dm.covers & bit == 0) {
+            d.covers = dm.covers | bit;
+        } else {
+            revert AlreadySubmitted(round, msg.sender);
+        }
         emit PartialDecryptionSubmitted(round, msg.sender, blobHash);
+    }
+
+    /// @notice A miner attests the candidate model hash it derived itself from the aggregate
+    /// and the published partials (one vote per miner and round).
+    function attestCandidate(uint64 round, bytes32 candidateHash) external {
+        uint16 bit = uint16(1) << _activeMinerIndex();
+        _attestedRound(round);
+        DecryptionVotes storage d = decryptionVotes[round];
+        uint16 voters = d.candidateVoters;
+        if (voters & bit != 0) revert AlreadyAttested(round, msg.sender);
+        d.candidateVoters = voters | bit;
+        uint16 votes = candidateVotes[round][candidateHash] | bit;
+        candidateVotes[round][candidateHash] = votes;
+        emit CandidateAttested(round, msg.sender, candidateHash, _popcount(votes));
     }
 
     /// @notice A hospital reports hold-out metrics (ppm in [0, 10^6], higher is better) of the
@@ -595,21 +802,24 @@ contract FederatedLedger {
         emit SubmissionRefused(round, hospital, msg.sender, blobHash, reason);
     }
 
-    /// @notice Seal a committed round at a quorum of attestations and mint the credits.
-    /// The packer seals; after `proposerTimeout` past the commit any active miner may. Under
-    /// a hold-out policy `newModelHash` must be the candidate the hospitals reported on.
+    /// @notice Seal a committed round with a candidate a quorum of miners attested (the
+    /// sealer's own vote counts if it has not voted) and, under the hold-out policy, that the
+    /// hospitals' reports did not reject; mints the credits. The packer seals; after
+    /// `proposerTimeout` past the commit any active miner may.
     function sealRound(uint64 round, bytes32 newModelHash) external {
         uint8 index = _activeMinerIndex();
         Round storage r = rounds[round];
-        Round memory rm = r;
-        if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
-        uint8 q = rm.quorum;
-        uint8 attested = _popcount(rm.attestations);
-        if (attested < q) revert NoQuorum(round, attested, q);
+        Round memory rm = _attestedRound(round);
         uint256 windowEnd = uint256(rm.committedAt) + proposerTimeout;
         if (index != rm.packer && block.timestamp < windowEnd) {
             revert NotProposer(msg.sender, round);
         }
+        uint16 votes = candidateVotes[round][newModelHash];
+        if (decryptionVotes[round].candidateVoters & (uint16(1) << index) == 0) {
+            votes |= uint16(1) << index;
+        }
+        uint8 count = _popcount(votes);
+        if (count < rm.quorum) revert NoQuorum(round, count, rm.quorum);
         HoldoutTally memory t = holdoutTallies[round][newModelHash];
         if (holdoutQuorum != 0) {
             _judgeHoldout(round, rm, windowEnd, newModelHash, t);
@@ -621,29 +831,29 @@ contract FederatedLedger {
         emit RoundSealed(round, newModelHash, minerAt[rm.packer], hospitalCredits, minerCredits);
     }
 
-    /// @notice Record a round as rejected: by the admin; an open round by its current
-    /// proposer once it is ready or past its deadline; a committed round by its packer, or,
-    /// once it has stalled two timeouts past the commit, by the rotation (the designated
-    /// miner first, the next one a timeout later...).
+    /// @notice Record a round as rejected, by the rotation of active miners (the designated
+    /// miner first, the next one a timeout later...): an open round that never got ready
+    /// from its deadline on, a ready one only after its whole packing window (every miner had
+    /// its turn), a committed one two timeouts after the commit. The packer may reject its
+    /// own commit once the attestation window (one timeout) is over.
     function rejectRound(uint64 round, string calldata reason) external {
         Round storage r = rounds[round];
         Round memory rm = r;
         if (rm.status != ROUND_OPEN && rm.status != ROUND_COMMITTED) {
             revert RoundNotOpen(round, rm.status);
         }
-        if (msg.sender != admin) {
-            uint8 index = _activeMinerIndex();
-            bool allowed;
-            if (rm.status == ROUND_COMMITTED) {
-                allowed = index == rm.packer
-                    || _mayAct(round, index, rm.committedAt + 2 * uint256(proposerTimeout));
-            } else if (rm.readyAt != 0) {
-                allowed = _mayAct(round, index, rm.readyAt);
-            } else if (block.timestamp > rm.deadline) {
-                allowed = _mayAct(round, index, rm.deadline);
-            }
-            if (!allowed) revert NotProposer(msg.sender, round);
+        uint8 index = _activeMinerIndex();
+        uint256 timeout = proposerTimeout;
+        bool allowed;
+        if (rm.status == ROUND_COMMITTED) {
+            allowed = (index == rm.packer && block.timestamp >= rm.committedAt + timeout)
+                || _mayAct(round, index, rm.committedAt + 2 * timeout);
+        } else if (rm.readyAt != 0) {
+            allowed = _mayAct(round, index, rm.readyAt + uint256(activeMiners) * timeout);
+        } else if (block.timestamp > rm.deadline) {
+            allowed = _mayAct(round, index, rm.deadline);
         }
+        if (!allowed) revert NotProposer(msg.sender, round);
         r.status = ROUND_REJECTED;
         emit RoundRejected(round, msg.sender, reason);
     }
@@ -667,8 +877,9 @@ contract FederatedLedger {
 
     /// @dev Whether the reports on `candidate` can be judged: it has the policy's reports
     /// (min(holdoutQuorum, accepted)), or enough reports came in and it holds a strict
-    /// majority of them, or the window is over and no other candidate outnumbers it. So a
-    /// hospital that reports another hash (or none) delays a seal at most one window.
+    /// majority of them, or the window is over and it has reports and no other candidate
+    /// outnumbers it. So a hospital that reports another hash (or none) delays a seal at most
+    /// one window, and a window with no report at all is not a pass.
     function _judgeHoldout(
         uint64 round,
         Round memory rm,
@@ -682,7 +893,7 @@ contract FederatedLedger {
         uint256 mine = uint256(t.reports) * 2;
         if (t.reports >= needed) return;
         if (total >= needed && mine > total) return;
-        if (block.timestamp >= windowEnd && mine >= total) return;
+        if (block.timestamp >= windowEnd && t.reports != 0 && mine >= total) return;
         if (total < needed && block.timestamp < windowEnd) {
             revert HoldoutPending(round, total, uint8(needed));
         }
@@ -698,11 +909,15 @@ contract FederatedLedger {
     }
 
     // ================================================================ views
-    /// @notice Effective quorum of miners: the override, or ceil(2m/3) of active miners.
+    /// @notice Effective quorum of miners: the override or ceil(2m/3) of the m active miners,
+    /// always within [floor(m/2) + 1, m] (a majority, and never more than can vote).
     function quorum() public view returns (uint8) {
-        uint8 q = quorumOverride;
-        if (q != 0) return q;
-        return uint8((2 * uint256(activeMiners) + 2) / 3);
+        uint256 m = activeMiners;
+        uint256 q = quorumOverride;
+        if (q == 0) q = (2 * m + 2) / 3;
+        if (q < m / 2 + 1) q = m / 2 + 1;
+        if (q > m) q = m;
+        return uint8(q);
     }
 
     function domainSeparator() public view returns (bytes32) {
@@ -730,6 +945,16 @@ contract FederatedLedger {
         return (rounds[round], roundHashes[round]);
     }
 
+    /// @notice Who posted partials, covers and candidate votes in a round (bitmaps).
+    function getDecryptionVotes(uint64 round) external view returns (DecryptionVotes memory) {
+        return decryptionVotes[round];
+    }
+
+    /// @notice Miners (bitmap) that attested `candidateHash` as the round's candidate model.
+    function candidateVotesOf(uint64 round, bytes32 candidateHash) external view returns (uint16) {
+        return candidateVotes[round][candidateHash];
+    }
+
     function getUpdate(uint256 updateId) external view returns (Update memory) {
         return updates[updateId];
     }
@@ -743,11 +968,19 @@ contract FederatedLedger {
         return holdoutTallies[round][candidateHash];
     }
 
-    /// @notice The miner designated to pack `round` at `attempt` (0 = first choice).
+    /// @notice The miner designated to pack `round` at `attempt` (0 = first choice): the
+    /// rotation runs over the active miners only, in pair-index order.
     function proposerAt(uint64 round, uint256 attempt) public view returns (address) {
-        uint256 n = pairCount;
-        if (n == 0) return address(0);
-        return minerAt[(uint256(round) + attempt) % n];
+        uint256 c = activeMiners;
+        if (c == 0) return address(0);
+        uint256 rank = (uint256(round) + attempt) % c;
+        uint16 mask = activeMask;
+        for (uint256 i = 0; i < MAX_PAIRS; ++i) {
+            if (mask & (uint16(1) << i) == 0) continue;
+            if (rank == 0) return minerAt[i];
+            --rank;
+        }
+        return address(0);
     }
 
     /// @notice Whether `miner` may commit (pack) `round` now.
@@ -767,6 +1000,15 @@ contract FederatedLedger {
         return m.index;
     }
 
+    /// @dev A committed round whose aggregate a quorum of miners attested: the only state in
+    /// which partials, candidate votes and the seal mean anything.
+    function _attestedRound(uint64 round) internal view returns (Round memory rm) {
+        rm = rounds[round];
+        if (rm.status != ROUND_COMMITTED) revert RoundNotCommitted(round, rm.status);
+        uint8 attested = _popcount(rm.attestations);
+        if (attested < rm.quorum) revert NoQuorum(round, attested, rm.quorum);
+    }
+
     function _openRoundOf(uint256 updateId) internal view returns (Round storage r, uint64 round) {
         round = uint64(updateId >> SEQ_BITS);
         r = rounds[round];
@@ -779,15 +1021,14 @@ contract FederatedLedger {
         Update storage u = updates[updateId];
         Update memory um = u;
         if (um.status == UPDATE_NONE) revert UnknownUpdate(updateId);
+        if (um.status == UPDATE_ACCEPTED) return; // the quorum is in: a late vote adds nothing
         if (um.status == UPDATE_REJECTED) revert UpdateClosed(updateId, um.status);
         if ((um.approvals | um.rejections) & bit != 0) revert AlreadyVoted(updateId, msg.sender);
         uint16 approvals = um.approvals | bit;
         u.approvals = approvals;
         uint8 count = _popcount(approvals);
         emit UpdateApproved(updateId, msg.sender, count);
-        if (um.status == UPDATE_PENDING && count >= r.quorum) {
-            _accept(r, round, updateId, um.hospital);
-        }
+        if (count >= r.quorum) _accept(r, round, updateId, um.hospital);
     }
 
     function _accept(Round storage r, uint64 round, uint256 updateId, address hospital) internal {
@@ -796,24 +1037,37 @@ contract FederatedLedger {
         r.accepted = accepted;
         emit UpdateAccepted(round, updateId, hospital);
         if (accepted == r.minUpdates) {
-            r.readyAt = uint40(block.timestamp);
+            r.readyAt = uint32(block.timestamp);
             emit RoundReady(round, uint64(block.timestamp));
         }
     }
 
-    /// @dev The miner at `index` may act once (index - round) mod n timeouts have passed
-    /// since `since`: the designated miner at once, the next after one timeout, and so on.
+    /// @dev The miner at `index` may act once `attempt` timeouts have passed since `since`,
+    /// where `attempt` is its distance in the rotation over the active miners from the
+    /// round's designated one: the designated miner at once, the next after one timeout...
     function _mayAct(uint64 round, uint8 index, uint256 since) internal view returns (bool) {
-        uint256 n = pairCount;
-        uint256 attempt = (uint256(index) + n - (uint256(round) % n)) % n;
-        if (attempt == 0) return true;
-        uint256 timeout = proposerTimeout;
-        return block.timestamp >= since + attempt * timeout;
+        uint16 mask = activeMask;
+        uint256 c = activeMiners;
+        if (c == 0 || mask & (uint16(1) << index) == 0) return false;
+        uint256 rank = _popcount(mask & ((uint16(1) << index) - 1));
+        uint256 attempt = (rank + c - (uint256(round) % c)) % c;
+        return block.timestamp >= since + attempt * uint256(proposerTimeout);
     }
 
-    /// @dev Mint credits: hospitals sampleCount * hospitalRate * uniquePpm * qualityPpm / 10^12
-    /// per accepted update (one floor division, last); miners verifierRate per approval of
-    /// an accepted update (the proposal counts) and packerRate to the packer.
+    /// @dev An accepted update's weight in the aggregate: at most maxSharePpm of the round's
+    /// total, i.e. at most s / (1 - s) times the others' weight (s >= 1/2, so at most one
+    /// update is ever capped and the cap is exact). Mirrored by node/roundmath.py.
+    function _effectiveWeight(uint256 weight, uint256 total) internal view returns (uint256) {
+        uint256 s = maxSharePpm;
+        if (s == PPM) return weight;
+        uint256 cap = (total - weight) * s / (PPM - s);
+        return weight < cap ? weight : cap;
+    }
+
+    /// @dev Mint credits: hospitals effectiveWeight * hospitalRate * uniquePpm * qualityPpm /
+    /// 10^12 per accepted update (one floor division, last); miners verifierRate per vote
+    /// that decided an update (the approvals that accepted it, the proposal counting, or the
+    /// rejections that refused it) and packerRate to the packer.
     function _credit(uint64 round, Round memory rm, uint256 qualityPpm)
         internal
         returns (uint256 hospitalCredits, uint256 minerCredits)
@@ -822,20 +1076,29 @@ contract FederatedLedger {
         uint256 vRate = verifierRate;
         uint256[MAX_PAIRS] memory votes;
         uint256 base = uint256(round) << SEQ_BITS;
+        uint256 total;
         for (uint256 seq = 0; seq < rm.proposed; ++seq) {
             Update memory u = updates[base | seq];
-            if (u.status != UPDATE_ACCEPTED) continue;
-            uint256 amount =
-                uint256(u.sampleCount) * hRate * u.uniquePpm * qualityPpm / (PPM * PPM);
-            if (amount != 0) {
-                credits[u.hospital].balance += uint192(amount);
-                hospitalCredits += amount;
-                emit Transfer(address(0), u.hospital, amount);
+            if (u.status == UPDATE_ACCEPTED) total += u.sampleCount;
+        }
+        for (uint256 seq = 0; seq < rm.proposed; ++seq) {
+            Update memory u = updates[base | seq];
+            uint256 decided;
+            if (u.status == UPDATE_ACCEPTED) {
+                uint256 w = _effectiveWeight(u.sampleCount, total);
+                uint256 amount = w * hRate * u.uniquePpm * qualityPpm / (PPM * PPM);
+                if (amount != 0) {
+                    credits[u.hospital].balance += uint192(amount);
+                    hospitalCredits += amount;
+                    emit Transfer(address(0), u.hospital, amount);
+                }
+                decided = u.approvals;
+            } else if (u.status == UPDATE_REJECTED) {
+                decided = u.rejections;
             }
-            uint256 approvals = u.approvals;
-            for (uint256 i = 0; approvals != 0; ++i) {
-                votes[i] += approvals & 1;
-                approvals >>= 1;
+            for (uint256 i = 0; decided != 0; ++i) {
+                votes[i] += decided & 1;
+                decided >>= 1;
             }
         }
         uint256 n = pairCount;
@@ -856,7 +1119,10 @@ contract FederatedLedger {
         view
         returns (bytes32)
     {
-        bytes32 structHash = keccak256(abi.encode(UPDATE_TYPEHASH, round, blobHash, sampleCount));
+        return _typedDigest(keccak256(abi.encode(UPDATE_TYPEHASH, round, blobHash, sampleCount)));
+    }
+
+    function _typedDigest(bytes32 structHash) internal view returns (bytes32) {
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
     }
 

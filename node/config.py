@@ -44,6 +44,23 @@ class Settings(BaseSettings):
     proposer_timeout: int = Field(
         default=60, ge=0, description="seconds before the next miner in rotation may pack"
     )
+    # Fixed when the ledger is deployed (`network init`), never changed afterwards.
+    holdout_reports: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description="hold-out reports a seal needs (capped by the accepted updates); "
+        "unset = every hospital of the consortium, 0 = no hold-out gate",
+    )
+    holdout_margin_ppm: int = Field(
+        default=50_000, ge=0, le=1_000_000, description="a report is 'worse' below this margin"
+    )
+    max_share_ppm: int = Field(
+        default=500_000,
+        ge=500_000,
+        le=1_000_000,
+        description="the largest share of a round's weight one update may carry (ppm)",
+    )
 
     @field_validator("rpc_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -11,6 +12,7 @@ from web3.contract.contract import ContractFunction
 from node.chain.artifact import ContractArtifact, load_artifact
 from node.chain.events import EventDecoder, LedgerEvent
 from node.chain.models import (
+    DecryptionVotes,
     HoldoutTally,
     Member,
     Rates,
@@ -23,7 +25,7 @@ from node.chain.models import (
     bitmap_indexes,
     round_of,
 )
-from node.chain.signing import sign_update
+from node.chain.signing import sign_alignment, sign_update
 from node.chain.tx import TxSender
 from node.errors import ChainError
 
@@ -31,6 +33,22 @@ from node.errors import ChainError
 DEFAULT_MAX_TOTAL_WEIGHT = 1 << 20
 #: Fractions (unique patients) and hold-out metrics are recorded in parts per million.
 PPM = 1_000_000
+#: The spec's default max_updates: how many updates a round may aggregate.
+DEFAULT_MAX_UPDATES = 16
+
+
+class Change(IntEnum):
+    """What a governed change (``voteChange``) does; mirrors the contract's CHANGE_* kinds."""
+
+    ADD_PAIR = 1  # a = hospital, b = miner
+    REMOVE_PAIR = 2  # a = hospital
+    QUORUM = 3  # value = quorum override (0 = default)
+    RATES = 4  # value = hospital | verifier << 64 | packer << 128
+    PROPOSER_TIMEOUT = 5  # value = seconds
+    ADMIN = 6  # a = the new admin
+
+
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -100,30 +118,46 @@ class LedgerClient:
     def _f(self) -> Any:
         return self.contract.functions
 
-    # ------------------------------------------------------------ administration
+    # ------------------------------------------------------------ genesis administration
+    # The admin alone, and only before the first round opens; afterwards ``vote_change``.
     def transfer_admin(self, new_admin: str) -> TxResult:
-        """Hand the admin role to ``new_admin``."""
+        """Hand the admin role to ``new_admin`` (genesis admin)."""
         return self._send(self._f.transferAdmin(new_admin), "transferAdmin")
 
     def register_pair(self, hospital: str, miner: str) -> TxResult:
-        """Register a hospital and its paired miner (admin)."""
+        """Register a hospital and its paired miner (genesis admin)."""
         return self._send(self._f.registerPair(hospital, miner), "registerPair")
 
     def remove_pair(self, hospital: str) -> TxResult:
-        """Deactivate a hospital and its miner (admin)."""
+        """Deactivate a hospital and its miner (genesis admin)."""
         return self._send(self._f.removePair(hospital), "removePair")
 
     def set_quorum(self, quorum: int) -> TxResult:
-        """Set the miner quorum; 0 restores ceil(2m/3) (admin)."""
+        """Set the miner quorum; 0 restores ceil(2m/3) (genesis admin)."""
         return self._send(self._f.setQuorum(quorum), "setQuorum")
 
     def set_rates(self, hospital_rate: int, verifier_rate: int, packer_rate: int) -> TxResult:
-        """Set the credit rates (admin)."""
+        """Set the credit rates (genesis admin)."""
         return self._send(self._f.setRates(hospital_rate, verifier_rate, packer_rate), "setRates")
 
     def set_proposer_timeout(self, seconds: int) -> TxResult:
-        """Set how long each miner in the rotation has before the next may pack (admin)."""
+        """Set how long each miner in the rotation has before the next may act (genesis)."""
         return self._send(self._f.setProposerTimeout(seconds), "setProposerTimeout")
+
+    # ------------------------------------------------------------ governance (miners)
+    def vote_change(
+        self, kind: Change, *, a: str = ZERO_ADDRESS, b: str = ZERO_ADDRESS, value: int = 0
+    ) -> TxResult:
+        """Vote, as an active miner, for a change; it executes at a quorum of miners."""
+        fn = self._f.voteChange(int(kind), a, b, value)
+        return self._send(fn, f"voteChange({kind.name})")
+
+    def change_votes(
+        self, kind: Change, *, a: str = ZERO_ADDRESS, b: str = ZERO_ADDRESS, value: int = 0
+    ) -> list[int]:
+        """Pair indexes of the miners that voted for a change (current nonce)."""
+        fn = self._f.changeVotesOf(int(kind), a, b, value)
+        return bitmap_indexes(int(self._call(fn, "changeVotesOf")))
 
     def open_round(
         self,
@@ -133,10 +167,13 @@ class LedgerClient:
         min_updates: int,
         model_spec_hash: bytes | str,
         max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT,
+        max_updates: int = DEFAULT_MAX_UPDATES,
     ) -> TxResult:
         """Open ``round_id`` (admin); ``deadline`` is a unix time for proposals.
 
-        ``max_total_weight`` is the spec's: proposals beyond it are refused on chain.
+        ``max_total_weight`` and ``max_updates`` are the spec's: proposals beyond them are
+        refused on chain. ``min_updates`` must be at least 2 (an aggregate of one update
+        would decrypt that hospital's update).
         """
         fn = self._f.openRound(
             round_id,
@@ -145,12 +182,9 @@ class LedgerClient:
             min_updates,
             _b32(model_spec_hash),
             max_total_weight,
+            max_updates,
         )
         return self._send(fn, f"openRound({round_id})")
-
-    def set_holdout_policy(self, reports: int, margin_ppm: int) -> TxResult:
-        """Hold-out reports a seal needs (0 = none) and the margin in ppm (admin)."""
-        return self._send(self._f.setHoldoutPolicy(reports, margin_ppm), "setHoldoutPolicy")
 
     # ------------------------------------------------------------ hospitals
     def report_holdout(
@@ -160,11 +194,34 @@ class LedgerClient:
         fn = self._f.reportHoldout(round_id, _b32(candidate_hash), metric_before, metric_after)
         return self._send(fn, f"reportHoldout({round_id})")
 
-    def record_alignment(
+    def sign_alignment(
         self, run: int, shared_set_hash: bytes | str, shared_size: int, unique_ppm: int = PPM
+    ) -> bytes:
+        """Sign, as this hospital, an alignment outcome for a relay to record."""
+        return sign_alignment(
+            self.account,
+            chain_id=self.sender.chain_id,
+            ledger=self.address,
+            hospital=self.account.address,
+            run=run,
+            shared_set_hash=_b32(shared_set_hash),
+            shared_size=shared_size,
+            unique_ppm=unique_ppm,
+        )
+
+    def record_alignment(
+        self,
+        hospital: str,
+        run: int,
+        shared_set_hash: bytes | str,
+        shared_size: int,
+        unique_ppm: int,
+        signature: bytes,
     ) -> TxResult:
-        """Record this hospital's sample-alignment outcome and unique-patient fraction."""
-        fn = self._f.recordAlignment(run, _b32(shared_set_hash), shared_size, unique_ppm)
+        """Record, as the relay that ran it (admin or miner), a hospital's signed outcome."""
+        fn = self._f.recordAlignment(
+            hospital, run, _b32(shared_set_hash), shared_size, unique_ppm, signature
+        )
         return self._send(fn, "recordAlignment")
 
     def sign_update(self, round_id: int, blob_hash: bytes | str, sample_count: int) -> bytes:
@@ -187,7 +244,7 @@ class LedgerClient:
         sample_count: int,
         signature: bytes,
     ) -> tuple[int, TxResult]:
-        """Propose the paired hospital's signed update; returns (update id, result)."""
+        """Propose a hospital's signed update (any active miner); returns (update id, result)."""
         fn = self._f.proposeUpdate(hospital, round_id, _b32(blob_hash), sample_count, signature)
         result = self._send(fn, f"proposeUpdate(round {round_id})")
         proposed = result.of("UpdateProposed")
@@ -231,13 +288,18 @@ class LedgerClient:
         fn = self._f.submitPartialDecryption(round_id, _b32(blob_hash))
         return self._send(fn, f"submitPartialDecryption({round_id})")
 
+    def attest_candidate(self, round_id: int, candidate_hash: bytes | str) -> TxResult:
+        """Attest the candidate model hash this miner derived from the partials."""
+        fn = self._f.attestCandidate(round_id, _b32(candidate_hash))
+        return self._send(fn, f"attestCandidate({round_id})")
+
     def seal_round(self, round_id: int, new_model_hash: bytes | str) -> TxResult:
-        """Seal the round with the new global model hash; mints the credits."""
+        """Seal the round with a candidate a quorum of miners attested; mints the credits."""
         fn = self._f.sealRound(round_id, _b32(new_model_hash))
         return self._send(fn, f"sealRound({round_id})")
 
     def reject_round(self, round_id: int, reason: str) -> TxResult:
-        """Record the round as rejected (admin, packer, or proposer when it is due)."""
+        """Record the round as rejected (the rotation when it is due, or the late packer)."""
         return self._send(self._f.rejectRound(round_id, reason), f"rejectRound({round_id})")
 
     def reject_failed_holdout(self, round_id: int, candidate_hash: bytes | str) -> TxResult:
@@ -255,19 +317,27 @@ class LedgerClient:
         return int(self._call(self._f.quorum(), "quorum"))
 
     def pair_count(self) -> int:
-        """Pairs ever registered (removed ones included)."""
+        """Pair slots ever used (highest index + 1; slots of removed pairs are reused)."""
         return int(self._call(self._f.pairCount(), "pairCount"))
+
+    def active_indexes(self) -> list[int]:
+        """Pair indexes of the active pairs."""
+        return bitmap_indexes(int(self._call(self._f.activeMask(), "activeMask")))
 
     def active_miners(self) -> int:
         """Miners of active pairs."""
         return int(self._call(self._f.activeMiners(), "activeMiners"))
 
     def holdout_policy(self) -> tuple[int, int]:
-        """(reports a seal needs, 0 = no gate; margin in ppm)."""
+        """(reports a seal needs, 0 = no gate; margin in ppm), fixed at deployment."""
         return (
             int(self._call(self._f.holdoutQuorum(), "holdoutQuorum")),
             int(self._call(self._f.holdoutMargin(), "holdoutMargin")),
         )
+
+    def max_share_ppm(self) -> int:
+        """The largest share (ppm) of a round's weight one update may carry (deployment)."""
+        return int(self._call(self._f.maxSharePpm(), "maxSharePpm"))
 
     def proposer_timeout(self) -> int:
         """Seconds each miner in the rotation has before the next may act."""
@@ -322,22 +392,41 @@ class LedgerClient:
             round=round_id,
             status=RoundStatus(r[0]),
             min_updates=r[1],
-            proposed=r[2],
-            accepted=r[3],
-            proposed_by=bitmap_indexes(r[4]),
-            attestations=bitmap_indexes(r[5]),
-            packer=r[6],
-            quorum=r[7],
-            miners=r[8],
-            deadline=r[9],
-            ready_at=r[10],
-            committed_at=r[11],
-            holdout_reports=bitmap_indexes(r[12]),
-            weight_left=r[13],
+            max_updates=r[2],
+            proposed=r[3],
+            accepted=r[4],
+            proposed_by=bitmap_indexes(r[5]),
+            attestations=bitmap_indexes(r[6]),
+            packer=r[7],
+            quorum=r[8],
+            miners=r[9],
+            deadline=r[10],
+            ready_at=r[11],
+            committed_at=r[12],
+            holdout_reports=bitmap_indexes(r[13]),
+            weight_left=r[14],
             prev_model_hash=h[0],
             model_spec_hash=h[1],
             aggregate_hash=h[2],
         )
+
+    def decryption_votes(self, round_id: int) -> DecryptionVotes:
+        """Who posted partials, covers and candidate votes in a round."""
+        d = self._call(self._f.getDecryptionVotes(round_id), "getDecryptionVotes")
+        return DecryptionVotes(
+            partials=bitmap_indexes(d[0]),
+            covers=bitmap_indexes(d[1]),
+            candidate_voters=bitmap_indexes(d[2]),
+        )
+
+    def candidate_votes(self, round_id: int, candidate_hash: bytes | str) -> list[int]:
+        """Pair indexes of the miners that attested ``candidate_hash`` for the round."""
+        fn = self._f.candidateVotesOf(round_id, _b32(candidate_hash))
+        return bitmap_indexes(int(self._call(fn, "candidateVotesOf")))
+
+    def alignment_run(self, hospital: str) -> int:
+        """The latest alignment run recorded for ``hospital`` (0 before any)."""
+        return int(self._call(self._f.alignmentRun(hospital), "alignmentRun"))
 
     def update(self, update_id: int) -> UpdateInfo:
         """An update's stored state."""

@@ -73,15 +73,28 @@ def deploy_ledger(
     verifier_rate: int = 10,
     packer_rate: int = 50,
     proposer_timeout: int = 60,
+    holdout_reports: int = 0,
+    holdout_margin_ppm: int = 0,
+    max_share_ppm: int = 500_000,
     artifact: ContractArtifact | None = None,
     poll_interval: float = 0.005,
 ) -> tuple[LedgerClient, Deployment]:
-    """Deploy a FederatedLedger with ``admin`` as its admin; returns its client and record."""
+    """Deploy a FederatedLedger with ``admin`` as its admin; returns its client and record.
+
+    The hold-out policy (reports a seal needs, 0 = no gate; the margin) and the largest
+    share of a round's weight one update may carry are fixed here, for the ledger's life.
+    """
     artifact = artifact or load_artifact()
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     sender = TxSender(w3, admin, errors=artifact.error_selectors(), poll_interval=poll_interval)
     tx = factory.constructor(
-        hospital_rate, verifier_rate, packer_rate, proposer_timeout
+        hospital_rate,
+        verifier_rate,
+        packer_rate,
+        proposer_timeout,
+        holdout_reports,
+        holdout_margin_ppm,
+        max_share_ppm,
     ).build_transaction(
         {
             "from": admin.address,

@@ -74,14 +74,45 @@ class ProposerTimeoutChanged(LedgerEvent):
     proposer_timeout: int
 
 
+class PolicyFixed(LedgerEvent):
+    """The policies fixed at deployment: the hold-out gate and the per-update weight share."""
+
+    holdout_quorum: int
+    holdout_margin: int
+    max_share_ppm: int
+
+
+class ChangeVoted(LedgerEvent):
+    """A miner voted for a governed change; ``votes`` counts the active miners that did."""
+
+    change_id: Hex
+    miner: str
+    kind: int
+    a: str
+    b: str
+    value: int
+    votes: int
+
+
+class ChangeExecuted(LedgerEvent):
+    """A governed change reached its quorum of miners and took effect."""
+
+    change_id: Hex
+    kind: int
+    a: str
+    b: str
+    value: int
+
+
 class AlignmentRecorded(LedgerEvent):
-    """A hospital recorded a sample-alignment run."""
+    """A relay recorded a hospital's sample-alignment outcome, signed by the hospital."""
 
     hospital: str
     run: int
     shared_set_hash: Hex
     shared_size: int
-    unique_ppm: int  # self-reported unique-patient fraction of the shared samples
+    unique_ppm: int  # unique-patient fraction of the shared samples (ppm)
+    recorder: str  # the relay (admin or miner) that sent it
 
 
 class RoundOpened(LedgerEvent):
@@ -93,6 +124,7 @@ class RoundOpened(LedgerEvent):
     min_updates: int
     model_spec_hash: Hex
     max_total_weight: int
+    max_updates: int
 
 
 class UpdateProposed(LedgerEvent):
@@ -167,6 +199,15 @@ class PartialDecryptionSubmitted(LedgerEvent):
     blob_hash: Hex
 
 
+class CandidateAttested(LedgerEvent):
+    """A miner attested the candidate model it derived from the round's partials."""
+
+    round: int
+    miner: str
+    candidate_hash: Hex
+    votes: int
+
+
 class RoundSealed(LedgerEvent):
     """The round was sealed with the new model hash; credits were minted."""
 
@@ -183,13 +224,6 @@ class RoundRejected(LedgerEvent):
     round: int
     by: str
     reason: str
-
-
-class HoldoutPolicyChanged(LedgerEvent):
-    """The admin changed how many hold-out reports a seal needs, and the margin."""
-
-    holdout_quorum: int
-    holdout_margin: int
 
 
 class HoldoutReported(LedgerEvent):
@@ -236,6 +270,9 @@ EVENT_MODELS: dict[str, type[LedgerEvent]] = {
         QuorumChanged,
         RatesChanged,
         ProposerTimeoutChanged,
+        PolicyFixed,
+        ChangeVoted,
+        ChangeExecuted,
         AlignmentRecorded,
         RoundOpened,
         UpdateProposed,
@@ -247,10 +284,10 @@ EVENT_MODELS: dict[str, type[LedgerEvent]] = {
         AggregateCommitted,
         AggregateAttested,
         PartialDecryptionSubmitted,
+        CandidateAttested,
         RoundSealed,
         RoundRejected,
         Transfer,
-        HoldoutPolicyChanged,
         HoldoutReported,
         SubmissionRefused,
     )

@@ -83,7 +83,7 @@ def verdict(tally: Tally, *, total: int, policy: int, accepted: int, window_over
     judged = (
         tally.reports >= needed
         or (total >= needed and mine > total)
-        or (window_over and mine >= total)
+        or (window_over and tally.reports > 0 and mine >= total)  # silence is not a pass
     )
     if not judged:
         return Verdict.PENDING if total < needed and not window_over else Verdict.NOT_REPORTED

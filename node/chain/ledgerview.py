@@ -49,6 +49,7 @@ class RoundView:
     deadline: int
     min_updates: int
     max_total_weight: int = 1 << 20
+    max_updates: int = 16
     phase: Phase = Phase.OPEN
     ready_at: int = 0
     updates: dict[int, UpdateView] = field(default_factory=dict)
@@ -57,6 +58,7 @@ class RoundView:
     committed_block: int = 0
     attesters: set[str] = field(default_factory=set)
     partials: dict[str, list[str]] = field(default_factory=dict)  # miner -> partial blobs
+    candidate_votes: dict[str, str] = field(default_factory=dict)  # miner -> candidate hash
     holdout: dict[str, ev.HoldoutReported] = field(default_factory=dict)
     sealed_hash: str = ""
 
@@ -73,6 +75,10 @@ class RoundView:
         )
         return self.max_total_weight - used
 
+    def votes_for(self, candidate: str) -> set[str]:
+        """Miners that attested ``candidate`` as this round's model."""
+        return {m for m, h in self.candidate_votes.items() if h == _h(candidate)}
+
 
 @dataclass
 class LedgerView:
@@ -81,14 +87,21 @@ class LedgerView:
     pairs: dict[int, tuple[str, str]] = field(default_factory=dict)  # index -> (hosp, miner)
     removed: set[int] = field(default_factory=set)
     shared_size: dict[str, int] = field(default_factory=dict)
+    unique_ppm: dict[str, int] = field(default_factory=dict)
+    max_share_ppm: int = 1_000_000  # from PolicyFixed (the deployment's)
+    holdout_quorum: int = 0
     rounds: dict[int, RoundView] = field(default_factory=dict)
     current_round: int = 0
     model_hash: str = ""
     cursor: int = -1  # last block folded in
 
     def miner_index(self, miner: str) -> int:
-        """Pair index of a miner address (KeyError if unknown)."""
+        """Pair index of a miner address (StopIteration if it holds no pair slot now)."""
         return next(i for i, (_, m) in self.pairs.items() if m.lower() == miner.lower())
+
+    def hospital_index(self, hospital: str) -> int:
+        """Pair index of a hospital address (StopIteration if it holds no pair slot now)."""
+        return next(i for i, (h, _) in self.pairs.items() if h.lower() == hospital.lower())
 
     def paired_hospital(self, miner: str) -> str:
         """The hospital paired with ``miner``."""
@@ -110,10 +123,14 @@ class LedgerView:
         """Fold one event in (events must come in chain order)."""
         if isinstance(e, ev.PairRemoved):
             self.removed.add(e.index)
-        elif isinstance(e, ev.PairRegistered):
+        elif isinstance(e, ev.PairRegistered):  # a removed pair's slot may be reused
             self.pairs[e.index] = (e.hospital, e.miner)
+            self.removed.discard(e.index)
+        elif isinstance(e, ev.PolicyFixed):
+            self.max_share_ppm, self.holdout_quorum = e.max_share_ppm, e.holdout_quorum
         elif isinstance(e, ev.AlignmentRecorded):
             self.shared_size[e.hospital.lower()] = e.shared_size
+            self.unique_ppm[e.hospital.lower()] = e.unique_ppm
         elif isinstance(e, ev.RoundOpened):
             self.current_round = e.round
             self.rounds[e.round] = RoundView(
@@ -123,6 +140,7 @@ class LedgerView:
                 e.deadline,
                 e.min_updates,
                 e.max_total_weight,
+                e.max_updates,
             )
         elif isinstance(e, ev.UpdateProposed):
             self.rounds[e.round].updates[e.update_id] = UpdateView(
@@ -157,6 +175,8 @@ class LedgerView:
             self.rounds[e.round].attesters.add(e.miner)
         elif isinstance(e, ev.PartialDecryptionSubmitted):
             self.rounds[e.round].partials.setdefault(e.miner, []).append(_h(e.blob_hash))
+        elif isinstance(e, ev.CandidateAttested):
+            self.rounds[e.round].candidate_votes[e.miner] = _h(e.candidate_hash)
         elif isinstance(e, ev.HoldoutReported):
             self.rounds[e.round].holdout[e.hospital] = e
         elif isinstance(e, ev.RoundSealed):

@@ -68,7 +68,7 @@ class Member(_Frozen):
     active: bool
     aligned: bool
     shared_size: int
-    unique_ppm: int  # self-reported unique-patient fraction, ppm (0 until aligned)
+    unique_ppm: int  # recorded unique-patient fraction, ppm (0 until aligned)
 
 
 class RoundInfo(_Frozen):
@@ -77,6 +77,7 @@ class RoundInfo(_Frozen):
     round: int
     status: RoundStatus
     min_updates: int
+    max_updates: int
     proposed: int
     accepted: int
     proposed_by: list[int]
@@ -92,6 +93,14 @@ class RoundInfo(_Frozen):
     prev_model_hash: Hex
     model_spec_hash: Hex
     aggregate_hash: Hex
+
+
+class DecryptionVotes(_Frozen):
+    """Pair indexes of the miners that posted partials, covers, candidate votes in a round."""
+
+    partials: list[int]
+    covers: list[int]
+    candidate_voters: list[int]
 
 
 class UpdateInfo(_Frozen):

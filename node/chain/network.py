@@ -42,6 +42,9 @@ class NetworkFile(BaseModel):
     hospital_rate: int
     verifier_rate: int
     packer_rate: int
+    holdout_reports: int = Field(default=0, description="fixed at deployment; 0 = no gate")
+    holdout_margin_ppm: int = 0
+    max_share_ppm: int = 1_000_000
     pairs: list[PairEntry]
 
     def save(self, path: Path) -> Path:
@@ -82,13 +85,17 @@ def init_network(
     verifier_rate: int = 10,
     packer_rate: int = 50,
     proposer_timeout: int = 60,
+    holdout_reports: int | None = None,
+    holdout_margin_ppm: int = 50_000,
+    max_share_ppm: int = 500_000,
     deployments_file: Path | None = None,
     fund_wei: int = 10**19,
 ) -> NetworkFile:
     """Deploy a ledger, register ``pairs`` and describe the result.
 
     Empty pair accounts are funded from the admin. Devnet keys are refused on a chain
-    that is not a devnet.
+    that is not a devnet. The hold-out gate is on by default: every pair's hospital must
+    report (``holdout_reports=None``), capped by the accepted updates of each round.
     """
     if not 1 <= len(pairs) <= 16:
         raise ValidationFailed(
@@ -106,6 +113,9 @@ def init_network(
         verifier_rate=verifier_rate,
         packer_rate=packer_rate,
         proposer_timeout=proposer_timeout,
+        holdout_reports=len(pairs) if holdout_reports is None else holdout_reports,
+        holdout_margin_ppm=holdout_margin_ppm,
+        max_share_ppm=max_share_ppm,
     )
     if deployments_file is not None:
         book = DeploymentsFile.load(deployments_file)
@@ -125,8 +135,10 @@ def init_network(
                 miner_devnet_index=2 * index + 2 if devnet else None,
             )
         )
+    reports, margin = ledger.holdout_policy()
     return _describe(
         ledger_quorum=ledger.quorum(),
+        policy=(reports, margin, ledger.max_share_ppm()),
         deployment=deployment,
         rpc_url=rpc_url,
         admin=admin.address,
@@ -165,6 +177,7 @@ def _describe(
     pairs: list[PairEntry],
     rates: tuple[int, int, int],
     proposer_timeout: int,
+    policy: tuple[int, int, int],
 ) -> NetworkFile:
     return NetworkFile(
         chain_id=deployment.chain_id,
@@ -177,5 +190,8 @@ def _describe(
         hospital_rate=rates[0],
         verifier_rate=rates[1],
         packer_rate=rates[2],
+        holdout_reports=policy[0],
+        holdout_margin_ppm=policy[1],
+        max_share_ppm=policy[2],
         pairs=pairs,
     )

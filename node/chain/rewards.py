@@ -11,25 +11,30 @@ from node.chain.events import (
     AlignmentRecorded,
     HoldoutReported,
     LedgerEvent,
+    PolicyFixed,
     RatesChanged,
     RoundSealed,
     UpdateAccepted,
     UpdateApproved,
     UpdateProposed,
+    UpdateRejected,
 )
 from node.chain.holdout import PPM, quality_ppm, tally_of
 from node.chain.models import Rates
+from node.crypto.packing import cap_weights
 
 
 @dataclass
 class UpdateVotes:
-    """An update as far as credits care: who contributed it, how much, who approved it."""
+    """An update as far as credits care: who contributed it, how much, who decided it."""
 
     hospital: str
     sample_count: int
     approvers: set[str] = field(default_factory=set)  # miner addresses, proposer included
     accepted: bool = False
     unique_ppm: int = PPM  # the hospital's unique-patient fraction when it was proposed
+    rejecters: set[str] = field(default_factory=set)
+    refused: bool = False
 
 
 def hospital_credit(sample_count: int, rate: int, unique_ppm: int, quality: int) -> int:
@@ -38,23 +43,35 @@ def hospital_credit(sample_count: int, rate: int, unique_ppm: int, quality: int)
 
 
 def round_credits(
-    updates: Iterable[UpdateVotes], packer: str, rates: Rates, *, quality: int = PPM
+    updates: Iterable[UpdateVotes],
+    packer: str,
+    rates: Rates,
+    *,
+    quality: int = PPM,
+    max_share_ppm: int = PPM,
 ) -> dict[str, int]:
     """Credits minted when a round seals (pure; mirrors FederatedLedger._credit).
 
-    Hospitals: ``hospital_credit`` per accepted update (``quality`` = the round's q in ppm).
-    Miners: verifier_rate per approval of an accepted update (a proposal is its proposer's
-    approval), plus packer_rate for the packer. Accounts whose credit is zero are absent.
+    Hospitals: ``hospital_credit`` per accepted update on its weight in the aggregate (capped
+    at ``max_share_ppm`` of the total, ``cap_weights``; ``quality`` = the round's q in ppm).
+    Miners: verifier_rate per vote that decided an update (the approvals that reached the
+    quorum, a proposal being its proposer's approval; the rejections that refused it; the
+    ledger records no vote after the decision), plus packer_rate for the packer. Accounts
+    whose credit is zero are absent.
     """
+    listed = list(updates)
+    accepted = [u for u in listed if u.accepted]
+    weights = cap_weights([u.sample_count for u in accepted], max_share_ppm) if accepted else []
     credits: dict[str, int] = defaultdict(int)
-    for update in updates:
-        if not update.accepted:
-            continue
+    for update, weight in zip(accepted, weights, strict=True):
         credits[update.hospital] += hospital_credit(
-            update.sample_count, rates.hospital_rate, update.unique_ppm, quality
+            weight, rates.hospital_rate, update.unique_ppm, quality
         )
-        for miner in update.approvers:
-            credits[miner] += rates.verifier_rate
+    for update in listed:
+        deciders = update.approvers if update.accepted else update.rejecters
+        if update.accepted or update.refused:
+            for miner in deciders:
+                credits[miner] += rates.verifier_rate
     credits[packer] += rates.packer_rate
     return {account: amount for account, amount in credits.items() if amount}
 
@@ -67,6 +84,7 @@ def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, in
     q comes from the ``HoldoutReported`` events on the sealed model hash.
     """
     rates = Rates(hospital_rate=0, verifier_rate=0, packer_rate=0)
+    max_share = PPM
     unique: dict[str, int] = {}
     updates: dict[int, dict[int, UpdateVotes]] = defaultdict(dict)
     reports: dict[int, list[HoldoutReported]] = defaultdict(list)
@@ -79,6 +97,8 @@ def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, in
                 verifier_rate=event.verifier_rate,
                 packer_rate=event.packer_rate,
             )
+        elif isinstance(event, PolicyFixed):
+            max_share = event.max_share_ppm
         elif isinstance(event, AlignmentRecorded):
             unique[event.hospital.lower()] = event.unique_ppm
         elif isinstance(event, UpdateProposed):
@@ -90,9 +110,12 @@ def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, in
             )
         elif isinstance(event, UpdateApproved):
             updates[event.update_id >> 16][event.update_id].approvers.add(event.miner)
-        elif isinstance(event, UpdateAccepted) and event.event == "UpdateAccepted":
-            # (UpdateRefused shares the model but not the name)
-            updates[event.round][event.update_id].accepted = True
+        elif isinstance(event, UpdateRejected):
+            updates[event.update_id >> 16][event.update_id].rejecters.add(event.miner)
+        elif isinstance(event, UpdateAccepted):  # UpdateRefused shares the model, not the name
+            update = updates[event.round][event.update_id]
+            update.accepted = event.event == "UpdateAccepted"
+            update.refused = event.event == "UpdateRefused"
         elif isinstance(event, HoldoutReported):
             reports[event.round].append(event)
         elif isinstance(event, AggregateCommitted):
@@ -100,7 +123,11 @@ def credits_from_events(events: Iterable[LedgerEvent]) -> dict[int, dict[str, in
         elif isinstance(event, RoundSealed):
             q = quality_ppm(tally_of(reports[event.round], event.new_model_hash))
             out[event.round] = round_credits(
-                updates[event.round].values(), packers[event.round], rates, quality=q
+                updates[event.round].values(),
+                packers[event.round],
+                rates,
+                quality=q,
+                max_share_ppm=max_share,
             )
     return out
 

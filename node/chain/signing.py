@@ -1,4 +1,4 @@
-"""EIP-712 signatures over updates: what a hospital signs and the ledger checks with ecrecover."""
+"""EIP-712 signatures a hospital gives (updates, alignment outcomes) and the ledger checks."""
 
 from __future__ import annotations
 
@@ -103,3 +103,55 @@ def recover_update_signer(
         sample_count=sample_count,
     )
     return str(Account.recover_message(msg, signature=signature))
+
+
+# ---------------------------------------------------------------- alignment outcomes
+ALIGNMENT_TYPES = {
+    "Alignment": [
+        {"name": "hospital", "type": "address"},
+        {"name": "run", "type": "uint64"},
+        {"name": "sharedSetHash", "type": "bytes32"},
+        {"name": "sharedSize", "type": "uint64"},
+        {"name": "uniquePpm", "type": "uint32"},
+    ]
+}
+
+
+def alignment_typed_data(
+    *,
+    chain_id: int,
+    ledger: str,
+    hospital: str,
+    run: int,
+    shared_set_hash: bytes,
+    shared_size: int,
+    unique_ppm: int,
+) -> dict[str, Any]:
+    """The EIP-712 message a hospital signs so a relay may record its alignment outcome."""
+    if len(shared_set_hash) != 32:
+        raise ValueError("shared_set_hash must be 32 bytes")
+    data = update_typed_data(
+        chain_id=chain_id, ledger=ledger, round_id=0, blob_hash=b"\0" * 32, sample_count=0
+    )
+    data["types"] = {"EIP712Domain": data["types"]["EIP712Domain"], **ALIGNMENT_TYPES}
+    data["primaryType"] = "Alignment"
+    data["message"] = {
+        "hospital": to_checksum_address(hospital),
+        "run": run,
+        "sharedSetHash": shared_set_hash,
+        "sharedSize": shared_size,
+        "uniquePpm": unique_ppm,
+    }
+    return data
+
+
+def sign_alignment(account: LocalAccount, **values: Any) -> bytes:
+    """A hospital's 65-byte signature over its alignment outcome (``alignment_typed_data``)."""
+    message = encode_typed_data(full_message=alignment_typed_data(**values))
+    return bytes(account.sign_message(message).signature)
+
+
+def recover_alignment_signer(signature: bytes, **values: Any) -> str:
+    """The checksummed address that signed an alignment outcome (the relay checks it)."""
+    message = encode_typed_data(full_message=alignment_typed_data(**values))
+    return str(Account.recover_message(message, signature=signature))

@@ -38,13 +38,18 @@ class ContractReverted(ChainError):
 _FIXES = {
     "NotAdmin": "send it from the admin account",
     "NotMiner": "send it from a registered, active miner",
-    "NotPairedMiner": "only the hospital's paired miner may propose its update",
     "NotHospital": "register the hospital (`fedchain network init`) first",
+    "NotRelay": "alignments are recorded by the relay that ran them: the admin or a miner",
+    "NotAligned": "record the hospital's alignment first (`fedchain align run`): weight 0 until",
+    "GovernanceRequired": "after the first round, changes need a quorum of miners: "
+    "`fedchain network vote`",
+    "InvalidMinUpdates": "a round needs 2 to (active miners) updates: one alone would be "
+    "decrypted by itself",
     "BadSignature": "the hospital must sign (chain id, ledger, round, blob hash, sample count)",
     "AlreadyProposed": "each hospital proposes one update per round",
     "AlreadyVoted": "each miner votes once per update",
     "NotProposer": "wait for your turn in the rotation (proposerTimeout)",
-    "NoQuorum": "wait for more attestations",
+    "NoQuorum": "wait for more attestations (or candidate votes)",
 }
 
 

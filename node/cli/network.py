@@ -43,6 +43,13 @@ def network_table(network: NetworkFile) -> Table:
             f"{network.packer_rate}/packed round",
         ),
         ("proposer timeout", f"{network.proposer_timeout} s"),
+        (
+            "hold-out gate",
+            f"{network.holdout_reports} reports, margin {network.holdout_margin_ppm} ppm"
+            if network.holdout_reports
+            else "off",
+        ),
+        ("max share of a round", f"{network.max_share_ppm / 10_000:g} %"),
     ]
     for name, value in settings:
         table.add_row("", name, value)
@@ -76,6 +83,9 @@ def run_init(settings: Settings, hospitals: int) -> NetworkFile:
         verifier_rate=settings.verifier_rate,
         packer_rate=settings.packer_rate,
         proposer_timeout=settings.proposer_timeout,
+        holdout_reports=settings.holdout_reports,
+        holdout_margin_ppm=settings.holdout_margin_ppm,
+        max_share_ppm=settings.max_share_ppm,
         deployments_file=settings.deployments_file,
     )
     network.save(settings.resolved_network_file)

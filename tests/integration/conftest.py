@@ -64,6 +64,7 @@ class LedgerWorld:
         min_updates: int | None = None,
         deadline_in: int = 3600,
         prev: bytes = b"\x01" * 32,
+        max_updates: int = 16,
     ) -> None:
         self.admin.open_round(
             round_id,
@@ -71,6 +72,16 @@ class LedgerWorld:
             self.now() + deadline_in,
             min_updates or len(self.hospitals),
             b"\x02" * 32,
+            max_updates=max_updates,
+        )
+
+    def align(self, k: int, shared_size: int, unique_ppm: int = 1_000_000, *, run: int = 1) -> Any:
+        """Hospital k signs its alignment outcome; the admin (its relay) records it."""
+        h = self.hospitals[k]
+        digest = bytes([k + 1]) * 32
+        signature = h.sign_alignment(run, digest, shared_size, unique_ppm)
+        return self.admin.record_alignment(
+            h.account.address, run, digest, shared_size, unique_ppm, signature
         )
 
     def propose(
@@ -108,8 +119,15 @@ def make_world(w3: Web3) -> Iterator[Callable[..., LedgerWorld]]:
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
 
     def build(
-        n: int = 4, *, rates: tuple[int, int, int] = (1, 10, 50), timeout: int = 60
+        n: int = 4,
+        *,
+        rates: tuple[int, int, int] = (1, 10, 50),
+        timeout: int = 60,
+        holdout: tuple[int, int] = (0, 0),
+        max_share_ppm: int = 1_000_000,
+        aligned: int | None = 10_000,
     ) -> LedgerWorld:
+        """``aligned``: the shared size every hospital is recorded with (None: not aligned)."""
         admin_account = devnet_account(0)
         admin, _ = deploy_ledger(
             w3,
@@ -118,11 +136,14 @@ def make_world(w3: Web3) -> Iterator[Callable[..., LedgerWorld]]:
             verifier_rate=rates[1],
             packer_rate=rates[2],
             proposer_timeout=timeout,
+            holdout_reports=holdout[0],
+            holdout_margin_ppm=holdout[1],
+            max_share_ppm=max_share_ppm,
         )
         hospitals, miners = _accounts(n)
         for h, m in zip(hospitals, miners, strict=True):
             admin.register_pair(h.address, m.address)
-        return LedgerWorld(
+        world = LedgerWorld(
             w3=w3,
             admin=admin,
             hospitals=[admin.as_account(a) for a in hospitals],
@@ -130,6 +151,10 @@ def make_world(w3: Web3) -> Iterator[Callable[..., LedgerWorld]]:
             outsider=admin.as_account(devnet_account(9)),
             timeout=timeout,
         )
+        if aligned is not None:
+            for k in range(n):
+                world.align(k, aligned)
+        return world
 
     yield build
     w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
@@ -210,6 +235,7 @@ class Federation:
             min_updates,
             self.spec_hash,
             self.spec.max_total_weight,
+            self.spec.max_updates,
         )
 
     def tick(self, hospitals: bool = True) -> None:
@@ -252,9 +278,14 @@ def make_federation(
         timeout: int = 60,
         poison: int | None = None,
         max_total_weight: int = 1 << 20,
+        max_share_ppm: int = 500_000,
     ) -> Federation:
-        world = make_world(3, timeout=timeout)
-        world.admin.set_holdout_policy(holdout_reports, margin_ppm)
+        world = make_world(
+            3,
+            timeout=timeout,
+            holdout=(holdout_reports, margin_ppm),
+            max_share_ppm=max_share_ppm,
+        )
         pub_blob, share_blobs = consortium_key
         pub = decode_public_key(pub_blob)
         spec = ModelSpec(

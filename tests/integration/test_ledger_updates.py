@@ -63,14 +63,19 @@ def test_python_digest_matches_the_contracts(world):
     assert ours == world.admin.update_digest(5, blob, 9)
 
 
-def test_only_the_paired_miner_may_propose(world):
+def test_any_active_miner_may_propose_a_hospitals_signed_update(world):
+    """A miner that is not the hospital's own carries it too: no miner can censor it."""
     world.open_round(1)
     blob = os.urandom(32)
     hospital = world.hospitals[0].account.address
     signature = world.hospitals[0].sign_update(1, blob, 10)
-    _reverts("NotPairedMiner", world.miners[1].propose_update, hospital, 1, blob, 10, signature)
     _reverts("NotMiner", world.hospitals[0].propose_update, hospital, 1, blob, 10, signature)
     _reverts("NotMiner", world.outsider.propose_update, hospital, 1, blob, 10, signature)
+    uid, result = world.miners[1].propose_update(hospital, 1, blob, 10, signature)
+    assert result.of("UpdateProposed")[0].miner == world.miners[1].account.address
+    assert world.admin.update(uid).approvals == [1]  # the proposer's approval
+    assert world.admin.round(1).proposed_by == [0]  # the hospital's slot, for the replay guard
+    _reverts("AlreadyProposed", world.miners[0].propose_update, hospital, 1, blob, 10, signature)
 
 
 def test_bad_signatures_are_refused(world):
@@ -109,19 +114,22 @@ def test_bad_signatures_are_refused(world):
 
 
 def test_replayed_update_is_rejected_in_its_round_and_the_next(world):
-    world.open_round(1, min_updates=1)
+    world.open_round(1, min_updates=2)
     blob = os.urandom(32)
     hospital = world.hospitals[0].account.address
     signature = world.hospitals[0].sign_update(1, blob, 10)
     uid, _ = world.miners[0].propose_update(hospital, 1, blob, 10, signature)
     _reverts("AlreadyProposed", world.miners[0].propose_update, hospital, 1, blob, 10, signature)
-    world.miners[1].approve_update(uid)
-    world.miners[2].approve_update(uid)
+    other = world.propose(1)
+    world.miners[2].approve_updates([uid, other])
+    world.miners[3].approve_updates([uid, other])
     packer = world.packer_for(1)
-    packer.commit_aggregate(1, b"\x05" * 32, 1)
-    for m in world.miners:
-        if m is not packer and m.account.address != world.miners[3].account.address:
-            m.attest_aggregate(1, b"\x05" * 32)
+    packer.commit_aggregate(1, b"\x05" * 32, 2)
+    others = [m for m in world.miners if m is not packer][:2]
+    for m in others:
+        m.attest_aggregate(1, b"\x05" * 32)
+    for m in others:
+        m.attest_candidate(1, b"\x06" * 32)
     packer.seal_round(1, b"\x06" * 32)
     world.open_round(2, prev=b"\x06" * 32)
     _reverts("BadSignature", world.miners[0].propose_update, hospital, 2, blob, 10, signature)
@@ -182,13 +190,13 @@ def test_rejections_refuse_an_update_once_quorum_is_out_of_reach(world):
 
 
 def test_alignment_caps_the_sample_count(world):
-    result = world.hospitals[0].record_alignment(3, b"\x09" * 32, 120)
+    result = world.align(0, 120, run=3)
     event = result.events[0]
-    assert (event.hospital, event.run, event.shared_set_hash, event.shared_size) == (
+    assert (event.hospital, event.run, event.shared_size, event.recorder) == (
         world.hospitals[0].account.address,
         3,
-        "0x" + "09" * 32,
         120,
+        world.admin.account.address,
     )
     member = world.admin.member(world.hospitals[0].account.address)
     assert (member.aligned, member.shared_size) == (True, 120)
@@ -196,7 +204,50 @@ def test_alignment_caps_the_sample_count(world):
     err = _reverts("SampleCountTooLarge", world.propose, 0, 1, 121)
     assert err.error_args == {"sampleCount": 121, "limit": 120}
     world.propose(0, 1, 120)
-    _reverts("NotHospital", world.miners[0].record_alignment, 1, b"\x09" * 32, 5)
+
+
+def test_a_hospital_that_never_aligned_weighs_nothing(make_world):
+    world = make_world(3, aligned=None)
+    world.align(1, 100)
+    world.align(2, 100)
+    world.open_round(1, min_updates=2)
+    err = _reverts("NotAligned", world.propose, 0, 1, 1)
+    assert err.error_args == {"hospital": world.hospitals[0].account.address}
+    world.propose(1, 1, 100)
+
+
+def test_only_a_relay_records_and_only_what_the_hospital_signed(world):
+    """The admin or a miner records; the hospital's signature binds the values."""
+    h = world.hospitals[0]
+    hospital, digest = h.account.address, b"\x09" * 32
+    signature = h.sign_alignment(7, digest, 120, 900_000)
+    args = (hospital, 7, digest, 120, 900_000, signature)
+    # a hospital cannot record its own weight, nor can an outsider
+    _reverts("NotRelay", h.record_alignment, *args)
+    _reverts("NotRelay", world.outsider.record_alignment, *args)
+    # a relay cannot record values the hospital did not sign (a victim's size set to 0)
+    _reverts(
+        "BadSignature", world.miners[1].record_alignment, hospital, 7, digest, 0, 900_000, signature
+    )
+    _reverts(
+        "BadSignature",
+        world.miners[1].record_alignment,
+        hospital,
+        7,
+        digest,
+        120,
+        1_000_000,
+        signature,
+    )
+    # a miner may relay, as may the admin
+    world.miners[1].record_alignment(*args)
+    assert world.admin.member(hospital).shared_size == 120
+    assert world.admin.alignment_run(hospital) == 7
+    # an older signed outcome cannot be replayed over a newer one
+    old = h.sign_alignment(6, digest, 5000, 1_000_000)
+    _reverts(
+        "StaleAlignment", world.admin.record_alignment, hospital, 6, digest, 5000, 1_000_000, old
+    )
 
 
 def test_signature_from_a_fresh_key_is_not_the_hospitals(world):
@@ -225,18 +276,11 @@ def test_signature_from_a_fresh_key_is_not_the_hospitals(world):
 
 
 def test_alignment_records_the_unique_patient_fraction_and_the_update_keeps_it(world):
-    result = world.hospitals[0].record_alignment(4, b"\x09" * 32, 120, 400_000)
+    result = world.align(0, 120, 400_000, run=4)
     assert result.events[0].unique_ppm == 400_000
     assert world.admin.member(world.hospitals[0].account.address).unique_ppm == 400_000
-    _reverts(
-        "InvalidUniqueFraction",
-        world.hospitals[0].record_alignment,
-        5,
-        b"\x09" * 32,
-        120,
-        1_000_001,
-    )
-    _reverts("SampleCountTooLarge", world.hospitals[0].record_alignment, 5, b"\x09" * 32, 2**32, 1)
+    _reverts("InvalidUniqueFraction", lambda: world.align(0, 120, 1_000_001, run=5))
+    _reverts("SampleCountTooLarge", lambda: world.align(0, 2**32, 1, run=5))
 
 
 def test_a_round_takes_no_more_weight_than_its_spec_allows_and_refusals_give_it_back(world):
@@ -265,3 +309,24 @@ def test_a_round_takes_no_more_weight_than_its_spec_allows_and_refusals_give_it_
     world.propose(2, 1, 150)
     assert world.admin.round(1).weight_left == 0
     _reverts("RoundWeightExceeded", world.propose, 3, 1, 1)
+
+
+def test_one_update_takes_at_most_its_share_of_the_room_left(make_world):
+    """With a half share, a hospital claiming 2^20 cannot fill the round for the others."""
+    world = make_world(3, max_share_ppm=500_000, aligned=1 << 20)
+    now = world.now()
+    world.admin.open_round(1, b"\x01" * 32, now + 3600, 2, b"\x02" * 32, 1 << 20)
+    err = _reverts("RoundWeightExceeded", world.propose, 0, 1, 1 << 20)
+    assert err.error_args["weightLeft"] == 1 << 20
+    world.propose(0, 1, 1 << 19)  # half the room: allowed, and half is left
+    world.propose(1, 1, 100)
+    world.propose(2, 1, 100)
+    assert world.admin.round(1).weight_left == (1 << 19) - 200
+
+
+def test_a_round_holds_at_most_the_specs_max_updates(world):
+    world.open_round(1, min_updates=2, max_updates=2)
+    world.propose(0)
+    world.propose(1)
+    err = _reverts("TooManyUpdates", world.propose, 2)
+    assert err.error_args == {"round": 1, "maxUpdates": 2}

@@ -66,7 +66,8 @@ def test_tally_counts_only_reports_on_its_candidate():
         (Tally(reports=1), 4, True, Verdict.NOT_REPORTED),  # ... even after the window
         (Tally(reports=2), 4, False, Verdict.NOT_REPORTED),  # a tie waits for the window
         (Tally(reports=2), 4, True, Verdict.PASSED),
-        (Tally(reports=0), 0, True, Verdict.PASSED),  # nobody reported at all
+        (Tally(reports=0), 0, False, Verdict.PENDING),  # nobody reported yet
+        (Tally(reports=0), 0, True, Verdict.NOT_REPORTED),  # silence is not a pass
         (Tally(reports=4, worse=3), 4, False, Verdict.FAILED),
         (Tally(reports=4, worse=2), 4, False, Verdict.PASSED),  # half is no majority
     ],

@@ -29,6 +29,7 @@ def _history():
             shared_set_hash="0x" + "ab" * 32,
             shared_size=40,
             unique_ppm=500_000,
+            recorder="0x" + "55" * 20,
         ),
         _e(
             ev.RoundOpened,
@@ -38,6 +39,7 @@ def _history():
             min_updates=2,
             model_spec_hash="0x" + "02" * 32,
             max_total_weight=1 << 20,
+            max_updates=16,
         ),
         _e(
             ev.UpdateProposed,
