@@ -17,11 +17,12 @@ from node.crypto import MalformedBlob, ThresholdPublicKey, read_update
 from node.crypto.codec import public_key_id
 from node.modelspec import ModelSpec
 
+PPM = 1_000_000
+
 
 class RejectReason(StrEnum):
     """Why an update was refused; the value is what the ledger records."""
 
-    NOT_PAIRED = "NOT_PAIRED"  # sent by someone other than this miner's hospital
     UNKNOWN_SIGNER = "UNKNOWN_SIGNER"  # not an active registered hospital
     BAD_SIGNATURE = "BAD_SIGNATURE"  # EIP-712 signature not by the hospital
     WRONG_ROUND = "WRONG_ROUND"  # not the ledger's current round
@@ -32,8 +33,10 @@ class RejectReason(StrEnum):
     CIPHERTEXT_RANGE = "CIPHERTEXT_RANGE"  # a ciphertext outside Z*_{n^2}
     WRONG_SPEC = "WRONG_SPEC"  # packing spec / value count differ from the round's spec
     WEIGHT_MISMATCH = "WEIGHT_MISMATCH"  # blob's weight differs from the signed sample count
+    NOT_ALIGNED = "NOT_ALIGNED"  # no alignment recorded for the hospital: its weight is 0
     SAMPLES_EXCEED_ALIGNMENT = "SAMPLES_EXCEED_ALIGNMENT"  # more than the aligned shared count
-    ROUND_WEIGHT_FULL = "ROUND_WEIGHT_FULL"  # the round's max total weight has no room for it
+    ROUND_WEIGHT_FULL = "ROUND_WEIGHT_FULL"  # more than the ledger's share of the room left
+    ROUND_FULL = "ROUND_FULL"  # the round already holds the spec's max_updates proposals
 
 
 class UpdateRefused(Exception):  # noqa: N818 - a verdict, not a programming error
@@ -68,6 +71,9 @@ class RoundFacts:
     now: int  # latest block timestamp
     spec: ModelSpec
     weight_left: int  # the round's max total weight minus the other proposed, unrefused updates
+    max_share_ppm: int  # one update may take at most this share of the room left (ledger)
+    proposed: int  # proposals in the round besides the one checked
+    max_updates: int  # the round's (spec's) max_updates
 
 
 @dataclass(frozen=True)
@@ -106,16 +112,27 @@ def check_claim(claim: Claim, round_: RoundFacts, hospital: HospitalFacts) -> No
         raise UpdateRefused(RejectReason.ROUND_CLOSED, f"round {claim.round} takes no updates")
     if hospital.proposed_this_round or hospital.blob_seen:
         raise UpdateRefused(RejectReason.DUPLICATE, "already proposed (replay or duplicate)")
-    if hospital.aligned and claim.sample_count > hospital.shared_size:
+    if not hospital.aligned:
+        raise UpdateRefused(
+            RejectReason.NOT_ALIGNED,
+            f"{claim.hospital} has no alignment recorded on chain: its weight is 0",
+        )
+    if claim.sample_count > hospital.shared_size:
         raise UpdateRefused(
             RejectReason.SAMPLES_EXCEED_ALIGNMENT,
             f"{claim.sample_count} samples claimed, {hospital.shared_size} aligned on chain",
         )
-    if claim.sample_count > round_.weight_left:
+    if round_.proposed >= round_.max_updates:
+        raise UpdateRefused(
+            RejectReason.ROUND_FULL,
+            f"the round holds {round_.proposed} proposals, its max_updates",
+        )
+    if claim.sample_count * PPM > round_.weight_left * round_.max_share_ppm:
         raise UpdateRefused(
             RejectReason.ROUND_WEIGHT_FULL,
-            f"{claim.sample_count} samples claimed, the round has room for {round_.weight_left} "
-            "more (the spec's max_total_weight)",
+            f"{claim.sample_count} samples claimed; one update may take "
+            f"{round_.max_share_ppm / PPM:.0%} of the {round_.weight_left} the round has left "
+            "(the spec's max_total_weight)",
         )
 
 

@@ -3,6 +3,13 @@
 ``MinerNode.tick()`` folds new events into its LedgerView (from a block cursor) and does
 whatever the current round asks of this miner. Everything it knows is rebuilt from the
 chain and its blob store, so a restarted miner (a fresh MinerNode) catches up and resumes.
+
+What an honest miner refuses to do, whoever asks (the round's state machine is described in
+docs/design.md, "The round's state machine"):
+- decrypt an aggregate it did not recompute itself from the accepted updates, before a quorum
+  of miners attested it on chain, or one that sums fewer than two updates;
+- count a partial decryption whose proof does not verify for its publisher's share;
+- attest or seal a candidate model other than the one it derived itself.
 """
 
 from __future__ import annotations
@@ -22,17 +29,26 @@ from node.chain.ledgerview import LedgerView, Phase, RoundView, UpdateView
 from node.chain.tx import ContractReverted
 from node.crypto import (
     KeyShareRecord,
+    MalformedBlob,
     NotEnoughShares,
+    PartialDecryption,
     ThresholdPublicKey,
     aggregate_updates,
     assign_ciphertexts,
     partial_decrypt,
 )
 from node.crypto.codec import decode_aggregate
+from node.crypto.errors import InvalidPartialDecryption, PackingOutOfRange
 from node.errors import NotFound
 from node.fedopt import GlobalModel, decode_global_model
 from node.modelspec import ModelSpec, decode_model_spec
-from node.roundmath import candidate_model, missing_ciphertexts, share_index
+from node.roundmath import (
+    PublishedPartial,
+    candidate_model,
+    missing_ciphertexts,
+    share_index,
+    verify_published,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +67,13 @@ class MinerNode:
     clock: Callable[[], float] = time.monotonic
     view: LedgerView = field(default_factory=LedgerView)
     _specs: dict[str, ModelSpec] = field(default_factory=dict)
-    _committed_seen: dict[int, float] = field(default_factory=dict)
+    _decrypt_started: dict[int, float] = field(default_factory=dict)
     _bad: set[int] = field(default_factory=set)  # votes the ledger refused: do not resend
+    _own_aggregates: dict[int, str] = field(default_factory=dict)  # round -> recomputed hash
     _candidates: dict[int, str] = field(default_factory=dict)  # round -> candidate hash
+    _unsealable: dict[int, str] = field(default_factory=dict)  # round -> why no candidate
+    _verified: dict[str, PartialDecryption | None] = field(default_factory=dict)
+    _quorums: dict[int, int] = field(default_factory=dict)
 
     @property
     def me(self) -> str:
@@ -85,6 +105,12 @@ class MinerNode:
         """Latest block timestamp."""
         return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
 
+    def quorum(self, r: RoundView) -> int:
+        """The quorum the round was opened with (read once)."""
+        if r.round not in self._quorums:
+            self._quorums[r.round] = self.ledger.round(r.round).quorum
+        return self._quorums[r.round]
+
     def round_facts(self, r: RoundView, now: int, exclude: int | None = None) -> RoundFacts:
         """The chain facts a claim for round ``r`` is checked against (but proposal ``exclude``)."""
         return RoundFacts(
@@ -96,6 +122,9 @@ class MinerNode:
             now=now,
             spec=self.spec(r.spec_hash),
             weight_left=r.weight_left(exclude),
+            max_share_ppm=self.view.max_share_ppm,
+            proposed=sum(1 for u in r.updates.values() if u.update_id != exclude),
+            max_updates=r.max_updates,
         )
 
     def hospital_facts(self, hospital: str, blob_hash: str, exclude: int | None) -> HospitalFacts:
@@ -134,15 +163,22 @@ class MinerNode:
         elif r.phase is Phase.COMMITTED:
             self.attest(r)
             self.decrypt(r)
+            self.attest_candidate(r)
             self.seal_if_due(r)
 
     # ------------------------------------------------------------ 6.2 cross-validation
     def verify_pending(self, r: RoundView) -> None:
-        """Check every update this miner has not voted on; approve in one batch, reject each."""
+        """Check every pending update this miner has not voted on; approve in one batch.
+
+        Updates already accepted are skipped: the ledger pays verification up to the quorum.
+        """
         todo = [
             u
             for u in r.updates.values()
-            if self.me not in u.voters and not u.refused and u.update_id not in self._bad
+            if self.me not in u.voters
+            and not u.refused
+            and not u.accepted
+            and u.update_id not in self._bad
         ]
         approve: list[int] = []
         now = self.now()
@@ -184,9 +220,9 @@ class MinerNode:
 
     # ------------------------------------------------------------ 6.3 packing
     def aggregate(self, r: RoundView) -> bytes:
-        """The homomorphic weighted sum of the round's accepted updates, in update-id order."""
+        """The homomorphic weighted sum of the round's accepted updates, weights capped."""
         blobs = [self.blob(u.blob_hash) for u in r.accepted()]
-        return aggregate_updates(self.public_key, blobs)
+        return aggregate_updates(self.public_key, blobs, max_share_ppm=self.view.max_share_ppm)
 
     def pack_if_chosen(self, r: RoundView) -> None:
         """If the contract lets this miner pack now, aggregate and commit the hash."""
@@ -203,56 +239,64 @@ class MinerNode:
         except ContractReverted as exc:
             log.info("commit not accepted (retrying next tick): %s", exc)
 
+    def own_aggregate(self, r: RoundView) -> str | None:
+        """The hash of the aggregate this miner recomputes from the accepted updates."""
+        if r.round not in self._own_aggregates:
+            try:
+                self._own_aggregates[r.round] = self.store.put(self.aggregate(r))
+            except NotFound:
+                return None  # an accepted update's blob is not here yet
+        return self._own_aggregates[r.round]
+
+    def committed_aggregate_is_mine(self, r: RoundView) -> bool:
+        """Whether the committed aggregate is byte for byte the one this miner recomputed."""
+        mine = self.own_aggregate(r)
+        if mine is not None and mine != r.aggregate_hash:
+            self._unsealable.setdefault(
+                r.round,
+                f"AGGREGATE_MISMATCH: committed {r.aggregate_hash[:12]}, recomputed {mine[:12]}",
+            )
+        return mine == r.aggregate_hash
+
     def attest(self, r: RoundView) -> None:
         """Recompute the aggregate; attest the committed hash if it matches."""
         if self.me in r.attesters:
             return
-        try:
-            mine = self.store.put(self.aggregate(r))
-        except NotFound:
-            return
-        if mine != r.aggregate_hash:
-            log.warning(
-                "round %s: committed aggregate %s, recomputed %s; not attesting",
-                r.round,
-                r.aggregate_hash,
-                mine,
-            )
+        if not self.committed_aggregate_is_mine(r):
+            if r.round in self._unsealable:
+                log.warning("round %s: %s; not attesting", r.round, self._unsealable[r.round])
             return
         try:
-            self.ledger.attest_aggregate(r.round, mine)
+            self.ledger.attest_aggregate(r.round, r.aggregate_hash)
         except ContractReverted as exc:
             log.info("attestation not recorded: %s", exc)
 
     # ------------------------------------------------------------ threshold decryption
     def decrypt(self, r: RoundView) -> None:
-        """Post this miner's assigned partial; after the grace, cover what silent miners left."""
-        if not self._try_fetch(r.aggregate_hash):
+        """Post this miner's assigned partial; after the grace, cover what silent miners left.
+
+        Only for an aggregate this miner recomputed itself and a quorum of miners attested on
+        chain (the aggregate's format guarantees two contributions at least).
+        """
+        if len(r.attesters) < self.quorum(r) or not self.committed_aggregate_is_mine(r):
             return
         agg = self.blob(r.aggregate_hash)
         mine = share_index(self.view.miner_index(self.me))
-        first_seen = self._committed_seen.setdefault(r.round, self.clock())
-        if self.me not in r.partials:
+        started = self._decrypt_started.setdefault(r.round, self.clock())
+        posted = len(r.partials.get(self.me, []))
+        if posted == 0:
             shares = [share_index(self.view.miner_index(m)) for m in self.view.active_miners()]
             n = len(decode_aggregate(agg, self.public_key).ciphertexts)
             plan = assign_ciphertexts(n, shares, self.public_key.threshold)
             self._post_partial(r, agg, list(plan.get(mine, ())))
             return
-        if self.clock() - first_seen < self.partial_grace:
-            return
-        partials = self._partials(r)
-        missing = missing_ciphertexts(self.public_key, agg, partials)
+        if posted >= 2 or self.clock() - started < self.partial_grace:
+            return  # the ledger takes one cover per miner and round
+        missing = missing_ciphertexts(self.public_key, agg, self.verified_partials(r, agg))
         todo = sorted(j for j, covered in missing.items() if mine not in covered)
         if todo:
             log.info("round %s: covering %d ciphertexts left by silent miners", r.round, len(todo))
             self._post_partial(r, agg, todo)
-
-    def _try_fetch(self, digest: str) -> bool:
-        try:
-            self.blob(digest)
-        except NotFound:
-            return False
-        return True
 
     def _post_partial(self, r: RoundView, agg: bytes, indices: list[int]) -> None:
         if not indices:
@@ -264,50 +308,94 @@ class MinerNode:
         except ContractReverted as exc:
             log.info("partial not recorded: %s", exc)
 
-    def _partials(self, r: RoundView) -> list[bytes]:
+    def published_partials(self, r: RoundView) -> list[PublishedPartial]:
+        """The round's partial blobs this miner can fetch, with their publishers' shares."""
         out = []
-        for hashes in r.partials.values():
+        for miner, hashes in r.partials.items():
+            submitter = share_index(self.view.miner_index(miner))
             for digest in hashes:
                 try:
-                    out.append(self.blob(digest))
+                    out.append(PublishedPartial(submitter, self.blob(digest)))
                 except NotFound:
                     continue
         return out
 
-    # ------------------------------------------------------------ seal / reject
+    def verified_partials(self, r: RoundView, agg: bytes) -> list[PartialDecryption]:
+        """The round's published partials whose proofs verify for their publishers (cached)."""
+        out = []
+        for miner, hashes in r.partials.items():
+            submitter = share_index(self.view.miner_index(miner))
+            for digest in hashes:
+                if digest not in self._verified:
+                    try:
+                        published = PublishedPartial(submitter, self.blob(digest))
+                        self._verified[digest] = verify_published(self.public_key, agg, published)
+                    except NotFound:
+                        continue
+                    except InvalidPartialDecryption as exc:
+                        log.warning("round %s: %s refused: %s", r.round, miner, exc)
+                        self._verified[digest] = None
+                verified = self._verified[digest]
+                if verified is not None:
+                    out.append(verified)
+        return out
+
+    # ------------------------------------------------------------ candidate, seal, reject
     def candidate(self, r: RoundView) -> str | None:
-        """The committed round's candidate model hash, combined here (None until it can be)."""
+        """The committed round's candidate model hash, derived here (None until it can be)."""
         digest = self._candidates.get(r.round)
-        if digest is None:
+        if digest is None and r.round not in self._unsealable:
+            if len(r.attesters) < self.quorum(r) or not self.committed_aggregate_is_mine(r):
+                return None
             try:
                 agg = self.blob(r.aggregate_hash)
                 _, blob, _ = candidate_model(
                     self.public_key,
                     agg,
-                    self._partials(r),
+                    self.published_partials(r),
                     self.previous_model(r),
                     self.spec(r.spec_hash),
                 )
             except (NotEnoughShares, NotFound) as exc:
                 log.info("round %s: no candidate yet: %s", r.round, exc)
                 return None
+            except (PackingOutOfRange, MalformedBlob) as exc:
+                self._unsealable[r.round] = f"AGGREGATE_OUT_OF_RANGE: {exc.message}"
+                log.warning("round %s: %s", r.round, self._unsealable[r.round])
+                return None
             digest = self._candidates[r.round] = self.publish(blob)
             log.info("round %s: candidate %s", r.round, digest)
         return digest
 
+    def attest_candidate(self, r: RoundView) -> None:
+        """Attest the candidate this miner derived (once per round)."""
+        if self.me in r.candidate_votes:
+            return
+        digest = self.candidate(r)
+        if digest is None:
+            return
+        try:
+            self.ledger.attest_candidate(r.round, digest)
+        except ContractReverted as exc:
+            log.info("candidate attestation not recorded: %s", exc)
+
     def seal_if_due(self, r: RoundView) -> None:
-        """Seal the candidate; reject the round if its hold-out failed or it has stalled.
+        """Seal this miner's candidate; reject the round if its hold-out failed or it stalled.
 
         Any miner rejects a failed hold-out at once (the contract verifies the tally); the
-        packer seals, any miner one timeout after the commit; two timeouts after the commit
-        a round that still did not seal is rejected by the rotation (the packer may be dead).
+        packer seals, any miner one timeout after the commit, once a quorum of miners
+        attested the same candidate; a round that cannot seal (no quorum of attestations,
+        an aggregate out of range or not recomputable, no candidate) is rejected by the
+        rotation two timeouts after the commit, the packer one timeout after.
         """
         info = self.ledger.round(r.round)
         now, timeout = self.now(), self.ledger.proposer_timeout()
         stalled = now >= info.committed_at + 2 * timeout
         if len(info.attestations) < info.quorum:
-            if stalled:
-                self._reject(r, "STALLED: no quorum of attestations two timeouts after the commit")
+            # the packer may give up its own commit once the attestation window is over
+            if stalled or (r.packer == self.me and now >= info.committed_at + timeout):
+                why = self._unsealable.get(r.round, "no quorum of attestations")
+                self._reject(r, f"STALLED: {why}")
             return
         waiting = r.packer != self.me and now < info.committed_at + timeout
         if waiting and not any(report.worse for report in r.holdout.values()):
@@ -315,7 +403,8 @@ class MinerNode:
         digest = self.candidate(r)
         if digest is None:
             if stalled:
-                self._reject(r, "STALLED: no candidate model two timeouts after the commit")
+                why = self._unsealable.get(r.round, "no candidate model")
+                self._reject(r, f"STALLED: {why}")
             return
         policy, _ = self.ledger.holdout_policy()
         tally = tally_of(r.holdout.values(), digest)
@@ -329,7 +418,10 @@ class MinerNode:
         if judged is Verdict.FAILED:
             self._reject_failed(r, digest)
             return
-        if waiting:
+        votes = r.votes_for(digest) | {self.me}
+        if waiting or len(votes) < info.quorum:
+            if stalled:
+                self._reject(r, "STALLED: no quorum of miners on one candidate model")
             return
         try:
             self.ledger.seal_round(r.round, digest)

@@ -1,7 +1,10 @@
-"""The miner's edge: take a signed update from its paired hospital, check it, propose it.
+"""The miner's edge: take a hospital's signed update, check it, propose it.
 
-A refused submission is recorded on chain (``refuseSubmission``) with its reason code, so
-the audit sees every attempt, not only the ones that reached a proposal.
+A miner carries its paired hospital's updates, and any other active hospital's when that
+hospital's own miner did not propose them (the hospital falls back to another miner), so
+no single miner can censor a hospital. A refused submission is recorded on chain
+(``refuseSubmission``) with its reason code, so the audit sees every attempt, not only the
+ones that reached a proposal.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ def _refuse(
 def submit_update(*, node: MinerNode, signer: str, submission: UpdateSubmission) -> UpdateReceipt:
     """Check a submission from ``signer`` (the request's verified signer) and propose it."""
     node.view.catch_up(node.ledger, node.from_block)
-    hospital = node.view.paired_hospital(node.me)
     if not node.view.is_active_hospital(signer):
         # an outsider must not make this miner spend gas recording its attempts
         raise NotFound(
@@ -48,10 +50,6 @@ def submit_update(*, node: MinerNode, signer: str, submission: UpdateSubmission)
             fix="only registered hospitals submit updates",
         )
     try:
-        if signer.lower() != hospital.lower():
-            raise UpdateRefused(
-                RejectReason.NOT_PAIRED, f"{signer} is not this miner's hospital {hospital}"
-            )
         blob = submission.blob()
         if blob_hash(blob) != submission.blob_hash:
             raise UpdateRefused(RejectReason.HASH_MISMATCH, "blob does not hash to blob_hash")
@@ -77,7 +75,7 @@ def submit_update(*, node: MinerNode, signer: str, submission: UpdateSubmission)
         return _refuse(node, submission, signer, refused)
     node.publish(blob)
     update_id, result = node.ledger.propose_update(
-        hospital,
+        signer,
         submission.round,
         submission.blob_hash,
         submission.sample_count,

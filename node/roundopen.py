@@ -15,7 +15,7 @@ import numpy as np
 
 from node.blobnet import BlobPeers
 from node.blobstore import blob_hash
-from node.chain.client import DEFAULT_MAX_TOTAL_WEIGHT, LedgerClient
+from node.chain.client import DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_MAX_UPDATES, LedgerClient
 from node.chain.events import RoundOpened
 from node.chain.models import RoundStatus, TxResult
 from node.errors import ConfigError, FedchainError, ValidationFailed
@@ -34,6 +34,7 @@ class RoundPlan:
     spec_hash: str  # hex, no 0x
     blobs: list[bytes] = field(default_factory=list)
     max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT  # the spec's: the ledger bounds the round
+    max_updates: int = DEFAULT_MAX_UPDATES  # the spec's, as well
 
     @property
     def genesis(self) -> bool:
@@ -50,12 +51,13 @@ def plan_round(
     spec: ModelSpec | None,
     initial_weights: np.ndarray | None,
     current_max_total_weight: int = DEFAULT_MAX_TOTAL_WEIGHT,
+    current_max_updates: int = DEFAULT_MAX_UPDATES,
 ) -> RoundPlan:
     """The next round: start from the last sealed model, or (none yet) from a genesis model.
 
     Without a new ``spec`` a later round reuses the current round's spec (and its max total
-    weight). The genesis model is built from ``initial_weights`` under ``spec`` (both needed
-    until a round has sealed).
+    weight and max updates). The genesis model is built from ``initial_weights`` under
+    ``spec`` (both needed until a round has sealed).
     """
     if current_round > 0 and current_status in (RoundStatus.OPEN, RoundStatus.COMMITTED):
         raise FedchainError(
@@ -64,11 +66,11 @@ def plan_round(
         )
     sealed = sealed_hash.removeprefix("0x")
     blobs: list[bytes] = []
-    max_weight = current_max_total_weight
+    max_weight, max_updates = current_max_total_weight, current_max_updates
     if spec is not None:
         spec_hash = blob_hash(spec.canonical())
         blobs.append(spec.canonical())
-        max_weight = spec.max_total_weight
+        max_weight, max_updates = spec.max_total_weight, spec.max_updates
     elif current_round > 0 and int(current_spec_hash.removeprefix("0x") or "0", 16) != 0:
         spec_hash = current_spec_hash.removeprefix("0x")
     else:
@@ -77,7 +79,7 @@ def plan_round(
             fix="pass the consortium public key and the initial weights",
         )
     if int(sealed or "0", 16) != 0:
-        return RoundPlan(current_round + 1, sealed, spec_hash, blobs, max_weight)
+        return RoundPlan(current_round + 1, sealed, spec_hash, blobs, max_weight, max_updates)
     if spec is None or initial_weights is None:
         raise ValidationFailed(
             "no round has sealed yet, so the round starts from a genesis model",
@@ -86,7 +88,9 @@ def plan_round(
         )
     genesis = initial_model(initial_weights, spec, spec_hash)
     blobs.append(encode_global_model(genesis))
-    return RoundPlan(current_round + 1, model_hash(genesis).hex(), spec_hash, blobs, max_weight)
+    return RoundPlan(
+        current_round + 1, model_hash(genesis).hex(), spec_hash, blobs, max_weight, max_updates
+    )
 
 
 def publish(plan: RoundPlan, peers: BlobPeers, *, miners: int) -> None:
@@ -112,6 +116,7 @@ def open_planned_round(
         min_updates,
         plan.spec_hash,
         plan.max_total_weight,
+        plan.max_updates,
     )
 
 
@@ -121,6 +126,7 @@ def plan_from_chain(
     """``plan_round`` fed from the ledger's current state."""
     current = ledger.current_round()
     info = ledger.round(current) if current else None
+    opened = _opened(ledger, current)
     return plan_round(
         current_round=current,
         current_status=info.status if info else RoundStatus.NONE,
@@ -128,20 +134,21 @@ def plan_from_chain(
         sealed_hash=ledger.model_hash(),
         spec=spec,
         initial_weights=initial_weights,
-        current_max_total_weight=_opened_max_weight(ledger, current),
+        current_max_total_weight=opened.max_total_weight if opened else DEFAULT_MAX_TOTAL_WEIGHT,
+        current_max_updates=opened.max_updates if opened else DEFAULT_MAX_UPDATES,
     )
 
 
-def _opened_max_weight(ledger: LedgerClient, round_id: int) -> int:
-    """The max total weight ``round_id`` was opened with (its RoundOpened event)."""
+def _opened(ledger: LedgerClient, round_id: int) -> RoundOpened | None:
+    """The RoundOpened event of ``round_id`` (None before the first round)."""
     if round_id == 0:
-        return DEFAULT_MAX_TOTAL_WEIGHT
+        return None
     opened = [
         e
         for e in ledger.events(names={"RoundOpened"})
         if isinstance(e, RoundOpened) and e.round == round_id
     ]
-    return opened[-1].max_total_weight if opened else DEFAULT_MAX_TOTAL_WEIGHT
+    return opened[-1] if opened else None
 
 
 def _hex(value: bytes | str) -> str:

@@ -64,6 +64,9 @@ def _round(spec, **kw):
         now=500,
         spec=spec,
         weight_left=1000,
+        max_share_ppm=500_000,
+        proposed=0,
+        max_updates=16,
     )
     return RoundFacts(**{**base, **kw})
 
@@ -98,6 +101,10 @@ def test_honest_update_passes_every_check(key, spec):
         ({}, {"blob_seen": True}, {}, RejectReason.DUPLICATE),
         ({}, {"shared_size": 29}, {}, RejectReason.SAMPLES_EXCEED_ALIGNMENT),
         ({"weight_left": 29}, {}, {}, RejectReason.ROUND_WEIGHT_FULL),
+        # 30 samples may take at most half of what is left: 59 is not enough room
+        ({"weight_left": 59}, {}, {}, RejectReason.ROUND_WEIGHT_FULL),
+        ({}, {"aligned": False, "shared_size": 0}, {}, RejectReason.NOT_ALIGNED),
+        ({"proposed": 16}, {}, {}, RejectReason.ROUND_FULL),
     ],
 )
 def test_claim_checks_name_their_reason(key, spec, round_kw, hospital_kw, claim_kw, reason):
@@ -106,11 +113,9 @@ def test_claim_checks_name_their_reason(key, spec, round_kw, hospital_kw, claim_
     assert _reason(claim, blob, _round(spec, **round_kw), _hospital(**hospital_kw), key) == reason
 
 
-def test_unaligned_hospital_has_no_sample_limit(key, spec):
-    blob = _blob(key, spec, weight=500)
-    check_update(
-        _claim(blob, samples=500), blob, _round(spec), _hospital(aligned=False, shared_size=0), key
-    )
+def test_half_of_the_room_left_is_enough(key, spec):
+    blob = _blob(key, spec)
+    check_update(_claim(blob), blob, _round(spec, weight_left=60), _hospital(), key)
 
 
 def test_blob_not_matching_its_hash_is_refused(key, spec):
