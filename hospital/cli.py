@@ -257,7 +257,7 @@ def serve(
     from diagnosis.api.settings import DiagnosisSettings
     from hospital.alignment.auth import LedgerRelays, RelayAuth
     from hospital.emr.saltmark import require_not_devnet_salted
-    from hospital.service.alignment import AlignmentBook, record_on_ledger
+    from hospital.service.alignment import AlignmentBook, sign_for_ledger
     from hospital.service.app import create_hospital_app
     from hospital.service.settings import HospitalSettings
     from node.chain.connect import ledger_from_settings
@@ -293,7 +293,7 @@ def serve(
         # one ledger client (one nonce sequence) for this account, shared by the alignment
         # recording and the round thread
         ledger = ledger_from_settings(node_settings)
-        record = record_on_ledger(ledger) if settings.record_alignment else None
+        record = sign_for_ledger(ledger) if settings.record_alignment else None
         book = AlignmentBook(store, settings.alignment_dir, record=record)
         rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
         app = create_hospital_app(
@@ -363,6 +363,8 @@ def _round_participation(book, node_settings, ledger, journal_dir):  # type: ign
             evaluate=evaluate,
             from_block=network.ledger_block,
             journal=SubmissionJournal(journal_dir),
+            fallbacks=[HttpLink(url, ledger.account) for url in settings.fallback_urls],
+            fallback_after=settings.fallback_after,
         )
 
     return lambda service: HospitalRounds(

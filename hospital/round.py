@@ -4,7 +4,11 @@ The local trainer is pluggable (``train(global_weights) -> (delta, sample_count)
 ``evaluate(weights) -> float`` on the hold-out split); torch stays in hospital/training.
 ``RoundClient.tick()`` is driven by the chain like a miner's: it joins an open round once,
 rebuilds the committed round's candidate model itself from the aggregate and the miners'
-partial decryptions, reports its hold-out metrics, and applies the sealed model.
+partial decryptions, reports its hold-out metrics, and applies the sealed model only if it
+is that candidate (a sealed hash it did not derive itself is refused, logged and reported
+in ``refused``). When its paired miner has not proposed its update on chain
+``fallback_after`` seconds after it was sent, it sends the same signed update through the
+next miner of ``fallbacks``, so one miner cannot censor it.
 A restarted client recognises its own update of the open round (on chain, or in its
 ``SubmissionJournal``) and its own hold-out report, so it neither trains nor sends twice.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,10 +31,11 @@ from node.chain.client import LedgerClient
 from node.chain.ledgerview import LedgerView, Phase, RoundView, UpdateView
 from node.chain.tx import ContractReverted
 from node.crypto import NotEnoughShares, ObfuscatorPool, ThresholdPublicKey, encrypt_update
-from node.errors import IntegrityError, NotFound
+from node.crypto.errors import MalformedBlob, PackingOutOfRange
+from node.errors import FedchainError, NotFound
 from node.fedopt import GlobalModel, decode_global_model, model_hash
 from node.modelspec import ModelSpec, decode_model_spec
-from node.roundmath import candidate_model
+from node.roundmath import PublishedPartial, candidate_model, share_index
 from node.roundwire import ReceiptStatus, UpdateReceipt, UpdateSubmission, b64
 
 log = logging.getLogger(__name__)
@@ -56,12 +61,18 @@ class RoundClient:
     evaluate: Evaluator
     from_block: int = 0
     journal: SubmissionJournal | None = None  # the update being sent, kept across restarts
+    fallbacks: Sequence[MinerLink] = ()  # other miners, tried when the paired one is silent
+    fallback_after: float = 30.0  # seconds to wait for the update on chain before the next
+    clock: Callable[[], float] = time.monotonic
     view: LedgerView = field(default_factory=LedgerView)
     store: BlobStore = field(default_factory=MemoryBlobStore)
     model: GlobalModel | None = None  # the latest applied global model
     applied_round: int = 0  # the ledger round it was sealed in (model.round counts seals only)
     receipts: dict[int, UpdateReceipt] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)  # round -> why its seal was refused
     timings: dict[str, float] = field(default_factory=dict)
+    _sent: dict[int, tuple[float, int]] = field(default_factory=dict)  # round -> (when, via)
+    _submissions: dict[int, UpdateSubmission] = field(default_factory=dict)
     _candidates: dict[int, GlobalModel] = field(default_factory=dict)
     _reported: set[int] = field(default_factory=set)
 
@@ -100,7 +111,7 @@ class RoundClient:
         for this hospital that it did not send (a miner replaying it) is not taken as its own,
         so the hospital still sends and the miners' refusal is recorded on chain.
         """
-        kept = self.journal.sent(r.round) if self.journal is not None else None
+        kept = self.sent_submission(r.round)
         if kept is None:
             return None
         me, blob = self.address.lower(), kept.blob_hash.lower().removeprefix("0x")
@@ -109,8 +120,15 @@ class RoundClient:
             None,
         )
 
+    def sent_submission(self, round_id: int) -> UpdateSubmission | None:
+        """The submission this client made for ``round_id`` (journal first, then memory)."""
+        kept = self.journal.sent(round_id) if self.journal is not None else None
+        return kept or self._submissions.get(round_id)
+
     def _step(self, r: RoundView) -> None:
-        if r.phase is Phase.OPEN and r.round not in self.receipts:
+        if r.phase is Phase.OPEN and r.round in self.receipts:
+            self.fall_back_if_censored(r)
+        elif r.phase is Phase.OPEN:
             own = self.own_update(r)
             if own is None:
                 self.participate(r)
@@ -135,7 +153,8 @@ class RoundClient:
                 return
             self.report_holdout(r)
         elif r.phase is Phase.SEALED and self.applied_round < r.round:
-            self.apply(r)
+            if r.round not in self.refused:
+                self.apply(r)
 
     # ------------------------------------------------------------ steps 2-3
     def make_submission(self, r: RoundView) -> UpdateSubmission:
@@ -189,29 +208,83 @@ class RoundClient:
             submission = self.make_submission(r)
             if self.journal is not None:
                 self.journal.keep(submission)
-        receipt = self.link.submit(submission)
+        self._submissions[r.round] = submission
+        receipt = self._submit(self.link, submission)
         self.receipts[r.round] = receipt
+        self._sent[r.round] = (self.clock(), 0)
         if receipt.status is not ReceiptStatus.PROPOSED:
             log.warning("round %s: miner refused our update: %s", r.round, receipt.reason)
         return receipt
 
+    def _submit(self, link: MinerLink, submission: UpdateSubmission) -> UpdateReceipt:
+        try:
+            return link.submit(submission)
+        except FedchainError as exc:  # the miner is down or unreachable: a fallback may help
+            return UpdateReceipt(
+                status=ReceiptStatus.REFUSED,
+                round=submission.round,
+                blob_hash=submission.blob_hash,
+                reason="UNREACHABLE",
+                detail=str(exc),
+            )
+
+    def fall_back_if_censored(self, r: RoundView) -> None:
+        """Send the same signed update through the next miner if it is still not on chain.
+
+        Whatever the paired miner answered (a receipt can lie), only an UpdateProposed for
+        this hospital's blob counts. Each fallback gets ``fallback_after`` seconds in turn.
+        """
+        if not self.fallbacks or self.own_update(r) is not None or r.round not in self._sent:
+            return
+        if any(u.hospital.lower() == self.address.lower() for u in r.updates.values()):
+            return  # proposed, with another blob: a replay the miners refuse; nothing to add
+        when, via = self._sent[r.round]
+        if self.clock() - when < self.fallback_after or via >= len(self.fallbacks):
+            return
+        submission = self.sent_submission(r.round)
+        if submission is None:
+            return
+        log.warning(
+            "round %s: our update is not on chain %.0f s after sending; sending it through "
+            "fallback miner %d",
+            r.round,
+            self.clock() - when,
+            via + 1,
+        )
+        self.receipts[r.round] = self._submit(self.fallbacks[via], submission)
+        self._sent[r.round] = (self.clock(), via + 1)
+
     # ------------------------------------------------------------ hold-out (step 6)
     def candidate(self, r: RoundView) -> GlobalModel | None:
-        """The committed round's candidate model, rebuilt here (None until enough partials)."""
+        """The committed round's candidate model, rebuilt here (None until it can be).
+
+        Built from the committed aggregate and the partials the miners published, each
+        verified for the share of the miner that published it; an aggregate whose decrypted
+        slots lie outside what its weights allow gives no candidate, ever (the round is
+        refused: see ``refused``).
+        """
         if r.round in self._candidates:
             return self._candidates[r.round]
+        if r.round in self.refused:
+            return None
         try:
             agg = self.blob(r.aggregate_hash)
-            partials = []
-            for digest in (h for hs in r.partials.values() for h in hs):
-                try:
-                    partials.append(self.blob(digest))
-                except NotFound:  # a partial that never got out of a dead miner
-                    continue
+            published = []
+            for miner, hashes in r.partials.items():
+                submitter = share_index(self.view.miner_index(miner))
+                for digest in hashes:
+                    try:
+                        published.append(PublishedPartial(submitter, self.blob(digest)))
+                    except NotFound:  # a partial that never got out of a dead miner
+                        continue
             model, _, _ = candidate_model(
-                self.public_key, agg, partials, self.global_model(r.prev_model_hash), self.spec(r)
+                self.public_key, agg, published, self.global_model(r.prev_model_hash), self.spec(r)
             )
         except (NotEnoughShares, NotFound):
+            return None
+        except (PackingOutOfRange, MalformedBlob) as exc:
+            self.refused[r.round] = f"the committed aggregate cannot be a model: {exc.message}"
+            log.error("round %s: %s", r.round, self.refused[r.round])
             return None
         self._candidates[r.round] = model
         return model
@@ -230,23 +303,23 @@ class RoundClient:
         self._reported.add(r.round)
 
     # ------------------------------------------------------------ step 6: apply
-    def apply(self, r: RoundView) -> GlobalModel:
-        """Take the sealed model: our own candidate if its hash matches, else fetch it.
+    def apply(self, r: RoundView) -> GlobalModel | None:
+        """Take the sealed model, only if it is the candidate this hospital derived itself.
 
-        A model's ``round`` counts the seals behind it, so after a rejected round it is less
-        than the ledger's round id: the fetched model must follow the round's start model.
+        A sealed hash this hospital did not derive from the committed aggregate and the
+        published partials is refused: never applied, never served to its doctors; the
+        reason is logged and kept in ``refused`` (the hospital's status shows it).
         """
-        own = self._candidates.get(r.round)
-        if own is not None and model_hash(own).hex() == r.sealed_hash:
-            self.model = own
-        else:
-            model = self.global_model(r.sealed_hash)
-            expected = self.global_model(r.prev_model_hash).round + 1
-            if model.round != expected:
-                raise IntegrityError(
-                    f"sealed model of round {r.round} says it is seal "
-                    f"{model.round}, its start model makes it {expected}"
-                )
-            self.model = model
+        own = self.candidate(r)
+        if own is None:
+            return None  # not derivable yet (a blob on its way); tried again next tick
+        if model_hash(own).hex() != r.sealed_hash:
+            self.refused[r.round] = (
+                f"sealed model {r.sealed_hash[:12]} is not the candidate "
+                f"{model_hash(own).hex()[:12]} this hospital derived from the round's aggregate"
+            )
+            log.error("round %s: refusing the seal: %s", r.round, self.refused[r.round])
+            return None
+        self.model = own
         self.applied_round = r.round
         return self.model

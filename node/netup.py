@@ -50,6 +50,7 @@ class NetworkOptions:
     proposer_timeout: int = 30
     holdout_reports: int | None = None  # reports a seal needs: None = every hospital, 0 = off
     holdout_margin_ppm: int = 50_000
+    fallback_after: float = 20.0  # seconds a hospital waits for its miner before another
     salt: str = DEVNET_NATIONAL_ID_SALT
     doctor_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
@@ -154,6 +155,8 @@ class Network:
             "rpc_url": self.chain.rpc_url,
             "network_file": self.network_file,
             "proposer_timeout": self.options.proposer_timeout,
+            "holdout_reports": self.options.holdout_reports,
+            "holdout_margin_ppm": self.options.holdout_margin_ppm,
         }
         return Settings(**{**base, **overrides})  # type: ignore[arg-type]
 
@@ -198,18 +201,11 @@ class Network:
         self.chain = self.devnet.start()
 
     def _deploy(self) -> None:
-        from node.chain.connect import ledger_from_network
         from node.cli.network import existing_network, run_init
-        from node.identity import devnet_account
 
-        settings = self.settings()
+        settings = self.settings()  # carries the hold-out policy the ledger is deployed with
         n = self.options.hospitals
         self.network = existing_network(settings, n) or run_init(settings, n)
-        reports = self.options.holdout_reports
-        reports = n if reports is None else reports
-        if reports:
-            admin = ledger_from_network(self.network, devnet_account(0), settings=settings)
-            admin.set_holdout_policy(reports, self.options.holdout_margin_ppm)
 
     def _keys(self) -> None:
         from node.cli.keys import MANIFEST_FILE, deal_in_subprocess, write_ceremony
@@ -321,6 +317,11 @@ class Network:
             "FEDCHAIN_HOSPITAL_NAME": name,
             "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
             "FEDCHAIN_ROUND_MINER_URL": miner_url,
+            # the other miners in turn, from the next pair on, should its own miner be silent
+            "FEDCHAIN_ROUND_FALLBACK_MINERS": ",".join(
+                self.miners[(k + j) % len(self.miners)].url for j in range(1, len(self.miners))
+            ),
+            "FEDCHAIN_ROUND_FALLBACK_AFTER": str(self.options.fallback_after),
             "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub"),
         }
         log = self.logs / f"{name}.log"

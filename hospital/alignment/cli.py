@@ -153,11 +153,19 @@ def run_remote(
     ),
     min_other_holders: MinOpt = 1,
     run: RunOpt = "1",
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="record each hospital's signed outcome on the ledger of the network file "
+            "(this account must be the admin or a miner)"
+        ),
+    ] = True,
 ) -> None:
     """Relay a session among running hospital services (this process is the relay).
 
-    Every message is signed with this node's account; hospital services accept active
-    hospitals and the ledger admin as relays.
+    Every message is signed with this node's account; hospital services accept the ledger's
+    designated relays. With a network file, the hospitals' signed outcomes are then
+    recorded on chain by this account (``recordAlignment``).
     """
     if len(urls) < 2:
         raise ValidationFailed(
@@ -175,6 +183,29 @@ def run_remote(
             links, log, run=run, purpose=purpose, min_other=min_other_holders
         )
     _print_summary(summary, min_other_holders)
+    if record:
+        _record_on_chain(account, summary)
+
+
+def _record_on_chain(account: LocalAccount, summary: RunSummary) -> None:
+    """Record the receipts' signed outcomes as the relay, if a network file is configured."""
+    from hospital.alignment.recording import record_receipts
+    from node.chain.connect import ledger_from_network
+    from node.chain.network import NetworkFile
+    from node.config import load_settings
+
+    settings = load_settings()
+    if not settings.resolved_network_file.exists():
+        _out.print("no network file: nothing recorded on chain")
+        return
+    ledger = ledger_from_network(
+        NetworkFile.load(settings.resolved_network_file), account, settings=settings
+    )
+    for r in record_receipts(ledger, summary.receipts):
+        _out.print(
+            f"recorded for {r.party}: {r.shared_size} shared cases, u = {r.unique_ppm} ppm "
+            f"(tx {r.tx_hash[:12]}…)"
+        )
 
 
 @app.command()

@@ -82,12 +82,30 @@ class CountsDelivery(Message):
     counts: bytes = Field(repr=False, description="one byte per item")
 
 
+class LedgerRecord(BaseModel):
+    """An alignment outcome as the ledger records it, signed by the hospital (EIP-712).
+
+    The relay that ran the alignment sends it (``recordAlignment``): the hospital's
+    signature binds it to exactly these values, so neither can record anything alone.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hospital: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    run: int = Field(ge=0, lt=2**64)
+    shared_set_hash: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    shared_size: int = Field(ge=0, lt=2**32, description="own cases carrying a shared item")
+    unique_ppm: int = Field(ge=0, le=1_000_000)
+    signature: str = Field(pattern=r"^0x[0-9a-f]{130}$")
+
+
 class AlignmentReceipt(Message):
-    """Hospital -> relay: what it will record on chain for this run."""
+    """Hospital -> relay: its shared-set commitment, and the record it signed for the ledger."""
 
     run: str
     shared_size: int = Field(ge=0)
     shared_set_hash: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    record: LedgerRecord | None = None  # absent where no ledger is configured
 
 
 M = TypeVar("M", bound=Message)

@@ -23,6 +23,7 @@ from hospital.alignment.messages import (
     AlignmentReceipt,
     CountsDelivery,
     EncodeRequest,
+    LedgerRecord,
     PointBatch,
     SessionAccepted,
     SessionOpen,
@@ -100,7 +101,7 @@ class AlignmentParty:
         *,
         workers: int = 2,
         pool: PoolKind = "thread",
-        on_result: Callable[[PartyResult], None] | None = None,
+        on_result: Callable[[PartyResult], LedgerRecord | None] | None = None,
     ) -> None:
         self.name = name
         self._items_for = items_for
@@ -282,8 +283,7 @@ class AlignmentParty:
             shared_set_hash=digest,
         )
         s.key = b""  # the session key is not needed any more
-        if self._on_result is not None:
-            self._on_result(s.result)
+        record = self._on_result(s.result) if self._on_result is not None else None
         return AlignmentReceipt(
             session_id=msg.session_id,
             sender=self.name,
@@ -291,6 +291,7 @@ class AlignmentParty:
             run=s.open.run,
             shared_size=len(shared),
             shared_set_hash="0x" + digest.hex(),
+            record=record,
         )
 
     def result(self, session_id: str) -> PartyResult:

@@ -4,12 +4,14 @@ The PSI party asks for items per purpose; the book answers from the EMR library 
 signatures of diagnosed, non-pending cases; national-id tokens of patients). Each run's
 result is written atomically under the data directory (it holds the hospital's own items
 and the salt of its ledger commitment, so it never leaves the hospital). The latest
-pathology run's shared-set hash is recorded on chain with the number of this hospital's
+pathology run's shared-set hash is signed for the ledger with the number of this hospital's
 cases that carry a shared signature (miners and the ledger cap the sample count of its
 updates by it; several cases can share one signature, so the count of shared *items* would
 under-weight large hospitals) and the unique-patient fraction u of those cases from the
-latest patient-token run, recorded again when a later patient run changes u (the ledger
-scales the hospital's credits by u).
+latest patient-token run, signed again when a later patient run changes u (the ledger
+scales the hospital's credits by u). The signed record goes back to the relay in the
+receipt, and the relay records it on chain (``recordAlignment``): a hospital never records
+its own weight, and a relay cannot record one the hospital did not sign.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ from hospital.alignment.items import (
     pathology_items,
     unique_patient_ppm,
 )
+from hospital.alignment.messages import LedgerRecord
 from hospital.alignment.party import PartyResult
 from hospital.emr.records import CaseRecord, Origin
 from hospital.emr.store import CaseStore
 from node.chain.client import LedgerClient
 from node.errors import ValidationFailed
 
-#: Records a pathology result, the number of own cases it shares and their unique fraction (ppm).
-ResultSink = Callable[[PartyResult, int, int], None]
+#: Signs a pathology result, the number of own cases it shares and their unique fraction (ppm)
+#: for the ledger; the relay records what it returns.
+ResultSink = Callable[[PartyResult, int, int], LedgerRecord | None]
 
 
 class AlignmentBook:
@@ -60,19 +64,20 @@ class AlignmentBook:
     def _path(self, purpose: AlignmentPurpose) -> Path:
         return self.results_dir / f"latest-{purpose.value}.json"
 
-    def on_result(self, result: PartyResult) -> None:
-        """Keep ``result`` as the latest of its purpose (atomic write), then record it.
+    def on_result(self, result: PartyResult) -> LedgerRecord | None:
+        """Keep ``result`` as the latest of its purpose (atomic write); sign its ledger record.
 
-        Either purpose records the latest pathology result (if any) with the current u.
+        Either purpose signs the latest pathology result (if any) with the current u.
         """
         self._write(self._path(result.purpose), result.model_dump_json())
         pathology = self.latest(AlignmentPurpose.PATHOLOGY)
         if pathology is None:
-            return
+            return None
         shared = self.training_cases(min_other_holders=pathology.min_other_holders)
         self._write(self._recorded_path(), str(len(shared)))
-        if self._record is not None:
-            self._record(pathology, len(shared), self.unique_ppm(shared))
+        if self._record is None:
+            return None
+        return self._record(pathology, len(shared), self.unique_ppm(shared))
 
     def _write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
@@ -132,12 +137,19 @@ def ledger_run_id(run: str) -> int:
     return int(run)
 
 
-def record_on_ledger(ledger: LedgerClient) -> ResultSink:
-    """A sink that records a pathology result with ``recordAlignment`` as this hospital."""
+def sign_for_ledger(ledger: LedgerClient) -> ResultSink:
+    """A sink that signs a pathology result for ``recordAlignment`` as this hospital."""
 
-    def record(result: PartyResult, shared_cases: int, unique_ppm: int) -> None:
-        ledger.record_alignment(
-            ledger_run_id(result.run), result.shared_set_hash, shared_cases, unique_ppm
+    def sign(result: PartyResult, shared_cases: int, unique_ppm: int) -> LedgerRecord:
+        run = ledger_run_id(result.run)
+        signature = ledger.sign_alignment(run, result.shared_set_hash, shared_cases, unique_ppm)
+        return LedgerRecord(
+            hospital=ledger.account.address,
+            run=run,
+            shared_set_hash="0x" + result.shared_set_hash.hex(),
+            shared_size=shared_cases,
+            unique_ppm=unique_ppm,
+            signature="0x" + signature.hex(),
         )
 
-    return record
+    return sign

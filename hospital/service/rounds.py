@@ -44,6 +44,12 @@ class RoundSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FEDCHAIN_ROUND_", extra="ignore")
 
     miner_url: str | None = Field(default=None, description="this hospital's paired miner")
+    fallback_miners: str = Field(
+        default="",
+        description="comma-separated URLs of other miners, tried in turn when the paired one "
+        "has not proposed this hospital's update on chain within fallback_after seconds",
+    )
+    fallback_after: float = Field(default=30.0, gt=0, description="seconds before a fallback")
     public_key: Path | None = Field(default=None, description="consortium.pub of the ceremony")
     hidden: list[int] = Field(default=[16], description="hidden layer sizes of the BP model")
     schema_name: Literal["general", "uci-heart"] = Field(
@@ -57,6 +63,11 @@ class RoundSettings(BaseSettings):
     )
     min_other_holders: int = Field(default=1, ge=0, description="shared-sample threshold")
     tick: float = Field(default=1.0, gt=0, description="seconds between chain polls")
+
+    @property
+    def fallback_urls(self) -> list[str]:
+        """The fallback miners' base URLs."""
+        return [u.strip() for u in self.fallback_miners.split(",") if u.strip()]
 
     @property
     def enabled(self) -> bool:
@@ -80,6 +91,7 @@ class RoundParticipation(BaseModel):
     applied_model_hash: str = ""  # hex sha256 of the applied global model, as sealed on chain
     shared_samples: int = 0
     receipts: dict[int, str] = {}
+    refused_seals: dict[int, str] = {}  # rounds whose sealed model was not this hospital's own
     holdout_accuracy: float | None = None
     last_error: str = ""
 
@@ -193,6 +205,7 @@ class HospitalRounds:
             applied_model_hash=self._applied_hash,
             shared_samples=len(self._trained_on),
             receipts={k: v.status.value for k, v in self.client.receipts.items()},
+            refused_seals=dict(self.client.refused),
             holdout_accuracy=self._holdout,
             last_error=self._error,
         )

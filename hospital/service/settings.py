@@ -20,7 +20,9 @@ class HospitalSettings(BaseSettings):
     port: int = Field(default=8100, ge=1, le=65535)
     data_dir: Path = Field(default=Path(".fedchain"), description="this node's state")
     record_alignment: bool = Field(
-        default=True, description="record shared-sample alignments on the ledger"
+        default=True,
+        description="sign shared-sample alignments for the relay to record on the ledger "
+        "(without a record the hospital's updates weigh nothing)",
     )
 
     @property

@@ -10,11 +10,12 @@ import pytest
 from hospital.alignment.items import AlignmentPurpose, pathology_signature
 from hospital.alignment.links import LocalLink, WireLog
 from hospital.alignment.party import AlignmentParty
+from hospital.alignment.recording import record_receipts
 from hospital.alignment.relay import run_alignment
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.store import NewCase, open_store
-from hospital.service.alignment import AlignmentBook, ledger_run_id, record_on_ledger
+from hospital.service.alignment import AlignmentBook, ledger_run_id, sign_for_ledger
 from node.chain.tx import ContractReverted
 from node.errors import ValidationFailed
 
@@ -23,7 +24,7 @@ SALT = b"consortium-test-salt-0001"
 
 @pytest.fixture
 def books(tmp_path, make_world):
-    world = make_world(3)
+    world = make_world(3, aligned=None)
     books = []
     for k, lib in enumerate(generate_hospitals(3, 240, seed=3)):
         store = open_store(f"sqlite:///{tmp_path / (lib.name + '.sqlite')}")
@@ -42,7 +43,7 @@ def books(tmp_path, make_world):
             AlignmentBook(
                 store,
                 tmp_path / lib.name / "alignment",
-                record=record_on_ledger(world.hospitals[k]),
+                record=sign_for_ledger(world.hospitals[k]),
             )
         )
     yield world, books
@@ -50,19 +51,22 @@ def books(tmp_path, make_world):
         book.store.close()
 
 
-def _align(books, purpose, run="1"):
+def _align(world, books, purpose, run="1"):
+    """Run the PSI among the books, then record the signed receipts as the admin (the relay)."""
     parties = [
         AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
     ]
     log = WireLog()
-    return run_alignment(
+    summary = run_alignment(
         [LocalLink(p, log) for p in parties], run=run, purpose=purpose, min_other_holders=1, log=log
     )
+    record_receipts(world.admin, summary.receipts)
+    return summary
 
 
 def test_pathology_alignment_is_recorded_on_chain_and_selects_shared_cases(books):
     world, books = books
-    _align(books, AlignmentPurpose.PATHOLOGY)
+    _align(world, books, AlignmentPurpose.PATHOLOGY)
 
     signatures = [{pathology_signature(c) for c in b.store.iter_cases()} for b in books]
     held_by = Counter(s for sigs in signatures for s in sigs)
@@ -93,7 +97,7 @@ def test_pathology_alignment_is_recorded_on_chain_and_selects_shared_cases(books
 
 def test_patient_alignment_stays_local(books):
     world, books = books
-    _align(books, AlignmentPurpose.PATIENTS)
+    _align(world, books, AlignmentPurpose.PATIENTS)
     assert world.admin.events(0, "latest", {"AlignmentRecorded"}) == []
     tokens = [set(b.store.national_tokens().values()) for b in books]
     for k, book in enumerate(books):
@@ -115,9 +119,9 @@ def test_non_numeric_run_is_refused_before_anything_is_sent():
 
 def test_unique_patient_fraction_of_the_shared_samples_is_recorded_with_the_alignment(books):
     world, books = books
-    _align(books, AlignmentPurpose.PATHOLOGY, run="1")
+    _align(world, books, AlignmentPurpose.PATHOLOGY, run="1")
     assert {e.unique_ppm for e in world.admin.events(names={"AlignmentRecorded"})} == {10**6}
-    _align(books, AlignmentPurpose.PATIENTS, run="2")  # records run 1 again, now with u
+    _align(world, books, AlignmentPurpose.PATIENTS, run="2")  # records run 1 again, now with u
 
     tokens = [b.store.national_tokens() for b in books]
     held = Counter(t for per in tokens for t in set(per.values()))

@@ -13,6 +13,7 @@ from hospital.alignment import AlignmentPurpose, run_alignment
 from hospital.alignment.client import HttpLink
 from hospital.alignment.links import WireLog
 from hospital.alignment.messages import RELAY, SessionOpen, to_wire
+from hospital.alignment.recording import record_receipts
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.records import Origin
@@ -88,6 +89,8 @@ def test_hospitals_align_over_http_record_on_chain_and_take_doctor_feedback(
                 links, run="7", purpose=AlignmentPurpose.PATHOLOGY, min_other_holders=1, log=log
             )
         assert summary.bytes_per_item < 200
+        # the relay (here the admin) records what each hospital signed in its receipt
+        record_receipts(_ledger(w3, network), summary.receipts)
         events = [e for e in _ledger(w3, network).events(0, "latest", {"AlignmentRecorded"})]
         assert {e.hospital for e in events} == {p.hospital for p in network.pairs}
         assert all(e.run == 7 and e.shared_size > 0 for e in events)

@@ -97,7 +97,12 @@ def test_the_applied_model_is_reported_with_its_sealed_hash(books):
     zeros = np.zeros_like(start)
     model = GlobalModel(round=3, spec_hash="ab" * 32, weights=start, m=zeros, v=zeros)
     client = SimpleNamespace(
-        tick=lambda: None, model=model, applied_round=3, view=LedgerView(), receipts={}
+        tick=lambda: None,
+        model=model,
+        applied_round=3,
+        view=LedgerView(),
+        receipts={},
+        refused={},
     )
     library = EmrCaseLibrary(books[0].store)
     rounds = HospitalRounds(
