@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from web3 import Web3
 
+from benchmarks.chainsetup import align_as_relay
 from hospital.round import RoundClient
 from hospital.roundlink import InProcessLink
 from miner.duties import MinerNode
@@ -61,14 +62,20 @@ def build_history(
     samples: int = 100,
 ) -> BuiltHistory:
     """Deploy a fresh ledger and run ``rounds`` sealed rounds; blobs under ``root``."""
-    admin, _ = deploy_ledger(w3, devnet_account(0), proposer_timeout=60)
+    admin, _ = deploy_ledger(
+        w3,
+        devnet_account(0),
+        proposer_timeout=60,
+        holdout_reports=hospitals,
+        holdout_margin_ppm=50_000,
+    )
     from_block = int(w3.eth.block_number)
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
     for account in (a for pair in pairs for a in pair):  # anvil funds only accounts 0-9
         w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]
     for h, m in pairs:
         admin.register_pair(h.address, m.address)
-    admin.set_holdout_policy(hospitals, 50_000)
+    align_as_relay(admin, [h for h, _ in pairs], samples + hospitals)
     pub = decode_public_key(pub_blob)
     (root / "consortium.pub").write_bytes(pub_blob)
     spec = ModelSpec(

@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.chainsetup import align_as_relay
 from node.chain.client import LedgerClient
 from node.chain.connect import connect
 from node.chain.deploy import deploy_ledger
@@ -61,9 +62,16 @@ def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True, holdout
     packer = next(m for m in miners if m.account.address == packer_address)
     agg = os.urandom(32)
     gas["commitAggregate"].append(packer.commit_aggregate(round_id, agg, n).gas_used)
-    for m in [m for m in miners if m is not packer][: q - 1]:
+    others = [m for m in miners if m is not packer][: q - 1]
+    for m in others:
         gas["attestAggregate"].append(m.attest_aggregate(round_id, agg).gas_used)
+    for m in [packer, *others]:
+        gas["submitPartialDecryption"].append(
+            m.submit_partial_decryption(round_id, os.urandom(32)).gas_used
+        )
     model = os.urandom(32)
+    for m in others:  # the packer's seal is its own candidate vote
+        gas["attestCandidate"].append(m.attest_candidate(round_id, model).gas_used)
     gated = ""
     if holdout:
         for k, h in enumerate(hospitals):
@@ -77,12 +85,16 @@ def run_round(admin, hospitals, miners, round_id, prev, gas, batch=True, holdout
     return model, approvals_gas / n
 
 
-def setup(w3, pairs):
-    admin, _ = deploy_ledger(w3, devnet_account(0))
+def setup(w3, pairs, *, holdout: int = 0, gas=None):
+    """A fresh ledger (hold-out policy fixed at deployment) with ``pairs`` aligned pairs."""
+    admin, _ = deploy_ledger(w3, devnet_account(0), holdout_reports=holdout)
     accounts = [devnet_pair_accounts(i) for i in range(pairs)]
     reg = [admin.register_pair(h.address, m.address).gas_used for h, m in accounts]
     hospitals = [admin.as_account(h) for h, _ in accounts]
     miners = [admin.as_account(m) for _, m in accounts]
+    recorded = align_as_relay(admin, [h for h, _ in accounts], 10_000)  # the admin relays
+    if gas is not None:
+        gas["recordAlignment (relay + hospital's signature)"] += recorded
     return admin, hospitals, miners, reg
 
 
@@ -105,7 +117,7 @@ def main() -> None:
                 from collections import defaultdict
 
                 gas = defaultdict(list)
-                admin, hospitals, miners, reg = setup(w3, pairs)
+                admin, hospitals, miners, reg = setup(w3, pairs, gas=gas)
                 gas["registerPair"] = reg
                 prev = b"\x01" * 32
                 approve_per_update = []
@@ -113,9 +125,10 @@ def main() -> None:
                     prev, a = run_round(admin, hospitals, miners, r, prev, gas)
                     approve_per_update.append(a)
                 prev, _ = run_round(admin, hospitals, miners, 4, prev, gas, batch=False)
-                admin.set_holdout_policy(pairs, 0)
-                prev, _ = run_round(admin, hospitals, miners, 5, prev, gas, holdout=True)
-                admin.set_holdout_policy(0, 0)
+                # the hold-out gate is fixed at deployment: a second ledger with it on
+                gated = setup(w3, pairs, holdout=pairs)
+                sealed, _ = run_round(*gated[:3], 1, b"\x01" * 32, gas, holdout=True)
+                run_round(*gated[:3], 2, sealed, gas, holdout=True)
                 propose = statistics.median(gas["proposeUpdate"])
                 update_total = propose + statistics.median(approve_per_update)
                 per_update[pairs] = update_total

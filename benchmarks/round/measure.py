@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from web3 import Web3
 
+from benchmarks.chainsetup import align_as_relay
 from hospital.round import RoundClient
 from hospital.roundlink import InProcessLink
 from miner.duties import MinerNode
@@ -99,13 +100,19 @@ def run_round(
 
     Returns (clock, wall seconds, plaintext FedAvg seconds, the round's aggregate blob).
     """
-    admin, _ = deploy_ledger(w3, devnet_account(0), proposer_timeout=60)
+    admin, _ = deploy_ledger(
+        w3,
+        devnet_account(0),
+        proposer_timeout=60,
+        holdout_reports=hospitals,
+        holdout_margin_ppm=1000,
+    )
     pairs = [devnet_pair_accounts(i) for i in range(hospitals)]
     for account in (a for pair in pairs for a in pair):  # anvil funds only accounts 0-9
         w3.provider.make_request("anvil_setBalance", [account.address, hex(10**21)])  # type: ignore[arg-type]
     for h, m in pairs:
         admin.register_pair(h.address, m.address)
-    admin.set_holdout_policy(hospitals, 1000)
+    align_as_relay(admin, [h for h, _ in pairs], samples + hospitals)
     pub = decode_public_key(pub_blob)
     spec = ModelSpec(
         n_params=n_params,

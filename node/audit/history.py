@@ -37,6 +37,8 @@ class _Round:
     refusals: list[Refusal] = field(default_factory=list)
     attesters: list[str] = field(default_factory=list)
     partials: dict[str, list[str]] = field(default_factory=dict)
+    partial_shares: dict[str, int] = field(default_factory=dict)
+    candidate_votes: dict[str, str] = field(default_factory=dict)
     holdout: dict[str, HoldoutRecord] = field(default_factory=dict)
     reports: list[ev.HoldoutReported] = field(default_factory=list)
 
@@ -64,6 +66,7 @@ _ROUND_END = (
     ev.AggregateCommitted,
     ev.AggregateAttested,
     ev.PartialDecryptionSubmitted,
+    ev.CandidateAttested,
     ev.HoldoutReported,
     ev.RoundSealed,
     ev.RoundRejected,
@@ -84,6 +87,8 @@ def _fold_round_end(e: ev.LedgerEvent, r: _Round) -> None:
         r.attesters.append(e.miner)
     elif isinstance(e, ev.PartialDecryptionSubmitted):
         r.partials.setdefault(e.miner, []).append(h(e.blob_hash))
+    elif isinstance(e, ev.CandidateAttested):
+        r.candidate_votes[e.miner] = h(e.candidate_hash)
     elif isinstance(e, ev.HoldoutReported):
         r.reports = [x for x in r.reports if x.hospital != e.hospital] + [e]
         r.holdout[e.hospital] = HoldoutRecord(
@@ -121,9 +126,12 @@ def fold_rounds(
     """Pairs and rounds from events in chain order (pure)."""
     pairs: dict[int, tuple[str, str]] = {}
     rounds: dict[int, _Round] = {}
+    max_share = 1_000_000
     for e in events:
         if isinstance(e, ev.PairRegistered) and e.event == "PairRegistered":
             pairs[e.index] = (e.hospital, e.miner)
+        elif isinstance(e, ev.PolicyFixed):
+            max_share = e.max_share_ppm
         elif isinstance(e, ev.RoundOpened):
             rounds[e.round] = _Round(
                 {
@@ -134,6 +142,7 @@ def fold_rounds(
                     "deadline": e.deadline,
                     "min_updates": e.min_updates,
                     "outcome": RoundOutcome.OPEN,
+                    "max_share_ppm": max_share,
                 }
             )
         elif isinstance(e, ev.UpdateProposed):
@@ -175,6 +184,9 @@ def fold_rounds(
                     )
                 )
         elif isinstance(e, _ROUND_END) and e.round in rounds:
+            if isinstance(e, ev.PartialDecryptionSubmitted):  # blamed on its publisher's share
+                index = next(i for i, (_, m) in pairs.items() if m == e.miner)
+                rounds[e.round].partial_shares[e.miner] = index + 1
             _fold_round_end(e, rounds[e.round])
     records = [
         RoundRecord(
@@ -184,6 +196,8 @@ def fold_rounds(
             refusals=r.refusals,
             attesters=r.attesters,
             partials=r.partials,
+            partial_shares=r.partial_shares,
+            candidate_votes=r.candidate_votes,
             holdout=list(r.holdout.values()),
         )
         for _, r in sorted(rounds.items())

@@ -87,6 +87,9 @@ class RoundRecord(_Frozen):
     accepted_updates: int = 0
     attesters: list[str] = Field(default_factory=list)
     partials: dict[str, list[str]] = Field(default_factory=dict)  # miner -> partial blob hashes
+    partial_shares: dict[str, int] = Field(default_factory=dict)  # miner -> its share index
+    candidate_votes: dict[str, str] = Field(default_factory=dict)  # miner -> candidate hash
+    max_share_ppm: int = 1_000_000  # the ledger's cap on one update's share of the weight
     holdout: list[HoldoutRecord] = Field(default_factory=list)
     new_model_hash: str = ""
     rejected_by: str = ""

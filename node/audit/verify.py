@@ -24,7 +24,7 @@ from node.crypto import ThresholdPublicKey, aggregate_updates, read_aggregate
 from node.errors import FedchainError
 from node.fedopt import GlobalModel, decode_global_model
 from node.modelspec import ModelSpec, decode_model_spec
-from node.roundmath import candidate_model
+from node.roundmath import PublishedPartial, candidate_model
 
 OK, FAILED, SKIPPED = CheckStatus.OK, CheckStatus.FAILED, CheckStatus.SKIPPED
 
@@ -114,7 +114,7 @@ def check_aggregate(r: RoundRecord, reader: BlobReader, key: ThresholdPublicKey)
         blobs.append(blob)
     fetched = reader.fetch(r.aggregate_hash)
     try:
-        recomputed = blob_hash(aggregate_updates(key, blobs))
+        recomputed = blob_hash(aggregate_updates(key, blobs, max_share_ppm=r.max_share_ppm))
         copies = {"": fetched.blob} if fetched.blob is not None else fetched.wrong
         declared = {
             where: {c.update_id.hex() for c in read_aggregate(blob, key).contributions}
@@ -233,7 +233,12 @@ def check_sealed_model(r: RoundRecord, reader: BlobReader, key: ThresholdPublicK
     what = "sealed model" if r.new_model_hash else "hold-out candidate"
     subject = f"round {r.round} {what} {target}"
     agg = reader.get(r.aggregate_hash)
-    partials = [b for hs in r.partials.values() for d in hs if (b := reader.get(d)) is not None]
+    partials = [
+        PublishedPartial(r.partial_shares[miner], blob)
+        for miner, hashes in r.partials.items()
+        for digest in hashes
+        if (blob := reader.get(digest)) is not None
+    ]
     spec = _decode(reader, r.model_spec_hash, decode_model_spec)
     prev = _decode(reader, r.prev_model_hash, decode_global_model)
     if agg is None or not isinstance(spec, ModelSpec) or not isinstance(prev, GlobalModel):

@@ -70,6 +70,9 @@ def _federation(devnet: Devnet, root: Path, key: tuple[bytes, list[bytes]]) -> F
         verifier_rate=10,
         packer_rate=50,
         proposer_timeout=60,
+        holdout_reports=3,
+        holdout_margin_ppm=1000,
+        max_share_ppm=500_000,
     )
     pairs = [devnet_pair_accounts(i) for i in range(3)]
     for h, m in pairs:
@@ -82,7 +85,8 @@ def _federation(devnet: Devnet, root: Path, key: tuple[bytes, list[bytes]]) -> F
         outsider=admin.as_account(devnet_account(9)),
         timeout=60,
     )
-    world.admin.set_holdout_policy(3, 1000)
+    for k in range(3):
+        world.align(k, 10_000)
     pub_blob, shares = key
     pub = decode_public_key(pub_blob)
     spec = ModelSpec(n_params=40, public_key_id=public_key_id(pub).hex(), value_bits=16, clip=1.0)

@@ -6,7 +6,8 @@ from node.audit.auditor import Auditor
 from node.audit.blobsource import BlobReader, DirectorySource
 from node.audit.models import CheckKind, CheckStatus, RoundOutcome
 from node.chain.models import RoundStatus
-from node.crypto import aggregate_updates
+from node.crypto import aggregate_updates, partial_decrypt
+from node.roundmath import PublishedPartial, candidate_model
 from tests.integration.audit_world import SAMPLES, build_audit_world  # type: ignore[import-not-found]
 
 
@@ -30,10 +31,26 @@ def test_an_on_chain_aggregate_of_another_set_fails_the_aggregate_check(tmp_path
         )
         digest = packer.publish(forged)
         packer.ledger.commit_aggregate(4, digest, 3)  # the ledger can only check the count
+        others = [m for m in fed.miners if m is not packer]
+        for m in others:
+            m.ledger.attest_aggregate(4, digest)  # the others collude instead of recomputing
+        # honest miner code refuses to decrypt an aggregate it did not recompute, so every
+        # miner colludes by hand: partials, the candidate they derive from them, the seal
+        published = []
         for m in fed.miners:
-            if m is not packer:
-                m.ledger.attest_aggregate(4, digest)  # the others collude instead of recomputing
-        fed.drive(lambda: fed.status(4) == RoundStatus.SEALED)
+            partial = partial_decrypt(m.public_key, m.share, forged)
+            m.ledger.submit_partial_decryption(4, m.publish(partial))
+            published.append(PublishedPartial(m.share.index, partial))
+        r = packer.view.rounds[4]
+        _, model, _ = candidate_model(
+            packer.public_key, forged, published, packer.previous_model(r), packer.spec(r.spec_hash)
+        )
+        candidate = packer.publish(model)
+        for m in others:
+            m.ledger.attest_candidate(4, candidate)
+        fed.drive(lambda: len(world.ledger.round(4).holdout_reports) == 3, hospitals=True)
+        packer.ledger.seal_round(4, candidate)
+        assert fed.status(4) == RoundStatus.SEALED
 
         reader = BlobReader([DirectorySource(d) for d in world.blob_dirs])
         report = Auditor(world.ledger, reader, world.public_key_file).report()

@@ -71,8 +71,7 @@ class MinerProcess:
 
 @pytest.fixture
 def http_federation(make_world, consortium_key, devnet, tmp_path):
-    world = make_world(3, timeout=4)
-    world.admin.set_holdout_policy(3, 1000)
+    world = make_world(3, timeout=4, holdout=(3, 1000), max_share_ppm=500_000)
     pub_blob, shares = consortium_key
     write_ceremony(tmp_path / "keys", pub_blob, shares)
     network = NetworkFile(

@@ -33,8 +33,11 @@ from node.blobstore import blob_hash
 from node.chain.ledgerview import LedgerView
 from node.cli.demo import align, run_round
 from node.cli.round import admin_ledger
+from node.config import Settings
 from node.crypto import DecryptedAggregate, combine, decode_public_key
+from node.crypto.packing import cap_weights
 from node.netup import EMR, Network, NetworkOptions
+from node.roundmath import share_index
 from tests.integration.loopcapture import (
     CannotCapture,
     LoopCapture,
@@ -45,6 +48,7 @@ from tests.integration.loopcapture import (
 )
 
 OPTIONS = dict(hospitals=3, key_bits=1024, cases=600)
+MAX_SHARE_PPM = Settings().max_share_ppm  # what `network init` deploys the ledger with
 PSEUDONYM = re.compile(rb"hospital-\d+-p\d{6}")
 NATIONAL_ID = re.compile(rb"NID\d{9}")
 TOKEN = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
@@ -123,8 +127,9 @@ def _round_one_total(net: Network) -> DecryptedAggregate:
         return reply.content
 
     partials = [blob(h) for hs in r.partials.values() for h in hs]
+    submitters = [share_index(view.miner_index(m)) for m, hs in r.partials.items() for _ in hs]
     public_key = decode_public_key((net.key_dir / "consortium.pub").read_bytes())
-    return combine(public_key, blob(r.aggregate_hash), partials)
+    return combine(public_key, blob(r.aggregate_hash), partials, submitters=submitters)
 
 
 def _delta_needles(delta: np.ndarray) -> list[bytes]:
@@ -168,9 +173,13 @@ def test_a_rounds_loopback_traffic_carries_no_record_and_no_plaintext_update(tmp
     # the recomputed deltas are the ones the hospitals encrypted: their weighted mean is
     # the decrypted aggregate's within its rounding bound (~1e-5, where a delta trained any
     # other way would differ by ~1e-2), so searching for their bytes is a real search
-    weights = sum(n for _, n in deltas)
+    # each weight as the miners applied it: at most the ledger's share of the total
+    capped = cap_weights([n for _, n in deltas], MAX_SHARE_PPM)
+    weights = sum(capped)
     assert total.total_weight == weights
-    expected = sum(n * d.astype(np.float64) for d, n in deltas) / weights
+    expected = (
+        sum(n * d.astype(np.float64) for (d, _), n in zip(deltas, capped, strict=True)) / weights
+    )
     assert np.max(np.abs(total.mean - expected)) <= total.error_bound / weights + 1e-9
     delta, trained = deltas[0]
 

@@ -66,6 +66,7 @@ def test_a_round_that_does_not_start_from_the_last_sealed_model_breaks_the_chain
         min_updates=2,
         model_spec_hash="0x" + "5" * 64,
         max_total_weight=1 << 20,
+        max_updates=16,
     )
     events[4] = mk(
         ev.RoundOpened,
@@ -75,6 +76,7 @@ def test_a_round_that_does_not_start_from_the_last_sealed_model_breaks_the_chain
         min_updates=2,
         model_spec_hash="0x" + "5" * 64,
         max_total_weight=1 << 20,
+        max_updates=16,
     )
     reader = BlobReader([DictSource("m", {blob_hash(genesis): genesis})])
     results = check_model_chain(reconstruct(events), reader)

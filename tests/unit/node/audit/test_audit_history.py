@@ -27,6 +27,7 @@ def _opened(round_id: int, prev: str) -> list[ev.LedgerEvent]:
             min_updates=2,
             model_spec_hash="0x" + "5" * 64,
             max_total_weight=1 << 20,
+            max_updates=16,
         )
     ]
 
@@ -84,7 +85,7 @@ def history_events() -> list[ev.LedgerEvent]:
             new_model_hash="0x" + "d" * 64,
             packer=M[1],
             hospital_credits=160,
-            miner_credits=90,
+            miner_credits=110,
         ),
     ]
     out += _opened(2, "0x" + "d" * 64)
@@ -134,7 +135,8 @@ def test_miner_work_and_credits_follow_the_ledger_rule():
     work = {(w.round, w.miner): w for w in h.miner_work}
     m1 = work[(1, M[1])]
     assert (m1.proposals, m1.approvals, m1.rejections, m1.packed) == (1, 1, 1, True)
-    # M1: proposal of an accepted update + approval of H0's + packer; M0 likewise without packing
-    assert h.credits_by_round[1] == {H[0]: 60, H[1]: 100, M[0]: 20, M[1]: 70}
-    assert h.total_supply == 250 and 2 not in h.credits_by_round
+    # M1: proposal of an accepted update + approval of H0's + the rejection that refused H2's
+    # + packer; M0 likewise without packing (deciding votes are paid, on either side)
+    assert h.credits_by_round[1] == {H[0]: 60, H[1]: 100, M[0]: 30, M[1]: 80}
+    assert h.total_supply == 270 and 2 not in h.credits_by_round
     assert {r.role for r in h.rewards if r.account in H} == {"hospital"}
