@@ -89,10 +89,16 @@ class Child:
         return self.process.poll() is None
 
 
-def _fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+#: How a service process is started: the `fedchain` CLI in this Python.
+FEDCHAIN = (sys.executable, "-m", "node.cli.app")
+
+
+def _fedchain(
+    args: Sequence[str], env: dict[str, str], log: Path, launcher: Sequence[str] = FEDCHAIN
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "node.cli.app", *args],
+            [*launcher, *args],
             env={**os.environ, **env},
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -109,6 +115,19 @@ def run_fedchain(args: Sequence[str], env: dict[str, str], log: Path) -> None:
         raise FedchainError(f"`fedchain {' '.join(args)}` failed:\n{tail}", fix=f"read {log}")
 
 
+def _kill(child: Child) -> None:
+    if child.alive():
+        child.process.kill()
+    child.process.wait(timeout=20)
+
+
+def _require_stopped(child: Child) -> None:
+    if child.alive():
+        raise FedchainError(
+            f"{child.name} is still running (PID {child.process.pid})", fix="stop it first"
+        )
+
+
 class Network:
     """A whole local network under ``data_dir``; ``with Network(...) as net:`` stops it all."""
 
@@ -122,6 +141,7 @@ class Network:
         self.chain: DevnetInfo | None = None
         self.network: NetworkFile | None = None
         self.miners: list[Child] = []
+        self._miner_urls: list[str] = []
         self.hospitals: list[Child] = []
         self.hospital_names: list[str] = []
         self.timings: dict[str, float] = {}
@@ -279,33 +299,34 @@ class Network:
         assert self.network is not None
         n = self.options.hospitals
         ports = free_ports(2 * n)  # one batch: no port handed out twice
-        miner_ports, hospital_ports = ports[:n], ports[n:]
-        urls = [f"http://127.0.0.1:{p}" for p in miner_ports]
-        for k, pair in enumerate(self.network.pairs):
-            env = {
-                **self._common_env(),
-                "FEDCHAIN_DATA_DIR": str(self.data_dir / f"miner-{k + 1}"),
-                "FEDCHAIN_DEVNET_ACCOUNT": str(pair.miner_devnet_index),
-                "FEDCHAIN_MINER_PORT": str(miner_ports[k]),
-                "FEDCHAIN_MINER_KEY_DIR": str(self.key_dir),
-                "FEDCHAIN_MINER_PARTIAL_GRACE": "3",
-                "FEDCHAIN_MINER_PEERS": ",".join(u for j, u in enumerate(urls) if j != k),
-            }
-            log = self.logs / f"miner-{k + 1}.log"
-            self.miners.append(
-                Child(
-                    f"miner-{k + 1}",
-                    urls[k],
-                    "/status",
-                    log,
-                    _fedchain(["miner", "serve"], env, log),
-                )
-            )
-        for k in range(n):
-            self.hospitals.append(self._hospital(k, hospital_ports[k], urls[k]))
+        self._miner_urls = [f"http://127.0.0.1:{p}" for p in ports[:n]]
+        self.miners = [self._miner(k) for k in range(n)]
+        self.hospitals = [self._hospital(k, ports[n + k]) for k in range(n)]
         self.wait_healthy()
 
-    def _hospital(self, k: int, port: int, miner_url: str) -> Child:
+    def _miner(self, k: int, launcher: Sequence[str] = FEDCHAIN) -> Child:
+        """Start pair ``k``'s miner service (its blob store and data dir by index)."""
+        assert self.network is not None
+        urls = self._miner_urls
+        env = {
+            **self._common_env(),
+            "FEDCHAIN_DATA_DIR": str(self.data_dir / f"miner-{k + 1}"),
+            "FEDCHAIN_DEVNET_ACCOUNT": str(self.network.pairs[k].miner_devnet_index),
+            "FEDCHAIN_MINER_PORT": urls[k].rsplit(":", 1)[1],
+            "FEDCHAIN_MINER_KEY_DIR": str(self.key_dir),
+            "FEDCHAIN_MINER_PARTIAL_GRACE": "3",
+            "FEDCHAIN_MINER_PEERS": ",".join(u for j, u in enumerate(urls) if j != k),
+        }
+        log = self.logs / f"miner-{k + 1}.log"
+        return Child(
+            f"miner-{k + 1}",
+            urls[k],
+            "/status",
+            log,
+            _fedchain(["miner", "serve"], env, log, launcher),
+        )
+
+    def _hospital(self, k: int, port: int, launcher: Sequence[str] = FEDCHAIN) -> Child:
         """Start pair ``k``'s hospital service on ``port`` (its store and data dir by name)."""
         assert self.network is not None
         name = self.hospital_names[k]
@@ -316,10 +337,11 @@ class Network:
             "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",
             "FEDCHAIN_HOSPITAL_NAME": name,
             "FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps([self.options.doctor_token]),
-            "FEDCHAIN_ROUND_MINER_URL": miner_url,
+            "FEDCHAIN_ROUND_MINER_URL": self._miner_urls[k],
             # the other miners in turn, from the next pair on, should its own miner be silent
             "FEDCHAIN_ROUND_FALLBACK_MINERS": ",".join(
-                self.miners[(k + j) % len(self.miners)].url for j in range(1, len(self.miners))
+                self._miner_urls[(k + j) % len(self._miner_urls)]
+                for j in range(1, len(self._miner_urls))
             ),
             "FEDCHAIN_ROUND_FALLBACK_AFTER": str(self.options.fallback_after),
             "FEDCHAIN_ROUND_PUBLIC_KEY": str(self.key_dir / "consortium.pub"),
@@ -330,28 +352,40 @@ class Network:
             f"http://127.0.0.1:{port}",
             "/health",
             log,
-            _fedchain(["hospital", "serve", "--port", str(port)], env, log),
+            _fedchain(["hospital", "serve", "--port", str(port)], env, log, launcher),
         )
 
     def kill_hospital(self, k: int) -> None:
         """SIGKILL pair ``k``'s hospital service by PID (a crash: no shutdown runs) and reap it."""
-        child = self.hospitals[k]
-        if child.alive():
-            child.process.kill()
-        child.process.wait(timeout=20)
+        _kill(self.hospitals[k])
 
-    def restart_hospital(self, k: int, timeout: float = 180.0) -> Child:
-        """Start pair ``k``'s stopped hospital again: same store, data dir, port and miner."""
+    def kill_miner(self, k: int) -> None:
+        """SIGKILL pair ``k``'s miner service by PID and reap it."""
+        _kill(self.miners[k])
+
+    def restart_hospital(
+        self, k: int, timeout: float = 180.0, *, launcher: Sequence[str] = FEDCHAIN
+    ) -> Child:
+        """Start pair ``k``'s stopped hospital again: same store, data dir, port and miner.
+
+        ``launcher`` runs another program with the same arguments and environment (the
+        adversarial tests run the real service with one behaviour changed this way).
+        """
         old = self.hospitals[k]
-        if old.alive():
-            raise FedchainError(
-                f"{old.name} is still running (PID {old.process.pid})",
-                fix="stop it first (kill_hospital)",
-            )
+        _require_stopped(old)
         port = int(old.url.rsplit(":", 1)[1])
-        self.hospitals[k] = self._hospital(k, port, self.miners[k].url)
+        self.hospitals[k] = self._hospital(k, port, launcher)
         self.wait_healthy(timeout, [self.hospitals[k]])  # others may be down on purpose
         return self.hospitals[k]
+
+    def restart_miner(
+        self, k: int, timeout: float = 180.0, *, launcher: Sequence[str] = FEDCHAIN
+    ) -> Child:
+        """Start pair ``k``'s stopped miner again: same blob store, port, key and peers."""
+        _require_stopped(self.miners[k])
+        self.miners[k] = self._miner(k, launcher)
+        self.wait_healthy(timeout, [self.miners[k]])
+        return self.miners[k]
 
     def wait_healthy(self, timeout: float = 180.0, children: list[Child] | None = None) -> None:
         """Wait until every service (or ``children``) answers its health route.

@@ -94,8 +94,8 @@ def services_table(net: Network) -> Table:
     return table
 
 
-def align(net: Network, console: Console) -> None:
-    """Private set intersection among the hospital services; each records it on chain."""
+def align(net: Network, console: Console, *, run: int = 1) -> None:
+    """Private set intersection among the hospital services; the relay records each outcome."""
     console.rule("alignment (PSI over HTTP, recorded on chain)")
     # the operator relays: every message is signed with the admin's account
     subprocess.run(
@@ -107,7 +107,7 @@ def align(net: Network, console: Console) -> None:
             "run",
             *net.hospital_urls,
             "--run",
-            "1",
+            str(run),
             "--min-other-holders",
             "1",
         ],
