@@ -156,8 +156,8 @@ def run_remote(
 ) -> None:
     """Relay a session among running hospital services (this process is the relay).
 
-    Every message is signed with this node's account; hospital services accept active
-    hospitals and the ledger admin as relays.
+    Every message is signed with this node's account; hospital services accept only the
+    consortium's designated relays: the ledger admin and active miners (never a hospital).
     """
     if len(urls) < 2:
         raise ValidationFailed(

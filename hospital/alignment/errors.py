@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from node.errors import ValidationFailed
 
+#: What a relay refused by a hospital is told to do instead.
+RELAY_FIX = (
+    "relay with the ledger admin's account or an active miner's "
+    "(FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT of `fedchain align run`)"
+)
+
 
 class AlignmentRefused(ValidationFailed):
     """A protocol message was refused (bad point, wrong length, unknown session, replay...).

@@ -1,6 +1,6 @@
 """Two hospital services as real processes: private alignment over HTTP, recorded on the
 ledger, and a doctor's query whose validated case lands in the hospital's database file;
-only active hospitals and the ledger admin may drive a hospital's alignment."""
+only the ledger admin and active miners may drive a hospital's alignment."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def _hospital_env(tmp_path, network, k, name, url):
     }
 
 
-def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
+def test_only_the_admin_and_active_miners_may_drive_a_hospitals_alignment(
     consortium,
     tmp_path,
     w3,
@@ -151,10 +151,10 @@ def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
     network, stores = consortium
     name, url = stores[0]
     admin = devnet_account(0)
-    other, _ = devnet_pair_accounts(1)
-    _, own_miner = devnet_pair_accounts(0)
+    own_hospital, own_miner = devnet_pair_accounts(0)
+    removed_hospital, removed_miner = devnet_pair_accounts(1)
     stranger = devnet_account(19)
-    _ledger(w3, network).remove_pair(other.address)  # pair 1 leaves the consortium
+    _ledger(w3, network).remove_pair(removed_hospital.address)  # pair 1 leaves the consortium
     port = free_port()
     with (
         fedchain_service(
@@ -185,7 +185,8 @@ def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
         unsigned = post_open(None)
         by_stranger = post_open(stranger)
         by_miner = post_open(own_miner)
-        by_removed = post_open(other)
+        by_hospital = post_open(own_hospital)
+        by_removed = post_open(removed_miner)
         body = b"{}"
         replay_headers = sign_request(admin, "POST", "/alignment/open", body)
         once = client.post(f"{service.url}/alignment/open", content=body, headers=replay_headers)
@@ -195,7 +196,8 @@ def test_only_active_hospitals_and_the_admin_may_drive_a_hospitals_alignment(
     assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]
     assert by_stranger.status_code == 403
     assert f"{stranger.address} is not a member" in by_stranger.json()["detail"]
-    assert by_miner.status_code == 403 and "is a miner" in by_miner.json()["detail"]
+    assert by_miner.status_code == 200, by_miner.text
+    assert by_hospital.status_code == 403 and "is a hospital" in by_hospital.json()["detail"]
     assert by_removed.status_code == 403 and "pair was removed" in by_removed.json()["detail"]
     assert once.status_code == 400  # signed by the admin: reaches the party, a bad message
     assert again.status_code == 401 and "replay" in again.json()["detail"]
