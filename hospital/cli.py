@@ -256,8 +256,9 @@ def serve(
 
     from diagnosis.api.settings import DiagnosisSettings
     from hospital.alignment.auth import LedgerRelays, RelayAuth
+    from hospital.alignment.terms import AlignmentSettings
     from hospital.emr.saltmark import require_not_devnet_salted
-    from hospital.service.alignment import AlignmentBook, record_on_ledger
+    from hospital.service.alignment import AlignmentBook, record_on_ledger, sign_with
     from hospital.service.app import create_hospital_app
     from hospital.service.settings import HospitalSettings
     from node.chain.connect import ledger_from_settings
@@ -294,7 +295,8 @@ def serve(
         # recording and the round thread
         ledger = ledger_from_settings(node_settings)
         record = record_on_ledger(ledger) if settings.record_alignment else None
-        book = AlignmentBook(store, settings.alignment_dir, record=record)
+        # the hospital signs what it would record; the relay collects it with the receipt
+        book = AlignmentBook(store, settings.alignment_dir, record=record, sign=sign_with(ledger))
         rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
         app = create_hospital_app(
             name=name,
@@ -303,6 +305,8 @@ def serve(
             doctor_tokens=doctor_tokens,
             rounds=rounds,
             schema_name=_consortium_schema_name(),
+            consortium_secret=emr.salt,  # relays do not hold it: the canaries derive from it
+            alignment_terms=AlignmentSettings().terms(),
         )
         _out.print(
             f"{name}: {store.count()} cases; doctor page "

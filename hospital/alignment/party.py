@@ -2,7 +2,10 @@
 
 The hospital holds its items and a fresh secret key per session; it answers the relay's
 messages in protocol order and refuses anything out of order, replayed, from another session
-or malformed, naming the field. Its result (which of its items others hold) stays local.
+or malformed, naming the field. It adds canaries (``canaries.py``) to its set, proves every
+batch it raises with a DLEQ proof against its committed key (``dleq.py``), and acts on the
+counts only once the relay's signature verifies and every canary came back right. Its result
+(which of its items others hold) stays local.
 """
 
 from __future__ import annotations
@@ -15,7 +18,17 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from hospital.alignment.canaries import (
+    Group,
+    canaries_for,
+    canaries_per_party,
+    canary_mismatches,
+    is_canary_shaped,
+    session_key,
+)
+from hospital.alignment.dleq import batch_statement, key_commitment, prove
 from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.evidence import counts_signer
 from hospital.alignment.group import PoolKind, check_batch, encode_items, new_key, raise_points
 from hospital.alignment.items import SALT_BYTES, AlignmentPurpose, shared_set_hash
 from hospital.alignment.messages import (
@@ -23,12 +36,16 @@ from hospital.alignment.messages import (
     AlignmentReceipt,
     CountsDelivery,
     EncodeRequest,
+    LedgerAlignment,
     PointBatch,
     SessionAccepted,
     SessionOpen,
 )
+from hospital.alignment.terms import AlignmentTerms
 
 ItemSource = Callable[[AlignmentPurpose], Iterable[bytes]]
+#: Takes a checked result; returns what the hospital would record on chain, signed (or None).
+ResultSink = Callable[["PartyResult"], LedgerAlignment | None]
 
 
 class PartyResult(BaseModel):
@@ -77,7 +94,8 @@ class _Session:
     open: SessionOpen
     index: int
     key: bytes
-    items: list[bytes]
+    items: list[bytes]  # real items and canaries, in the secret shuffled order
+    canaries: dict[bytes, tuple[Group, int]]  # canary -> (its region, its expected count)
     last_seq_in: int
     seq_out: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     set_sizes: dict[str, int] | None = None
@@ -85,25 +103,38 @@ class _Session:
     blinded: set[str] = field(default_factory=set)
     finished: bool = False
     result: PartyResult | None = None
+    refused: CountsDelivery | None = None  # the relay's signed counts that failed the checks
 
     def next_seq(self) -> int:
         return next(self.seq_out)  # atomic under the GIL
 
 
 class AlignmentParty:
-    """One hospital's alignment endpoint: sessions keyed by id, each with its own key."""
+    """One hospital's alignment endpoint: sessions keyed by id, each with its own key.
+
+    ``secret`` is the consortium secret the hospitals share and relays do not (the
+    national-id salt): the canaries derive from it. ``terms`` are the least this hospital
+    accepts (canaries, proofs, set-size cap); ``on_result`` keeps a checked result and
+    returns the signed ledger record the receipt carries.
+    """
 
     def __init__(
         self,
         name: str,
         items_for: ItemSource,
         *,
+        secret: bytes,
+        terms: AlignmentTerms | None = None,
         workers: int = 2,
         pool: PoolKind = "thread",
-        on_result: Callable[[PartyResult], None] | None = None,
+        on_result: ResultSink | None = None,
     ) -> None:
+        if not secret:
+            raise ValueError("an alignment party needs the consortium secret for its canaries")
         self.name = name
         self._items_for = items_for
+        self._secret = secret
+        self.terms = terms or AlignmentTerms()
         self._workers = workers
         self._pool = pool
         self._on_result = on_result
@@ -143,8 +174,26 @@ class AlignmentParty:
             step()
             s.last_seq_in = seq
 
+    def session_relay(self, session_id: str) -> str | None:
+        """The relay account a session was opened by (the only one that may drive it)."""
+        s = self._sessions.get(session_id)
+        return None if s is None else s.open.relay
+
+    def _own_items(self, msg: SessionOpen) -> list[bytes]:
+        """The hospital's real items for the session, de-duplicated, within the cap."""
+        # an item shaped like a canary is never real; dropping it keeps the checks exact
+        items = list({i for i in self._items_for(msg.purpose) if not is_canary_shaped(i)})
+        if len(items) > msg.terms.max_set_size:
+            raise AlignmentRefused(
+                f"{self.name} holds {len(items)} {msg.purpose.value} items, more than the "
+                f"consortium's cap of {msg.terms.max_set_size} per run",
+                field="terms.max_set_size",
+                fix="align a subset, or have the consortium raise FEDCHAIN_ALIGNMENT_MAX_SET_SIZE",
+            )
+        return items
+
     def open(self, msg: SessionOpen) -> SessionAccepted:
-        """Join a session: take a fresh key, de-duplicate and shuffle this hospital's items."""
+        """Join a session: fresh key, items within the cap plus canaries, secretly shuffled."""
         if msg.sender != RELAY:
             raise AlignmentRefused(f"sender {msg.sender!r} is not a relay", field="sender")
         if self.name not in msg.parties:
@@ -153,7 +202,22 @@ class AlignmentParty:
                 field="parties",
                 fix=f"address this hospital as {self.name!r}",
             )
-        items = list(set(self._items_for(msg.purpose)))
+        weaker = msg.terms.weaker_than(self.terms)
+        if weaker is not None:
+            raise AlignmentRefused(
+                f"{self.name} refuses the session's terms: {weaker}",
+                field="terms",
+                fix="open the session with the consortium's FEDCHAIN_ALIGNMENT_* terms",
+            )
+        key = session_key(
+            self._secret,
+            session_id=msg.session_id,
+            run=msg.run,
+            purpose=msg.purpose.value,
+            parties=msg.parties,
+        )
+        canaries = canaries_for(self.name, key, msg.parties, msg.terms.canaries_per_group)
+        items = self._own_items(msg) + list(canaries)
         secrets.SystemRandom().shuffle(items)  # owner order is secret: only it maps points back
         with self._lock:
             if msg.session_id in self._sessions:
@@ -162,15 +226,17 @@ class AlignmentParty:
                     field="session_id",
                     fix="open each run with a fresh session id",
                 )
-            s = _Session(msg, msg.parties.index(self.name), new_key(), items, msg.seq)
+            s = _Session(msg, msg.parties.index(self.name), new_key(), items, canaries, msg.seq)
             self._sessions[msg.session_id] = s
         return SessionAccepted(
-            session_id=msg.session_id, sender=self.name, seq=s.next_seq(), set_size=len(items)
+            session_id=msg.session_id,
+            sender=self.name,
+            seq=s.next_seq(),
+            set_size=len(items),
+            key_commitment=key_commitment(s.key).hex() if msg.terms.proofs else None,
         )
 
-    def encode(self, msg: EncodeRequest) -> PointBatch:
-        """Hash this hospital's items to the group and raise them to its key (hop 1)."""
-        s = self._session(msg)
+    def _check_sizes(self, s: _Session, msg: EncodeRequest) -> None:
         if set(msg.set_sizes) != set(s.open.parties):
             raise AlignmentRefused(
                 "set_sizes must name exactly the session's parties", field="set_sizes"
@@ -181,6 +247,34 @@ class AlignmentParty:
                 f"this hospital announced {len(s.items)}",
                 field="set_sizes",
             )
+        terms = s.open.terms
+        limit = terms.max_set_size + canaries_per_party(s.open.parties, terms.canaries_per_group)
+        for party, size in msg.set_sizes.items():
+            if size > limit:  # the relay should have refused it: it may be colluding
+                raise AlignmentRefused(
+                    f"{party} announced {size} items, more than the cap of "
+                    f"{terms.max_set_size} (plus {limit - terms.max_set_size} canaries): "
+                    "it could probe for guessed items",
+                    field="set_sizes",
+                    fix=f"run the alignment without {party}, or within the consortium's cap",
+                )
+        if not terms.proofs:
+            return
+        if set(msg.key_commitments) != set(s.open.parties):
+            raise AlignmentRefused(
+                "key_commitments must name exactly the session's parties",
+                field="key_commitments",
+            )
+        if msg.key_commitments[self.name] != key_commitment(s.key).hex():
+            raise AlignmentRefused(
+                f"key_commitments[{self.name}] is not the commitment this hospital sent",
+                field="key_commitments",
+            )
+
+    def encode(self, msg: EncodeRequest) -> PointBatch:
+        """Hash this hospital's items to the group and raise them to its key (hop 1)."""
+        s = self._session(msg)
+        self._check_sizes(s, msg)
 
         def claim() -> None:
             if s.encoded:
@@ -200,8 +294,22 @@ class AlignmentParty:
             points=points,
         )
 
+    def raise_batch(self, s: _Session, points: bytes) -> bytes:
+        """Another owner's validated batch raised to this session's key, order kept."""
+        return raise_points(points, s.key, workers=self._workers, pool=self._pool)
+
+    def prove_batch(self, s: _Session, msg: PointBatch, points: bytes) -> str | None:
+        """The hex DLEQ proof that ``points`` is ``msg.points`` raised to the committed key."""
+        if not s.open.terms.proofs or not points:
+            return None
+        statement = batch_statement(
+            session_id=msg.session_id, prover=self.name, origin=msg.origin, hops=msg.hops + 1
+        )
+        proof = prove(s.key, msg.points, points, statement=statement, workers=self._workers)
+        return proof.to_bytes().hex()
+
     def blind(self, msg: PointBatch) -> PointBatch:
-        """Raise another hospital's batch to this hospital's key, keeping its order."""
+        """Raise another hospital's batch to this hospital's key, keeping its order; prove it."""
         s = self._session(msg)
         parties = s.open.parties
         if s.set_sizes is None:
@@ -229,20 +337,36 @@ class AlignmentParty:
             s.blinded.add(msg.origin)
 
         self._claim(s, msg.seq, claim)
-        points = raise_points(msg.points, s.key, workers=self._workers, pool=self._pool)
+        points = self.raise_batch(s, msg.points)
         return PointBatch(
             session_id=msg.session_id,
             sender=self.name,
             seq=s.next_seq(),
             origin=msg.origin,
             hops=msg.hops + 1,
+            proof=self.prove_batch(s, msg, points),
             points=points,
         )
 
-    def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
-        """Map the counts back onto this hospital's items; commit to its shared set."""
-        s = self._session(msg)
-        n = len(s.open.parties)
+    def _check_counts(self, s: _Session, msg: CountsDelivery) -> None:
+        """Refuse counts not signed by the session's relay, malformed, or failing a canary."""
+        o = s.open
+        signer = counts_signer(
+            msg.relay_signature,
+            session_id=msg.session_id,
+            run=o.run,
+            purpose=o.purpose.value,
+            recipient=self.name,
+            relay=o.relay,
+            counts=msg.counts,
+        )
+        if signer is None or signer.lower() != o.relay.lower():
+            raise AlignmentRefused(
+                f"the counts are not signed by the session's relay {o.relay}",
+                field="relay_signature",
+                fix="the relay signs each hospital's counts with the account that opened it",
+            )
+        n = len(o.parties)
         if len(msg.counts) != len(s.items):
             raise AlignmentRefused(
                 f"counts has {len(msg.counts)} entries, this hospital has {len(s.items)} items",
@@ -257,6 +381,22 @@ class AlignmentParty:
                 field="seq",
                 fix="deliver counts after the last hop",
             )
+        wrong = canary_mismatches(s.canaries, dict(zip(s.items, msg.counts, strict=True)))
+        if wrong:
+            with self._lock:
+                s.refused, s.finished, s.key = msg, True, b""
+            raise AlignmentRefused(
+                f"{self.name} refuses run {o.run}: the counts signed by relay {o.relay} fail "
+                f"its canary checks ({'; '.join(wrong)}). Nothing was recorded.",
+                field="counts",
+                fix=f"do not use relay {o.relay}'s counts; re-run with another designated "
+                "relay (a hospital that left out or added canaries causes the same refusal)",
+            )
+
+    def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
+        """Check the counts (relay signature, canaries), keep the result, commit to it."""
+        s = self._session(msg)
+        self._check_counts(s, msg)
 
         def claim() -> None:
             if s.finished:
@@ -264,10 +404,9 @@ class AlignmentParty:
             s.finished = True
 
         self._claim(s, msg.seq, claim)
+        real = [(i, c) for i, c in zip(s.items, msg.counts, strict=True) if i not in s.canaries]
         salt = secrets.token_bytes(SALT_BYTES)
-        shared = [
-            i for i, c in zip(s.items, msg.counts, strict=True) if c >= s.open.min_other_holders
-        ]
+        shared = [i for i, c in real if c >= s.open.min_other_holders]
         digest = shared_set_hash(shared, purpose=s.open.purpose, salt=salt)
         s.result = PartyResult(
             session_id=msg.session_id,
@@ -275,15 +414,14 @@ class AlignmentParty:
             party=self.name,
             purpose=s.open.purpose,
             min_other_holders=s.open.min_other_holders,
-            items=tuple(s.items),
-            other_holders=tuple(msg.counts),
+            items=tuple(i for i, _ in real),
+            other_holders=tuple(c for _, c in real),
             salt=salt,
             shared_size=len(shared),
             shared_set_hash=digest,
         )
         s.key = b""  # the session key is not needed any more
-        if self._on_result is not None:
-            self._on_result(s.result)
+        record = self._on_result(s.result) if self._on_result is not None else None
         return AlignmentReceipt(
             session_id=msg.session_id,
             sender=self.name,
@@ -291,6 +429,8 @@ class AlignmentParty:
             run=s.open.run,
             shared_size=len(shared),
             shared_set_hash="0x" + digest.hex(),
+            canaries_checked=len(s.canaries),
+            ledger_record=record,
         )
 
     def result(self, session_id: str) -> PartyResult:
@@ -298,11 +438,17 @@ class AlignmentParty:
         s = self._sessions.get(session_id)
         if s is None or s.result is None:
             raise AlignmentRefused(
-                f"session {session_id} has no result here",
+                f"session {session_id} has no result here"
+                + (": its counts failed the canary checks" if s and s.refused else ""),
                 field="session_id",
                 fix="wait until the relay delivers the counts",
             )
         return s.result
+
+    def refused_counts(self, session_id: str) -> CountsDelivery | None:
+        """The relay's signed counts a session refused (evidence), if it refused any."""
+        s = self._sessions.get(session_id)
+        return None if s is None else s.refused
 
     def forget(self, session_id: str) -> None:
         """Drop a session (its key, items and result) once the hospital has used the result."""

@@ -9,7 +9,9 @@ cases that carry a shared signature (miners and the ledger cap the sample count 
 updates by it; several cases can share one signature, so the count of shared *items* would
 under-weight large hospitals) and the unique-patient fraction u of those cases from the
 latest patient-token run, recorded again when a later patient run changes u (the ledger
-scales the hospital's credits by u).
+scales the hospital's credits by u). The same values, signed by the hospital (EIP-712
+``Alignment``), go back to the relay in the receipt: the relay is to record them (issue 19;
+until the ledger takes relay-sent records, the hospital's own sink still records them).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from hospital.alignment.items import (
     pathology_items,
     unique_patient_ppm,
 )
+from hospital.alignment.messages import LedgerAlignment
 from hospital.alignment.party import PartyResult
+from hospital.alignment.receipts import LedgerDomain, signed_record
 from hospital.emr.records import CaseRecord, Origin
 from hospital.emr.store import CaseStore
 from node.chain.client import LedgerClient
@@ -34,18 +38,26 @@ from node.errors import ValidationFailed
 
 #: Records a pathology result, the number of own cases it shares and their unique fraction (ppm).
 ResultSink = Callable[[PartyResult, int, int], None]
+#: Signs what would be recorded: (run, shared-set hash, shared cases, unique ppm).
+RecordSigner = Callable[[int, bytes, int, int], LedgerAlignment]
 
 
 class AlignmentBook:
     """Feeds one hospital's PSI party and remembers what each purpose's latest run learned."""
 
     def __init__(
-        self, store: CaseStore, results_dir: Path, *, record: ResultSink | None = None
+        self,
+        store: CaseStore,
+        results_dir: Path,
+        *,
+        record: ResultSink | None = None,
+        sign: RecordSigner | None = None,
     ) -> None:
         self.store = store
         self.results_dir = Path(results_dir)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         self._record = record
+        self._sign = sign
 
     def _training_library(self) -> list[CaseRecord]:
         # Pending cases are a doctor's unconfirmed findings: they neither align nor train.
@@ -60,19 +72,27 @@ class AlignmentBook:
     def _path(self, purpose: AlignmentPurpose) -> Path:
         return self.results_dir / f"latest-{purpose.value}.json"
 
-    def on_result(self, result: PartyResult) -> None:
-        """Keep ``result`` as the latest of its purpose (atomic write), then record it.
+    def on_result(self, result: PartyResult) -> LedgerAlignment | None:
+        """Keep a checked ``result`` as the latest of its purpose (atomic write), record it.
 
         Either purpose records the latest pathology result (if any) with the current u.
+        Returns those values signed by the hospital (None without a signer or before any
+        pathology run), for the receipt the relay collects.
         """
         self._write(self._path(result.purpose), result.model_dump_json())
         pathology = self.latest(AlignmentPurpose.PATHOLOGY)
         if pathology is None:
-            return
+            return None
         shared = self.training_cases(min_other_holders=pathology.min_other_holders)
+        unique = self.unique_ppm(shared)
+        signed = None
+        if self._sign is not None:
+            run = ledger_run_id(pathology.run)
+            signed = self._sign(run, pathology.shared_set_hash, len(shared), unique)
         self._write(self._recorded_path(), str(len(shared)))
         if self._record is not None:
-            self._record(pathology, len(shared), self.unique_ppm(shared))
+            self._record(pathology, len(shared), unique)
+        return signed
 
     def _write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
@@ -130,6 +150,25 @@ def ledger_run_id(run: str) -> int:
             fix="start alignment runs with a numeric run id (e.g. the round number)",
         )
     return int(run)
+
+
+def sign_with(ledger: LedgerClient) -> RecordSigner:
+    """Sign alignment records as ``ledger``'s account, bound to its chain and address."""
+    domain = LedgerDomain(chain_id=ledger.sender.chain_id, ledger=ledger.address)
+
+    def sign(
+        run: int, shared_set_hash: bytes, shared_size: int, unique_ppm: int
+    ) -> LedgerAlignment:
+        return signed_record(
+            ledger.account,
+            domain,
+            run=run,
+            shared_set_hash=shared_set_hash,
+            shared_size=shared_size,
+            unique_ppm=unique_ppm,
+        )
+
+    return sign
 
 
 def record_on_ledger(ledger: LedgerClient) -> ResultSink:

@@ -52,7 +52,8 @@ def books(tmp_path, make_world):
 
 def _align(books, purpose, run="1"):
     parties = [
-        AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
+        AlignmentParty(f"h{k}", b.items_for, secret=SALT, on_result=b.on_result)
+        for k, b in enumerate(books)
     ]
     log = WireLog()
     return run_alignment(

@@ -18,7 +18,7 @@ STRANGER = Account.from_key("0x" + "22" * 32)
 
 
 def clients():
-    parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in SETS.items()}
+    parties = {k: AlignmentParty(k, lambda _p, v=v: v, secret=b"s") for k, v in SETS.items()}
     auth = RelayAuth(AllowedRelays([OPERATOR.address]))
     return parties, {k: TestClient(create_app(p, auth)) for k, p in parties.items()}
 
@@ -32,7 +32,9 @@ def test_session_over_the_router_matches_the_plaintext(plain):
     log = WireLog()
 
     links = [HttpLink("http://testserver", c, log, account=OPERATOR) for c in apps.values()]
-    summary = run_alignment(links, run="r", purpose=AlignmentPurpose.PATIENTS, log=log)
+    summary = run_alignment(
+        links, run="r", purpose=AlignmentPurpose.PATIENTS, log=log, account=OPERATOR
+    )
 
     expected = plain(SETS)
     for name, party in parties.items():
@@ -50,6 +52,7 @@ def test_router_answers_a_refusal_with_400_naming_the_field():
         run="r",
         purpose=AlignmentPurpose.PATIENTS,
         parties=("north", "south"),
+        relay=OPERATOR.address,
     )
     body = to_wire(opening)
     assert client.post("/alignment/open", content=body, headers=signed(body)).status_code == 200
@@ -74,6 +77,7 @@ def test_router_refuses_unsigned_stranger_signed_and_replayed_requests_before_th
         run="r",
         purpose=AlignmentPurpose.PATIENTS,
         parties=("north", "south"),
+        relay=OPERATOR.address,
     )
     body = to_wire(opening)
 
