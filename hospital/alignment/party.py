@@ -179,7 +179,7 @@ class AlignmentParty:
         s = self._sessions.get(session_id)
         return None if s is None else s.open.relay
 
-    def _own_items(self, msg: SessionOpen) -> list[bytes]:
+    def own_items(self, msg: SessionOpen) -> list[bytes]:
         """The hospital's real items for the session, de-duplicated, within the cap."""
         # an item shaped like a canary is never real; dropping it keeps the checks exact
         items = list({i for i in self._items_for(msg.purpose) if not is_canary_shaped(i)})
@@ -217,7 +217,7 @@ class AlignmentParty:
             parties=msg.parties,
         )
         canaries = canaries_for(self.name, key, msg.parties, msg.terms.canaries_per_group)
-        items = self._own_items(msg) + list(canaries)
+        items = self.own_items(msg) + list(canaries)
         secrets.SystemRandom().shuffle(items)  # owner order is secret: only it maps points back
         with self._lock:
             if msg.session_id in self._sessions:
@@ -248,12 +248,12 @@ class AlignmentParty:
                 field="set_sizes",
             )
         terms = s.open.terms
-        limit = terms.max_set_size + canaries_per_party(s.open.parties, terms.canaries_per_group)
+        canaries = canaries_per_party(s.open.parties, terms.canaries_per_group)
         for party, size in msg.set_sizes.items():
-            if size > limit:  # the relay should have refused it: it may be colluding
+            if size > terms.max_set_size + canaries:  # the relay let it through: colluding?
                 raise AlignmentRefused(
-                    f"{party} announced {size} items, more than the cap of "
-                    f"{terms.max_set_size} (plus {limit - terms.max_set_size} canaries): "
+                    f"{party} announced {size - canaries} items (and {canaries} canaries), "
+                    f"more than the consortium's cap of {terms.max_set_size}: "
                     "it could probe for guessed items",
                     field="set_sizes",
                     fix=f"run the alignment without {party}, or within the consortium's cap",

@@ -272,6 +272,7 @@ class Relay:
 
     def accept(self, r: _Run, name: str, acc: SessionAccepted) -> None:
         """Hold a hospital's acceptance to the cap; keep its key commitment."""
+        r.sizes[name] = acc.set_size  # kept first: the audit trail names a refused size too
         limit = self.terms.max_set_size + self._canaries(r.names)
         if acc.set_size > limit:
             raise PartyAccused(
@@ -290,7 +291,6 @@ class Relay:
                 )
             check_batch(bytes.fromhex(acc.key_commitment), expected=1, field="key_commitment")
             r.commitments[name] = acc.key_commitment
-        r.sizes[name] = acc.set_size
 
     def _ring(self, r: _Run, ex: ThreadPoolExecutor) -> dict[str, bytes]:
         """Every owner's batch raised by every party, proofs checked; the final batches."""
