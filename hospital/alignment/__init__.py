@@ -5,7 +5,8 @@ nothing about items it does not hold; it checks the relay's counts with canaries
 relay checks every party's key with DLEQ proofs. See docs/design.md, "Alignment (PSI)".
 """
 
-from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.errors import AlignmentRefused, PartyAccused
+from hospital.alignment.group import count_other_holders
 from hospital.alignment.items import (
     AlignmentPurpose,
     cases_to_train_on,
@@ -16,13 +17,8 @@ from hospital.alignment.items import (
 )
 from hospital.alignment.links import LocalLink, PartyLink, WireLog
 from hospital.alignment.party import AlignmentParty, PartyResult
-from hospital.alignment.relay import (
-    PartyAccused,
-    Relay,
-    RunSummary,
-    count_other_holders,
-    run_alignment,
-)
+from hospital.alignment.relay import Relay, run_alignment
+from hospital.alignment.summary import RunSummary
 from hospital.alignment.terms import AlignmentTerms
 
 __all__ = [

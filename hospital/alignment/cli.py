@@ -28,8 +28,9 @@ from hospital.alignment.items import AlignmentPurpose
 from hospital.alignment.links import LocalLink, PartyLink, WireLog
 from hospital.alignment.party import AlignmentParty, ItemSource, PartyResult
 from hospital.alignment.receipts import LedgerDomain
-from hospital.alignment.relay import Relay, RunSummary
+from hospital.alignment.relay import Relay
 from hospital.alignment.sources import ItemFormat, default_purpose, load_items
+from hospital.alignment.summary import RunSummary
 from hospital.alignment.terms import AlignmentSettings
 from node.errors import ValidationFailed
 

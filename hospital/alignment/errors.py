@@ -19,3 +19,11 @@ class AlignmentRefused(ValidationFailed):
 
     def __init__(self, message: str, *, field: str, fix: str | None = None) -> None:
         super().__init__(message, field=field, fix=fix)
+
+
+class PartyAccused(AlignmentRefused):
+    """The relay refused a session because one party deviated; ``party`` names it."""
+
+    def __init__(self, message: str, *, party: str, field: str, fix: str | None = None) -> None:
+        super().__init__(message, field=field, fix=fix)
+        self.party = party

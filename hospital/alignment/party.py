@@ -16,19 +16,9 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
-
-from hospital.alignment.canaries import (
-    Group,
-    canaries_for,
-    canaries_per_party,
-    canary_mismatches,
-    is_canary_shaped,
-    session_key,
-)
+from hospital.alignment.canaries import Group, canaries_for, is_canary_shaped, session_key
 from hospital.alignment.dleq import batch_statement, key_commitment, prove
 from hospital.alignment.errors import AlignmentRefused
-from hospital.alignment.evidence import counts_signer
 from hospital.alignment.group import PoolKind, check_batch, encode_items, new_key, raise_points
 from hospital.alignment.items import SALT_BYTES, AlignmentPurpose, shared_set_hash
 from hospital.alignment.messages import (
@@ -41,52 +31,15 @@ from hospital.alignment.messages import (
     SessionAccepted,
     SessionOpen,
 )
+from hospital.alignment.owner_checks import CanariesFailed, check_counts, check_sizes
+from hospital.alignment.result import PartyResult, context_of
 from hospital.alignment.terms import AlignmentTerms
+
+__all__ = ["AlignmentParty", "ItemSource", "PartyResult", "ResultSink", "context_of"]
 
 ItemSource = Callable[[AlignmentPurpose], Iterable[bytes]]
 #: Takes a checked result; returns what the hospital would record on chain, signed (or None).
-ResultSink = Callable[["PartyResult"], LedgerAlignment | None]
-
-
-class PartyResult(BaseModel):
-    """What one hospital learned in one run: for each of its items, how many others hold it.
-
-    Local only: it holds the hospital's items and the salt of its ledger commitment.
-    """
-
-    model_config = ConfigDict(frozen=True, ser_json_bytes="hex", val_json_bytes="hex")
-
-    session_id: str
-    run: str
-    party: str
-    purpose: AlignmentPurpose
-    min_other_holders: int
-    items: tuple[bytes, ...]
-    other_holders: tuple[int, ...]
-    salt: bytes
-    shared_size: int
-    shared_set_hash: bytes
-
-    def holders_by_item(self) -> dict[bytes, int]:
-        """Item -> number of other hospitals holding it."""
-        return dict(zip(self.items, self.other_holders, strict=True))
-
-    def ledger_args(self) -> tuple[str, bytes, int]:
-        """The arguments of ``recordAlignment(run, sharedSetHash, sharedSize)``."""
-        return self.run, self.shared_set_hash, self.shared_size
-
-    def shared_items(self) -> list[bytes]:
-        """The items held by at least ``min_other_holders`` other hospitals."""
-        return [
-            i
-            for i, c in zip(self.items, self.other_holders, strict=True)
-            if c >= self.min_other_holders
-        ]
-
-
-def context_of(msg: SessionOpen) -> bytes:
-    """The hash-to-group context: purpose and session id (points never repeat across runs)."""
-    return f"{msg.purpose.value}\x00{msg.session_id}".encode()
+ResultSink = Callable[[PartyResult], LedgerAlignment | None]
 
 
 @dataclass
@@ -94,6 +47,7 @@ class _Session:
     open: SessionOpen
     index: int
     key: bytes
+    commitment: str | None  # K = k·B, hex (None when the session has no proofs)
     items: list[bytes]  # real items and canaries, in the secret shuffled order
     canaries: dict[bytes, tuple[Group, int]]  # canary -> (its region, its expected count)
     last_seq_in: int
@@ -209,14 +163,14 @@ class AlignmentParty:
                 field="terms",
                 fix="open the session with the consortium's FEDCHAIN_ALIGNMENT_* terms",
             )
-        key = session_key(
+        canary_key = session_key(
             self._secret,
             session_id=msg.session_id,
             run=msg.run,
             purpose=msg.purpose.value,
             parties=msg.parties,
         )
-        canaries = canaries_for(self.name, key, msg.parties, msg.terms.canaries_per_group)
+        canaries = canaries_for(self.name, canary_key, msg.parties, msg.terms.canaries_per_group)
         items = self.own_items(msg) + list(canaries)
         secrets.SystemRandom().shuffle(items)  # owner order is secret: only it maps points back
         with self._lock:
@@ -226,55 +180,23 @@ class AlignmentParty:
                     field="session_id",
                     fix="open each run with a fresh session id",
                 )
-            s = _Session(msg, msg.parties.index(self.name), new_key(), items, canaries, msg.seq)
+            key = new_key()
+            commitment = key_commitment(key).hex() if msg.terms.proofs else None
+            index = msg.parties.index(self.name)
+            s = _Session(msg, index, key, commitment, items, canaries, msg.seq)
             self._sessions[msg.session_id] = s
         return SessionAccepted(
             session_id=msg.session_id,
             sender=self.name,
             seq=s.next_seq(),
             set_size=len(items),
-            key_commitment=key_commitment(s.key).hex() if msg.terms.proofs else None,
+            key_commitment=s.commitment,
         )
-
-    def _check_sizes(self, s: _Session, msg: EncodeRequest) -> None:
-        if set(msg.set_sizes) != set(s.open.parties):
-            raise AlignmentRefused(
-                "set_sizes must name exactly the session's parties", field="set_sizes"
-            )
-        if msg.set_sizes[self.name] != len(s.items):
-            raise AlignmentRefused(
-                f"set_sizes[{self.name}] is {msg.set_sizes[self.name]}, "
-                f"this hospital announced {len(s.items)}",
-                field="set_sizes",
-            )
-        terms = s.open.terms
-        canaries = canaries_per_party(s.open.parties, terms.canaries_per_group)
-        for party, size in msg.set_sizes.items():
-            if size > terms.max_set_size + canaries:  # the relay let it through: colluding?
-                raise AlignmentRefused(
-                    f"{party} announced {size - canaries} items (and {canaries} canaries), "
-                    f"more than the consortium's cap of {terms.max_set_size}: "
-                    "it could probe for guessed items",
-                    field="set_sizes",
-                    fix=f"run the alignment without {party}, or within the consortium's cap",
-                )
-        if not terms.proofs:
-            return
-        if set(msg.key_commitments) != set(s.open.parties):
-            raise AlignmentRefused(
-                "key_commitments must name exactly the session's parties",
-                field="key_commitments",
-            )
-        if msg.key_commitments[self.name] != key_commitment(s.key).hex():
-            raise AlignmentRefused(
-                f"key_commitments[{self.name}] is not the commitment this hospital sent",
-                field="key_commitments",
-            )
 
     def encode(self, msg: EncodeRequest) -> PointBatch:
         """Hash this hospital's items to the group and raise them to its key (hop 1)."""
         s = self._session(msg)
-        self._check_sizes(s, msg)
+        check_sizes(s.open, self.name, len(s.items), s.commitment, msg)
 
         def claim() -> None:
             if s.encoded:
@@ -348,55 +270,15 @@ class AlignmentParty:
             points=points,
         )
 
-    def _check_counts(self, s: _Session, msg: CountsDelivery) -> None:
-        """Refuse counts not signed by the session's relay, malformed, or failing a canary."""
-        o = s.open
-        signer = counts_signer(
-            msg.relay_signature,
-            session_id=msg.session_id,
-            run=o.run,
-            purpose=o.purpose.value,
-            recipient=self.name,
-            relay=o.relay,
-            counts=msg.counts,
-        )
-        if signer is None or signer.lower() != o.relay.lower():
-            raise AlignmentRefused(
-                f"the counts are not signed by the session's relay {o.relay}",
-                field="relay_signature",
-                fix="the relay signs each hospital's counts with the account that opened it",
-            )
-        n = len(o.parties)
-        if len(msg.counts) != len(s.items):
-            raise AlignmentRefused(
-                f"counts has {len(msg.counts)} entries, this hospital has {len(s.items)} items",
-                field="counts",
-                fix="send one count byte per item, in the owner's order",
-            )
-        if any(c > n - 1 for c in msg.counts):
-            raise AlignmentRefused(f"a count exceeds the {n - 1} other parties", field="counts")
-        if len(s.blinded) != n - 1:
-            raise AlignmentRefused(
-                "counts arrived before every batch went round the ring",
-                field="seq",
-                fix="deliver counts after the last hop",
-            )
-        wrong = canary_mismatches(s.canaries, dict(zip(s.items, msg.counts, strict=True)))
-        if wrong:
-            with self._lock:
-                s.refused, s.finished, s.key = msg, True, b""
-            raise AlignmentRefused(
-                f"{self.name} refuses run {o.run}: the counts signed by relay {o.relay} fail "
-                f"its canary checks ({'; '.join(wrong)}). Nothing was recorded.",
-                field="counts",
-                fix=f"do not use relay {o.relay}'s counts; re-run with another designated "
-                "relay (a hospital that left out or added canaries causes the same refusal)",
-            )
-
     def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
         """Check the counts (relay signature, canaries), keep the result, commit to it."""
         s = self._session(msg)
-        self._check_counts(s, msg)
+        try:
+            check_counts(s.open, self.name, s.items, s.canaries, len(s.blinded), msg)
+        except CanariesFailed:
+            with self._lock:  # nothing is kept but the relay's signed counts, as evidence
+                s.refused, s.finished, s.key = msg, True, b""
+            raise
 
         def claim() -> None:
             if s.finished:

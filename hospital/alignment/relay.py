@@ -15,21 +15,19 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel
 
 from hospital.alignment.audit import AuditEntry, AuditParty, AuditTrail
 from hospital.alignment.canaries import canaries_per_party
 from hospital.alignment.dleq import DleqProof, batch_statement, verify
-from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.errors import AlignmentRefused, PartyAccused
 from hospital.alignment.evidence import sign_counts
-from hospital.alignment.group import POINT_BYTES, check_batch, split_points
+from hospital.alignment.group import POINT_BYTES, check_batch, count_other_holders
 from hospital.alignment.items import AlignmentPurpose
 from hospital.alignment.links import PartyLink, WireLog
 from hospital.alignment.messages import (
@@ -37,77 +35,17 @@ from hospital.alignment.messages import (
     AlignmentReceipt,
     CountsDelivery,
     EncodeRequest,
-    LedgerAlignment,
     Message,
     PointBatch,
     SessionAccepted,
     SessionOpen,
 )
 from hospital.alignment.receipts import LedgerDomain, check_ledger_record
+from hospital.alignment.summary import RunSummary
 from hospital.alignment.terms import AlignmentTerms
 from node.errors import ValidationFailed
 
 Progress = Callable[[str, int, int], None]
-
-
-class PartyAccused(AlignmentRefused):
-    """The relay refused a session because one party deviated; ``party`` names it."""
-
-    def __init__(self, message: str, *, party: str, field: str, fix: str | None = None) -> None:
-        super().__init__(message, field=field, fix=fix)
-        self.party = party
-
-
-def count_other_holders(finals: Mapping[str, bytes]) -> dict[str, bytes]:
-    """For each owner, one byte per point of its final batch: how many other owners hold it.
-
-    ``finals`` maps each owner to its set raised to every key. A point repeated inside one
-    owner's batch would inflate others' counts, so it is refused.
-    """
-    pool: Counter[bytes] = Counter()
-    for owner, blob in finals.items():
-        points = split_points(blob)
-        if len(set(points)) != len(points):
-            raise AlignmentRefused(
-                f"the final batch of {owner} repeats a point",
-                field="points",
-                fix=f"{owner} must send each item once",
-            )
-        pool.update(points)
-    return {owner: bytes(pool[p] - 1 for p in split_points(blob)) for owner, blob in finals.items()}
-
-
-class RunSummary(BaseModel):
-    """What the relay saw of a run: set sizes, receipts, bytes on the wire, time."""
-
-    session_id: str
-    run: str
-    purpose: AlignmentPurpose
-    parties: tuple[str, ...]
-    set_sizes: dict[str, int]  # as announced: canaries included
-    canaries_per_party: int
-    receipts: dict[str, AlignmentReceipt]
-    payload_bytes: int
-    framing_bytes: int
-    seconds: float
-
-    def items(self, party: str) -> int:
-        """A party's real items (its announced size less its canaries)."""
-        return self.set_sizes[party] - self.canaries_per_party
-
-    @property
-    def bytes_per_item(self) -> float:
-        """All bytes counted on the wire over all parties' real items (canaries are overhead)."""
-        items = sum(self.items(p) for p in self.parties)
-        return (self.payload_bytes + self.framing_bytes) / items if items else 0.0
-
-    def records(self) -> dict[str, LedgerAlignment]:
-        """The hospitals' signed ledger records, checked, for ``recordAlignment`` by the relay."""
-        return {
-            name: r.ledger_record
-            for name, r in self.receipts.items()
-            if r.ledger_record is not None
-        }
 
 
 class _Checker:
