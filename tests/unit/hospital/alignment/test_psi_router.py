@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from hospital.alignment import AlignmentParty, AlignmentPurpose, WireLog, run_alignment
 from hospital.alignment.auth import AllowedRelays, RelayAuth
 from hospital.alignment.client import HttpLink
-from hospital.alignment.messages import RELAY, SessionOpen, to_wire
+from hospital.alignment.messages import RELAY, EncodeRequest, SessionOpen, to_wire
 from hospital.alignment.router import create_app
 from node.requestauth import sign_request
 
@@ -96,3 +96,31 @@ def test_router_refuses_unsigned_stranger_signed_and_replayed_requests_before_th
     assert other_path.status_code == 401 and "not the claimed" in other_path.json()["detail"]
     assert first.status_code == 200  # so none of the refused requests reached the party
     assert replayed.status_code == 401 and "replay" in replayed.json()["detail"]
+
+
+def test_only_the_relay_a_session_names_may_drive_it():
+    other = Account.from_key("0x" + "33" * 32)
+    party = AlignmentParty("north", lambda _p: SETS["north"], secret=b"s")
+    client = TestClient(
+        create_app(party, RelayAuth(AllowedRelays([OPERATOR.address, other.address])))
+    )
+    opening = SessionOpen(
+        session_id=secrets.token_hex(16),
+        sender=RELAY,
+        seq=1,
+        run="r",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("north", "south"),
+        relay=OPERATOR.address,
+    )
+    body = to_wire(opening)
+    claimed = client.post("/alignment/open", content=body, headers=signed(body, other))
+    opened = client.post("/alignment/open", content=body, headers=signed(body))
+    ask = EncodeRequest(session_id=opening.session_id, sender=RELAY, seq=2, set_sizes={})
+    body = to_wire(ask)
+    path = "/alignment/encode"
+    hijack = client.post(path, content=body, headers=signed(body, other, path=path))
+
+    assert claimed.status_code == 403 and f"relayed by {OPERATOR.address}" in claimed.text
+    assert opened.status_code == 200
+    assert hijack.status_code == 403 and f"{other.address} may not drive it" in hijack.text
