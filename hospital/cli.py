@@ -256,8 +256,9 @@ def serve(
 
     from diagnosis.api.settings import DiagnosisSettings
     from hospital.alignment.auth import LedgerRelays, RelayAuth
+    from hospital.alignment.terms import AlignmentSettings
     from hospital.emr.saltmark import require_not_devnet_salted
-    from hospital.service.alignment import AlignmentBook, sign_for_ledger
+    from hospital.service.alignment import AlignmentBook, sign_with
     from hospital.service.app import create_hospital_app
     from hospital.service.settings import HospitalSettings
     from node.chain.connect import ledger_from_settings
@@ -293,8 +294,9 @@ def serve(
         # one ledger client (one nonce sequence) for this account, shared by the alignment
         # recording and the round thread
         ledger = ledger_from_settings(node_settings)
-        record = sign_for_ledger(ledger) if settings.record_alignment else None
-        book = AlignmentBook(store, settings.alignment_dir, record=record)
+        # the hospital signs what the relay will record; it never records its own weight
+        sign = sign_with(ledger) if settings.record_alignment else None
+        book = AlignmentBook(store, settings.alignment_dir, sign=sign)
         rounds = _round_participation(book, node_settings, ledger, settings.rounds_dir)
         app = create_hospital_app(
             name=name,
@@ -303,6 +305,8 @@ def serve(
             doctor_tokens=doctor_tokens,
             rounds=rounds,
             schema_name=_consortium_schema_name(),
+            consortium_secret=emr.salt,  # relays do not hold it: the canaries derive from it
+            alignment_terms=AlignmentSettings().terms(),
         )
         _out.print(
             f"{name}: {store.count()} cases; doctor page "

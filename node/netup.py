@@ -246,7 +246,7 @@ class Network:
 
     def _data(self) -> None:
         emr = self.data_dir / EMR
-        env = self._common_env()
+        env = {**self._common_env(), **self._salt_env()}
         if not any(emr.glob("*.sqlite")):
             if self.options.data == "heart":
                 command = ["data", "heart", "--out", str(emr)]
@@ -285,9 +285,13 @@ class Network:
             "FEDCHAIN_DATA_DIR": str(self.data_dir),
         }
 
+    def _salt_env(self) -> dict[str, str]:
+        # Hospitals only: the alignment canaries derive from the salt, so the relays (the
+        # admin's CLI, miners) must not hold it.
+        return {"FEDCHAIN_NATIONAL_ID_SALT": self.options.salt}
+
     def _common_env(self) -> dict[str, str]:
         return {
-            "FEDCHAIN_NATIONAL_ID_SALT": self.options.salt,
             "FEDCHAIN_ROUND_HIDDEN": json.dumps(list(self.options.hidden)),
             "FEDCHAIN_ROUND_TRAIN": json.dumps(self.options.train),
             "FEDCHAIN_ROUND_SCHEMA": self.options.schema,
@@ -332,6 +336,7 @@ class Network:
         name = self.hospital_names[k]
         env = {
             **self._common_env(),
+            **self._salt_env(),
             "FEDCHAIN_DATA_DIR": str(self.data_dir / name),
             "FEDCHAIN_DEVNET_ACCOUNT": str(self.network.pairs[k].hospital_devnet_index),
             "FEDCHAIN_DATABASE_URL": f"sqlite:///{self.data_dir / EMR / (name + '.sqlite')}",

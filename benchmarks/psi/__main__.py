@@ -1,11 +1,14 @@
-"""Run: .venv/bin/python -m benchmarks.psi [--skip-100k] [--http] [--overlap 0.3]
+"""Run: .venv/bin/python -m benchmarks.psi [--skip-100k] [--http] [--overlap 0.3] [--checks both]
 
 Two parties at 10k x 10k and 100k x 100k and three parties at 10k each, in process
 (every message still goes through the wire codec; bytes = message bodies) and, with
 --http, over real uvicorn hospital services (bytes = bodies + HTTP request/status lines and
-headers). Also compares one worker, a 2-thread pool and a 2-process pool on hash-to-group +
-scalar multiplication. The machine's 2 cores are shared with other work: the load average
-is printed beside every row, and absolute times are inflated by it.
+headers). Each in-process case runs with the checks (canaries, DLEQ proofs, signed counts)
+and without them (canaries and proofs off), one right after the other, so their ratio is
+measured under the same load. Also compares one worker, a 2-thread pool and a 2-process
+pool on hash-to-group + scalar multiplication, and times one DLEQ proof and its check.
+The machine's 2 cores are shared with other work: the load average is printed beside
+every row, and absolute times are inflated by it.
 """
 
 from __future__ import annotations
@@ -28,19 +31,24 @@ from rich.table import Table
 from hospital.alignment import (
     AlignmentParty,
     AlignmentPurpose,
+    AlignmentTerms,
     LocalLink,
     PartyLink,
+    Relay,
     WireLog,
-    run_alignment,
 )
 from hospital.alignment.client import HttpLink
-from hospital.alignment.group import encode_items, new_key
+from hospital.alignment.dleq import key_commitment, prove, verify
+from hospital.alignment.group import encode_items, new_key, raise_points
 
 TARGET_SECONDS_100K = 15.0
 TARGET_BYTES = 200.0
 FATE_BYTES = 600.0
 REPO = Path(__file__).resolve().parents[2]
 RELAY_ACCOUNT = Account.create()  # the relay signs every message; the services allow it
+SECRET = b"benchmark consortium secret"
+CHECKED = AlignmentTerms()  # the consortium defaults: canaries, DLEQ proofs
+UNCHECKED = AlignmentTerms(canaries_per_group=0, proofs=False)  # the protocol before issue 19
 console = Console(width=180)
 
 
@@ -65,11 +73,20 @@ def correct(sets: dict[str, list[bytes]], results: dict[str, dict[bytes, int]]) 
     )
 
 
-def run_local(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, bool]:
+def per_real_item(total_bytes: int, sets: dict[str, list[bytes]]) -> float:
+    """Bytes over the hospitals' real items (canaries are overhead, not items)."""
+    return total_bytes / sum(len(set(v)) for v in sets.values())
+
+
+def run_local(
+    sets: dict[str, list[bytes]], terms: AlignmentTerms = CHECKED
+) -> tuple[float, float, float | None, bool]:
     cpu = time.process_time()  # all threads of this process: hospitals and relay
     log = WireLog()
-    parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in sets.items()}
-    summary = run_alignment(
+    parties = {
+        k: AlignmentParty(k, lambda _p, v=v: v, secret=SECRET, terms=terms) for k, v in sets.items()
+    }
+    summary = Relay(RELAY_ACCOUNT, terms=terms).run(
         [LocalLink(p, log) for p in parties.values()],
         run="bench",
         purpose=AlignmentPurpose.PATIENTS,
@@ -77,7 +94,13 @@ def run_local(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None,
     )
     results = {k: p.result(summary.session_id).holders_by_item() for k, p in parties.items()}
     cpu = time.process_time() - cpu
-    return summary.seconds, summary.bytes_per_item, cpu, correct(sets, results)
+    per_item = per_real_item(log.total_bytes, sets)
+    return summary.seconds, per_item, cpu, correct(sets, results)
+
+
+def run_unchecked(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, bool]:
+    """The same run with canaries and proofs off (what the protocol was before issue 19)."""
+    return run_local(sets, UNCHECKED)
 
 
 def free_port() -> int:
@@ -132,7 +155,7 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                 links: list[PartyLink] = [
                     HttpLink(u, client, log, account=RELAY_ACCOUNT) for u in urls
                 ]
-                summary = run_alignment(
+                summary = Relay(RELAY_ACCOUNT).run(
                     links, run="bench", purpose=AlignmentPurpose.PATIENTS, log=log
                 )
             ok = all(
@@ -140,7 +163,7 @@ def run_http(sets: dict[str, list[bytes]]) -> tuple[float, float, float | None, 
                 == len(set(v) & set().union(*(set(o) for j, o in sets.items() if j != k)))
                 for k, v in sets.items()
             )
-            return summary.seconds, summary.bytes_per_item, None, ok
+            return summary.seconds, per_real_item(log.total_bytes, sets), None, ok
         finally:
             for p in procs:
                 p.terminate()
@@ -183,12 +206,56 @@ def pools(n: int, rounds: int = 3) -> Table:
     return table
 
 
+def dleq_costs(n: int, rounds: int = 3) -> Table:
+    """One blind hop of ``n`` points: raising, proving and checking the proof (best of rounds)."""
+    inputs = encode_items([os.urandom(16) for _ in range(n)], new_key(), context=b"bench")
+    key = new_key()
+    outputs = raise_points(inputs, key)
+    steps = {
+        "raise (the hop itself)": lambda: raise_points(inputs, key),
+        "prove (hospital)": lambda: prove(key, inputs, outputs, statement=b"bench"),
+        "verify (relay)": lambda: verify(
+            key_commitment(key),
+            inputs,
+            outputs,
+            prove(key, inputs, outputs, statement=b"bench"),
+            statement=b"bench",
+        ),
+    }
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(rounds):
+        for label, step in steps.items():
+            wall = time.perf_counter()
+            step()
+            best[label] = min(best[label], time.perf_counter() - wall)
+    best["verify (relay)"] -= best["prove (hospital)"]  # the lambda proves first
+    table = Table(
+        title=f"one blind hop of {n:,} points, 2 threads, best of {rounds} (load {load()})"
+    )
+    for col in ("step", "seconds", "µs/point", "x the hop"):
+        table.add_column(col)
+    for label, seconds in best.items():
+        table.add_row(
+            label,
+            f"{seconds:.2f}",
+            f"{seconds / n * 1e6:.1f}",
+            f"{seconds / best['raise (the hop itself)']:.2f}",
+        )
+    return table
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-100k", action="store_true", help="leave out 100k x 100k")
     ap.add_argument("--only-100k", action="store_true", help="only 100k x 100k, no pool table")
     ap.add_argument("--http", action="store_true", help="also run every case over HTTP")
     ap.add_argument("--overlap", type=float, default=0.3)
+    ap.add_argument(
+        "--checks",
+        choices=("both", "on", "off"),
+        default="both",
+        help="canaries + DLEQ proofs on, off, or both one after the other (in process)",
+    )
     args = ap.parse_args()
 
     console.print(f"cores: {os.cpu_count()}, load average (1/5/15 min) at start: {load()}")
@@ -198,11 +265,13 @@ def main() -> None:
         cases = [big]
     else:
         console.print(pools(10_000))
+        console.print(dleq_costs(10_000))
         if not args.skip_100k:
             cases.insert(1, big)
     table = Table(title=f"ECDH PSI over ristretto255, {args.overlap:.0%} overlap")
     for col in (
         "case",
+        "checks",
         "transport",
         "seconds",
         "target s",
@@ -218,15 +287,20 @@ def main() -> None:
     for label, sizes in cases:
         sets = make_sets(sizes, args.overlap, seed=sum(sizes.values()))
         size = " x ".join(f"{n // 1000}k" for n in sizes.values())
-        transports = [("in process", run_local)]
+        transports = []
+        if args.checks in ("both", "on"):
+            transports.append(("canaries + DLEQ", "in process", run_local))
+        if args.checks in ("both", "off"):
+            transports.append(("off", "in process", run_unchecked))
         if args.http:
-            transports.append(("HTTP", run_http))
-        for name, fn in transports:
+            transports.append(("canaries + DLEQ", "HTTP", run_http))
+        for checks, name, fn in transports:
             before = load()
             seconds, per_item, cpu, ok = fn(sets)
             target = f"{TARGET_SECONDS_100K:.0f}" if max(sizes.values()) == 100_000 else "-"
             table.add_row(
                 f"{label} {size}",
+                checks,
                 name,
                 f"{seconds:.2f}",
                 target,
@@ -244,7 +318,8 @@ def main() -> None:
         "threads): on two idle cores the wall time is about half of it."
     )
     console.print(
-        "bytes/item = all bytes both ways (relay <-> hospitals) / sum of set sizes; "
+        "bytes/item = all bytes both ways (relay <-> hospitals) / sum of real set sizes "
+        "(canaries are counted as overhead); "
         "in process: message bodies (binary frames, JSON headers); HTTP adds request/"
         "status lines and headers. FATE figure: ~0.6 KB per item (issue 5)."
     )

@@ -3,10 +3,12 @@
 Every alignment message a hospital receives is a request signed with the relay's account key
 (``node/requestauth``: EIP-191 over method, path, body hash, timestamp and nonce). The
 signature says *who* sent it; a ``RelayPolicy`` says whether that account may drive PSI
-here. On a consortium the policy reads the ledger: an active registered hospital, or the
-ledger's admin (the operator's `fedchain align run` / `fedchain demo`). Miners are not
-allowed: they never relay today, and a relay learns every region size of the Venn diagram.
-A stand-alone `fedchain align serve` (item files, no chain) names its relays instead.
+here. On a consortium the policy reads the ledger: only the accounts the consortium
+designates, the ledger's admin (the operator's `fedchain align run` / `fedchain demo`) or an
+active registered miner. A hospital may not relay: the relay sees every owner's fully-encoded
+set, so it learns the size of every region of the Venn diagram, and a hospital relaying
+would learn, as H_i, which other hospitals hold each of its own items. A stand-alone
+`fedchain align serve` (item files, no chain) names its relays instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Protocol
 
+from hospital.alignment.errors import RELAY_FIX
 from node.chain.client import LedgerClient
 from node.chain.models import Role
 from node.errors import FedchainError
@@ -49,7 +52,7 @@ class AllowedRelays:
 
 
 class LedgerRelays:
-    """Active registered hospitals and the ledger's admin, read from the chain.
+    """The consortium's designated relays, read from the chain: the admin and active miners.
 
     Answers are kept ``ttl`` seconds, so one session (a few requests per hospital) costs
     one or two calls; a removed pair is refused at most ``ttl`` seconds later.
@@ -61,30 +64,30 @@ class LedgerRelays:
         self._known: dict[str, tuple[float, str | None]] = {}
 
     def _refusal(self, address: str) -> str | None:
-        member = self.ledger.member(address)
-        if member.role is Role.HOSPITAL and member.active:
-            return None
         if address.lower() == self.ledger.admin().lower():
             return None
+        member = self.ledger.member(address)
+        if member.role is Role.MINER and member.active:
+            return None
         if member.role is Role.HOSPITAL:
-            return f"{address} is a hospital whose pair was removed from the ledger"
+            return (
+                f"{address} is a hospital; a hospital may not relay an alignment (the relay "
+                "sees every region of the Venn diagram, so it would learn which hospitals hold "
+                "its own items)"
+            )
         if member.role is Role.MINER:
-            return f"{address} is a miner; only hospitals and the operator drive alignment"
+            return f"{address} is a miner whose pair was removed from the ledger"
         return f"{address} is not a member of this consortium's ledger"
 
     def check(self, address: str) -> None:
-        """Refuse non-members, miners, removed hospitals."""
+        """Refuse hospitals, non-members and removed miners."""
         now = time.monotonic()
         known = self._known.get(address.lower())
         if known is None or now - known[0] > self.ttl:
             known = (now, self._refusal(address))
             self._known[address.lower()] = known
         if known[1] is not None:
-            raise RelayRefused(
-                known[1],
-                fix="relay with an active hospital's account or the ledger admin's "
-                "(FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT of `fedchain align run`)",
-            )
+            raise RelayRefused(known[1], fix=RELAY_FIX)
 
 
 class RelayAuth:

@@ -1,28 +1,37 @@
 """`fedchain align`: run a private alignment among hospital services, or among local files.
 
 `serve` starts one hospital's alignment endpoints over an item file; `run` relays a session
-among running services, signing every message with this node's account (FEDCHAIN_KEYSTORE or
-FEDCHAIN_DEVNET_ACCOUNT); `local` runs the same protocol in process over item files (demo).
+among running services, signing every message and every hospital's counts with this node's
+account (FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT) and appending a signed line per run to
+its audit trail; `audit` reads and checks such a trail; `local` runs the same protocol in
+process over item files (demo).
 """
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hospital.alignment.audit import AuditTrail, read_trail
 from hospital.alignment.errors import AlignmentRefused
 from hospital.alignment.items import AlignmentPurpose
 from hospital.alignment.links import LocalLink, PartyLink, WireLog
 from hospital.alignment.party import AlignmentParty, ItemSource, PartyResult
-from hospital.alignment.relay import RunSummary, run_alignment
+from hospital.alignment.receipts import LedgerDomain
+from hospital.alignment.relay import Relay
 from hospital.alignment.sources import ItemFormat, default_purpose, load_items
+from hospital.alignment.summary import RunSummary
+from hospital.alignment.terms import AlignmentSettings
 from node.errors import ValidationFailed
 
 app = typer.Typer(
@@ -42,7 +51,13 @@ RunOpt = Annotated[str, typer.Option(help="run id (a number where it is recorded
 
 
 def _run_with_progress(
-    links: list[PartyLink], log: WireLog, *, run: str, purpose: AlignmentPurpose, min_other: int
+    relay: Relay,
+    links: list[PartyLink],
+    log: WireLog,
+    *,
+    run: str,
+    purpose: AlignmentPurpose,
+    min_other: int,
 ) -> RunSummary:
     columns = (
         TextColumn("{task.description}"),
@@ -56,7 +71,7 @@ def _run_with_progress(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        return run_alignment(
+        return relay.run(
             links, run=run, purpose=purpose, min_other_holders=min_other, log=log, progress=progress
         )
 
@@ -74,9 +89,10 @@ def _print_summary(summary: RunSummary, min_other: int) -> None:
         table.add_column(col)
     for name in summary.parties:
         r = summary.receipts[name]
-        table.add_row(name, str(summary.set_sizes[name]), str(r.shared_size), r.shared_set_hash)
+        table.add_row(name, str(summary.items(name)), str(r.shared_size), r.shared_set_hash)
     _out.print(table)
     _out.print(
+        f"every hospital checked its {summary.canaries_per_party} canaries; "
         f"{summary.seconds:.2f} s, {summary.payload_bytes + summary.framing_bytes:,} bytes on "
         f"the wire ({summary.framing_bytes:,} of them HTTP framing), "
         f"{summary.bytes_per_item:.1f} bytes per item"
@@ -112,12 +128,19 @@ def local(
         )
     sets = {name: load_items(path, fmt) for name, path in zip(names, files, strict=True)}
     results: list[PartyResult] = []
+
+    def keep(result: PartyResult) -> None:
+        results.append(result)
+
+    terms = AlignmentSettings().terms()
+    secret = secrets.token_bytes(32)  # one process holds every party: any shared secret does
     parties = [
-        AlignmentParty(name, _fixed(items), on_result=results.append)
+        AlignmentParty(name, _fixed(items), secret=secret, terms=terms, on_result=keep)
         for name, items in sets.items()
     ]
     log = WireLog()
     summary = _run_with_progress(
+        Relay(Account.create(), terms=terms),
         [LocalLink(p, log) for p in parties],
         log,
         run=run,
@@ -134,15 +157,23 @@ def local(
 
 def relay_account() -> LocalAccount:
     """The account that signs what the relay sends (checked against the network's chain id)."""
+    return _relay_node()[0]
+
+
+def _relay_node() -> tuple[LocalAccount, LedgerDomain | None, Path]:
+    """The relay's account, its network's ledger domain (if any) and its audit trail path."""
     from node.chain.network import NetworkFile
     from node.config import load_settings
     from node.identity import load_identity
 
     settings = load_settings()
-    chain_id = settings.chain_id
+    chain_id, domain = settings.chain_id, None
     if settings.resolved_network_file.exists():
-        chain_id = NetworkFile.load(settings.resolved_network_file).chain_id
-    return load_identity(settings, chain_id)
+        network = NetworkFile.load(settings.resolved_network_file)
+        chain_id = network.chain_id
+        domain = LedgerDomain(chain_id=network.chain_id, ledger=network.ledger_address)
+    trail = settings.data_dir / "alignment-audit.jsonl"
+    return load_identity(settings, chain_id), domain, trail
 
 
 @app.command("run")
@@ -153,19 +184,25 @@ def run_remote(
     ),
     min_other_holders: MinOpt = 1,
     run: RunOpt = "1",
+    audit: Annotated[
+        Path | None, typer.Option(help="audit trail (JSON lines) to append this run to")
+    ] = None,
     record: Annotated[
         bool,
         typer.Option(
-            help="record each hospital's signed outcome on the ledger of the network file "
-            "(this account must be the admin or a miner)"
+            help="record each hospital's signed outcome on the network file's ledger "
+            "(this account must be the admin or an active miner)"
         ),
     ] = True,
 ) -> None:
     """Relay a session among running hospital services (this process is the relay).
 
-    Every message is signed with this node's account; hospital services accept the ledger's
-    designated relays. With a network file, the hospitals' signed outcomes are then
-    recorded on chain by this account (``recordAlignment``).
+    Every message is signed with this node's account; hospital services accept only the
+    consortium's designated relays: the ledger admin and active miners (never a hospital).
+    Each hospital's counts are signed too; a signed line per run (completed or refused) is
+    appended to the audit trail ($FEDCHAIN_DATA_DIR/alignment-audit.jsonl unless --audit).
+    With a network file, the outcomes the hospitals signed are then recorded on chain by
+    this account (``recordAlignment``); a refused run records nothing.
     """
     if len(urls) < 2:
         raise ValidationFailed(
@@ -175,37 +212,62 @@ def run_remote(
         )
     from hospital.alignment.client import HttpLink
 
-    account = relay_account()
+    account, domain, trail = _relay_node()
+    relay = Relay(
+        account,
+        terms=AlignmentSettings().terms(),
+        domain=domain,
+        trail=AuditTrail(audit or trail, account),
+    )
     log = WireLog()
     with httpx.Client() as client:
         links: list[PartyLink] = [HttpLink(u, client, log, account=account) for u in urls]
         summary = _run_with_progress(
-            links, log, run=run, purpose=purpose, min_other=min_other_holders
+            relay, links, log, run=run, purpose=purpose, min_other=min_other_holders
         )
     _print_summary(summary, min_other_holders)
-    if record:
+    _out.print(f"signed audit line appended to {relay.trail.path if relay.trail else '-'}")
+    if record and domain is not None:
         _record_on_chain(account, summary)
 
 
 def _record_on_chain(account: LocalAccount, summary: RunSummary) -> None:
-    """Record the receipts' signed outcomes as the relay, if a network file is configured."""
-    from hospital.alignment.recording import record_receipts
+    """Record the receipts' signed outcomes on the network file's ledger, as the relay."""
+    from hospital.alignment.recording import record_on_chain
     from node.chain.connect import ledger_from_network
     from node.chain.network import NetworkFile
     from node.config import load_settings
 
     settings = load_settings()
-    if not settings.resolved_network_file.exists():
-        _out.print("no network file: nothing recorded on chain")
-        return
-    ledger = ledger_from_network(
-        NetworkFile.load(settings.resolved_network_file), account, settings=settings
-    )
-    for r in record_receipts(ledger, summary.receipts):
+    network = NetworkFile.load(settings.resolved_network_file)
+    ledger = ledger_from_network(network, account, settings=settings)
+    for r in record_on_chain(ledger, summary.records()):
         _out.print(
             f"recorded for {r.party}: {r.shared_size} shared cases, u = {r.unique_ppm} ppm "
             f"(tx {r.tx_hash[:12]}…)"
         )
+
+
+@app.command("audit")
+def audit_trail(
+    path: Annotated[Path, typer.Argument(help="a relay's alignment audit trail (JSON lines)")],
+) -> None:
+    """Check every line of an alignment audit trail (signed by its relay) and list the runs."""
+    lines = read_trail(path)
+    table = Table(title=f"{len(lines)} alignment runs in {path}, every line signed by its relay")
+    for col in ("when (UTC)", "run", "purpose", "relay", "outcome", "hospital: items/shared"):
+        table.add_column(col)
+    for line in lines:
+        e = line.entry
+        sizes = ", ".join(
+            f"{p.name}: {'-' if p.set_size is None else p.set_size}/"
+            f"{'-' if p.shared_size is None else p.shared_size}"
+            for p in e.parties
+        )
+        outcome = e.outcome if e.accused is None else f"{e.outcome} ({e.accused} accused)"
+        when = datetime.fromtimestamp(e.started, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(when, e.run, e.purpose.value, e.relay, outcome, sizes)
+    _out.print(table)
 
 
 @app.command()
@@ -226,6 +288,7 @@ def serve(
 
     from hospital.alignment.auth import AllowedRelays, RelayAuth
     from hospital.alignment.router import create_app
+    from hospital.emr.settings import EmrSettings
 
     allowed = [a for a in relay or [] if _is_address(a)]
     if not relay or len(allowed) != len(relay):
@@ -247,12 +310,18 @@ def serve(
             )
         return loaded
 
-    def keep(res: PartyResult) -> None:
+    def keep(res: PartyResult) -> None:  # a stand-alone service records nothing on chain
         if results is not None:
             results.mkdir(parents=True, exist_ok=True)
             (results / f"{res.session_id}.json").write_text(res.model_dump_json())
 
-    party = AlignmentParty(name, items_for, on_result=keep)
+    party = AlignmentParty(
+        name,
+        items_for,
+        secret=EmrSettings().salt,  # FEDCHAIN_NATIONAL_ID_SALT: the hospitals' shared secret
+        terms=AlignmentSettings().terms(),
+        on_result=keep,
+    )
     _out.print(f"{name}: {len(loaded)} {serves.value} items on http://127.0.0.1:{port}")
     app_ = create_app(party, RelayAuth(AllowedRelays(allowed)))
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

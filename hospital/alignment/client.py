@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from eth_account.signers.local import LocalAccount
 
-from hospital.alignment.errors import AlignmentRefused
+from hospital.alignment.errors import RELAY_FIX, AlignmentRefused
 from hospital.alignment.links import WireLog
 from hospital.alignment.messages import (
     AlignmentReceipt,
@@ -96,8 +96,7 @@ class HttpLink:
             raise FedchainError(
                 f"{self.name} refused the relay on /{path} (HTTP {resp.status_code}): "
                 f"{resp.text[:300]}",
-                fix="relay with an active hospital's account or the ledger admin's "
-                "(FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT)",
+                fix=RELAY_FIX,
             )
         if resp.status_code != 200:
             raise FedchainError(

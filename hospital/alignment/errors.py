@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from node.errors import ValidationFailed
 
+#: What a relay refused by a hospital is told to do instead.
+RELAY_FIX = (
+    "relay with the ledger admin's account or an active miner's "
+    "(FEDCHAIN_KEYSTORE or FEDCHAIN_DEVNET_ACCOUNT of `fedchain align run`)"
+)
+
 
 class AlignmentRefused(ValidationFailed):
     """A protocol message was refused (bad point, wrong length, unknown session, replay...).
@@ -13,3 +19,11 @@ class AlignmentRefused(ValidationFailed):
 
     def __init__(self, message: str, *, field: str, fix: str | None = None) -> None:
         super().__init__(message, field=field, fix=fix)
+
+
+class PartyAccused(AlignmentRefused):
+    """The relay refused a session because one party deviated; ``party`` names it."""
+
+    def __init__(self, message: str, *, party: str, field: str, fix: str | None = None) -> None:
+        super().__init__(message, field=field, fix=fix)
+        self.party = party

@@ -9,7 +9,8 @@ than a process pool, see benchmarks/psi); a process pool stays available for com
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Literal
 
@@ -146,3 +147,22 @@ def check_batch(
 def split_points(blob: bytes) -> list[bytes]:
     """A batch as a list of 32-byte points."""
     return [blob[i : i + POINT_BYTES] for i in range(0, len(blob), POINT_BYTES)]
+
+
+def count_other_holders(finals: Mapping[str, bytes]) -> dict[str, bytes]:
+    """For each owner, one byte per point of its final batch: how many other owners hold it.
+
+    ``finals`` maps each owner to its set raised to every key. A point repeated inside one
+    owner's batch would inflate others' counts, so it is refused.
+    """
+    pool: Counter[bytes] = Counter()
+    for owner, blob in finals.items():
+        points = split_points(blob)
+        if len(set(points)) != len(points):
+            raise AlignmentRefused(
+                f"the final batch of {owner} repeats a point",
+                field="points",
+                fix=f"{owner} must send each item once",
+            )
+        pool.update(points)
+    return {owner: bytes(pool[p] - 1 for p in split_points(blob)) for owner, blob in finals.items()}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hospital.alignment.errors import AlignmentRefused
 from hospital.alignment.items import AlignmentPurpose
+from hospital.alignment.terms import AlignmentTerms
 
 MAGIC = b"FCA1"
 BINARY_TYPE = "application/x-fedchain-psi"
@@ -24,6 +25,9 @@ RELAY = "relay"
 SessionId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="128-bit hex id")]
 PartyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Seq = Annotated[int, Field(ge=1, description="sender's counter, strictly increasing")]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="account address")]
+PointHex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="32-byte point, hex")]
+Signature = Annotated[str, Field(pattern=r"^0x[0-9a-f]{130}$", description="65 bytes, hex")]
 
 
 class Message(BaseModel):
@@ -38,12 +42,18 @@ class Message(BaseModel):
 
 
 class SessionOpen(Message):
-    """Relay -> hospital: join a run; ``parties`` is the ring order of the keys."""
+    """Relay -> hospital: join a run; ``parties`` is the ring order of the keys.
+
+    ``relay`` is the account that signs the requests and the counts of this session;
+    ``terms`` are the checks it is held to (a hospital refuses weaker ones than its own).
+    """
 
     run: str = Field(min_length=1, max_length=128, description="ledger label of the run")
     purpose: AlignmentPurpose
     parties: tuple[PartyName, ...] = Field(min_length=2, max_length=255)
     min_other_holders: int = Field(default=1, ge=1, le=254)
+    relay: Address
+    terms: AlignmentTerms = AlignmentTerms()
 
     @model_validator(mode="after")
     def _distinct(self) -> SessionOpen:
@@ -53,59 +63,84 @@ class SessionOpen(Message):
 
 
 class SessionAccepted(Message):
-    """Hospital -> relay: joined; the size of its (de-duplicated) item set."""
+    """Hospital -> relay: joined; its set size (canaries included) and its key commitment.
+
+    ``key_commitment`` is K = k·B for the session key k (hex; absent when proofs are off):
+    every batch this hospital raises comes with a DLEQ proof against it.
+    """
 
     set_size: int = Field(ge=0)
+    key_commitment: PointHex | None = None
 
 
 class EncodeRequest(Message):
-    """Relay -> hospital: everybody joined; encode your set. Carries every party's set size."""
+    """Relay -> hospital: everybody joined; encode your set. Every party's size and K."""
 
     set_sizes: dict[PartyName, Annotated[int, Field(ge=0)]]
+    key_commitments: dict[PartyName, PointHex] = Field(default_factory=dict)
 
 
 class PointBatch(Message):
-    """One owner's shuffled set, raised to ``hops`` of the parties' keys so far."""
+    """One owner's shuffled set, raised to ``hops`` of the parties' keys so far.
+
+    A hospital's answer to a blind request carries ``proof`` (hex of the 64-byte batched DLEQ
+    proof that it raised the batch it was sent to its committed key); the owner's own batch
+    (hop 1) cannot be proved (nobody else knows its items) and the relay's requests carry none.
+    """
 
     payload_field: ClassVar[str | None] = "points"
 
     origin: PartyName
     hops: int = Field(ge=1, le=255)
+    proof: str | None = Field(default=None, pattern=r"^[0-9a-f]{128}$")
     points: bytes = Field(repr=False)
 
 
 class CountsDelivery(Message):
-    """Relay -> owner: for each of the owner's points, in its order, how many others hold it."""
+    """Relay -> owner: for each of the owner's points, in its order, how many others hold it.
+
+    ``relay_signature``: the relay's EIP-191 signature over ``evidence.counts_digest``
+    (session, run, purpose, recipient, relay, counts); the owner verifies it first.
+    """
 
     payload_field: ClassVar[str | None] = "counts"
 
+    relay_signature: Signature
     counts: bytes = Field(repr=False, description="one byte per item")
 
 
-class LedgerRecord(BaseModel):
-    """An alignment outcome as the ledger records it, signed by the hospital (EIP-712).
+class LedgerAlignment(BaseModel):
+    """What the relay will send to ``recordAlignment`` for a hospital, signed by the hospital.
 
-    The relay that ran the alignment sends it (``recordAlignment``): the hospital's
-    signature binds it to exactly these values, so neither can record anything alone.
+    ``signature`` is the hospital's EIP-712 signature over ``Alignment(hospital, run,
+    sharedSetHash, sharedSize, uniquePpm)`` in the fedchain domain of ``chain_id``/``ledger``
+    (node/chain/signing.py); the relay can record these values but not change them.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    hospital: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    hospital: Address
     run: int = Field(ge=0, lt=2**64)
     shared_set_hash: str = Field(pattern=r"^0x[0-9a-f]{64}$")
-    shared_size: int = Field(ge=0, lt=2**32, description="own cases carrying a shared item")
+    shared_size: int = Field(ge=0, lt=2**64)
     unique_ppm: int = Field(ge=0, le=1_000_000)
-    signature: str = Field(pattern=r"^0x[0-9a-f]{130}$")
+    chain_id: int = Field(ge=1)
+    ledger: Address
+    signature: Signature
 
 
 class AlignmentReceipt(Message):
-    """Hospital -> relay: its shared-set commitment, and the record it signed for the ledger."""
+    """Hospital -> relay: its shared set (commitment), once its canary checks passed.
+
+    ``ledger_record`` is what it would record on chain, signed (absent where the hospital
+    records nothing, e.g. without a ledger or before any pathology run).
+    """
 
     run: str
     shared_size: int = Field(ge=0)
     shared_set_hash: str = Field(pattern=r"^0x[0-9a-f]{64}$")
-    record: LedgerRecord | None = None  # absent where no ledger is configured
+    canaries_checked: int = Field(ge=0)
+    ledger_record: LedgerAlignment | None = None
 
 
 M = TypeVar("M", bound=Message)

@@ -2,7 +2,10 @@
 
 The hospital holds its items and a fresh secret key per session; it answers the relay's
 messages in protocol order and refuses anything out of order, replayed, from another session
-or malformed, naming the field. Its result (which of its items others hold) stays local.
+or malformed, naming the field. It adds canaries (``canaries.py``) to its set, proves every
+batch it raises with a DLEQ proof against its committed key (``dleq.py``), and acts on the
+counts only once the relay's signature verifies and every canary came back right. Its result
+(which of its items others hold) stays local.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
-
+from hospital.alignment.canaries import Group, canaries_for, is_canary_shaped, session_key
+from hospital.alignment.dleq import batch_statement, key_commitment, prove
 from hospital.alignment.errors import AlignmentRefused
 from hospital.alignment.group import PoolKind, check_batch, encode_items, new_key, raise_points
 from hospital.alignment.items import SALT_BYTES, AlignmentPurpose, shared_set_hash
@@ -23,54 +26,20 @@ from hospital.alignment.messages import (
     AlignmentReceipt,
     CountsDelivery,
     EncodeRequest,
-    LedgerRecord,
+    LedgerAlignment,
     PointBatch,
     SessionAccepted,
     SessionOpen,
 )
+from hospital.alignment.owner_checks import CanariesFailed, check_counts, check_sizes
+from hospital.alignment.result import PartyResult, context_of
+from hospital.alignment.terms import AlignmentTerms
+
+__all__ = ["AlignmentParty", "ItemSource", "PartyResult", "ResultSink", "context_of"]
 
 ItemSource = Callable[[AlignmentPurpose], Iterable[bytes]]
-
-
-class PartyResult(BaseModel):
-    """What one hospital learned in one run: for each of its items, how many others hold it.
-
-    Local only: it holds the hospital's items and the salt of its ledger commitment.
-    """
-
-    model_config = ConfigDict(frozen=True, ser_json_bytes="hex", val_json_bytes="hex")
-
-    session_id: str
-    run: str
-    party: str
-    purpose: AlignmentPurpose
-    min_other_holders: int
-    items: tuple[bytes, ...]
-    other_holders: tuple[int, ...]
-    salt: bytes
-    shared_size: int
-    shared_set_hash: bytes
-
-    def holders_by_item(self) -> dict[bytes, int]:
-        """Item -> number of other hospitals holding it."""
-        return dict(zip(self.items, self.other_holders, strict=True))
-
-    def ledger_args(self) -> tuple[str, bytes, int]:
-        """The arguments of ``recordAlignment(run, sharedSetHash, sharedSize)``."""
-        return self.run, self.shared_set_hash, self.shared_size
-
-    def shared_items(self) -> list[bytes]:
-        """The items held by at least ``min_other_holders`` other hospitals."""
-        return [
-            i
-            for i, c in zip(self.items, self.other_holders, strict=True)
-            if c >= self.min_other_holders
-        ]
-
-
-def context_of(msg: SessionOpen) -> bytes:
-    """The hash-to-group context: purpose and session id (points never repeat across runs)."""
-    return f"{msg.purpose.value}\x00{msg.session_id}".encode()
+#: Takes a checked result; returns what the hospital would record on chain, signed (or None).
+ResultSink = Callable[[PartyResult], LedgerAlignment | None]
 
 
 @dataclass
@@ -78,7 +47,9 @@ class _Session:
     open: SessionOpen
     index: int
     key: bytes
-    items: list[bytes]
+    commitment: str | None  # K = k·B, hex (None when the session has no proofs)
+    items: list[bytes]  # real items and canaries, in the secret shuffled order
+    canaries: dict[bytes, tuple[Group, int]]  # canary -> (its region, its expected count)
     last_seq_in: int
     seq_out: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     set_sizes: dict[str, int] | None = None
@@ -86,25 +57,38 @@ class _Session:
     blinded: set[str] = field(default_factory=set)
     finished: bool = False
     result: PartyResult | None = None
+    refused: CountsDelivery | None = None  # the relay's signed counts that failed the checks
 
     def next_seq(self) -> int:
         return next(self.seq_out)  # atomic under the GIL
 
 
 class AlignmentParty:
-    """One hospital's alignment endpoint: sessions keyed by id, each with its own key."""
+    """One hospital's alignment endpoint: sessions keyed by id, each with its own key.
+
+    ``secret`` is the consortium secret the hospitals share and relays do not (the
+    national-id salt): the canaries derive from it. ``terms`` are the least this hospital
+    accepts (canaries, proofs, set-size cap); ``on_result`` keeps a checked result and
+    returns the signed ledger record the receipt carries.
+    """
 
     def __init__(
         self,
         name: str,
         items_for: ItemSource,
         *,
+        secret: bytes,
+        terms: AlignmentTerms | None = None,
         workers: int = 2,
         pool: PoolKind = "thread",
-        on_result: Callable[[PartyResult], LedgerRecord | None] | None = None,
+        on_result: ResultSink | None = None,
     ) -> None:
+        if not secret:
+            raise ValueError("an alignment party needs the consortium secret for its canaries")
         self.name = name
         self._items_for = items_for
+        self._secret = secret
+        self.terms = terms or AlignmentTerms()
         self._workers = workers
         self._pool = pool
         self._on_result = on_result
@@ -144,8 +128,26 @@ class AlignmentParty:
             step()
             s.last_seq_in = seq
 
+    def session_relay(self, session_id: str) -> str | None:
+        """The relay account a session was opened by (the only one that may drive it)."""
+        s = self._sessions.get(session_id)
+        return None if s is None else s.open.relay
+
+    def own_items(self, msg: SessionOpen) -> list[bytes]:
+        """The hospital's real items for the session, de-duplicated, within the cap."""
+        # an item shaped like a canary is never real; dropping it keeps the checks exact
+        items = list({i for i in self._items_for(msg.purpose) if not is_canary_shaped(i)})
+        if len(items) > msg.terms.max_set_size:
+            raise AlignmentRefused(
+                f"{self.name} holds {len(items)} {msg.purpose.value} items, more than the "
+                f"consortium's cap of {msg.terms.max_set_size} per run",
+                field="terms.max_set_size",
+                fix="align a subset, or have the consortium raise FEDCHAIN_ALIGNMENT_MAX_SET_SIZE",
+            )
+        return items
+
     def open(self, msg: SessionOpen) -> SessionAccepted:
-        """Join a session: take a fresh key, de-duplicate and shuffle this hospital's items."""
+        """Join a session: fresh key, items within the cap plus canaries, secretly shuffled."""
         if msg.sender != RELAY:
             raise AlignmentRefused(f"sender {msg.sender!r} is not a relay", field="sender")
         if self.name not in msg.parties:
@@ -154,7 +156,22 @@ class AlignmentParty:
                 field="parties",
                 fix=f"address this hospital as {self.name!r}",
             )
-        items = list(set(self._items_for(msg.purpose)))
+        weaker = msg.terms.weaker_than(self.terms)
+        if weaker is not None:
+            raise AlignmentRefused(
+                f"{self.name} refuses the session's terms: {weaker}",
+                field="terms",
+                fix="open the session with the consortium's FEDCHAIN_ALIGNMENT_* terms",
+            )
+        canary_key = session_key(
+            self._secret,
+            session_id=msg.session_id,
+            run=msg.run,
+            purpose=msg.purpose.value,
+            parties=msg.parties,
+        )
+        canaries = canaries_for(self.name, canary_key, msg.parties, msg.terms.canaries_per_group)
+        items = self.own_items(msg) + list(canaries)
         secrets.SystemRandom().shuffle(items)  # owner order is secret: only it maps points back
         with self._lock:
             if msg.session_id in self._sessions:
@@ -163,25 +180,23 @@ class AlignmentParty:
                     field="session_id",
                     fix="open each run with a fresh session id",
                 )
-            s = _Session(msg, msg.parties.index(self.name), new_key(), items, msg.seq)
+            key = new_key()
+            commitment = key_commitment(key).hex() if msg.terms.proofs else None
+            index = msg.parties.index(self.name)
+            s = _Session(msg, index, key, commitment, items, canaries, msg.seq)
             self._sessions[msg.session_id] = s
         return SessionAccepted(
-            session_id=msg.session_id, sender=self.name, seq=s.next_seq(), set_size=len(items)
+            session_id=msg.session_id,
+            sender=self.name,
+            seq=s.next_seq(),
+            set_size=len(items),
+            key_commitment=s.commitment,
         )
 
     def encode(self, msg: EncodeRequest) -> PointBatch:
         """Hash this hospital's items to the group and raise them to its key (hop 1)."""
         s = self._session(msg)
-        if set(msg.set_sizes) != set(s.open.parties):
-            raise AlignmentRefused(
-                "set_sizes must name exactly the session's parties", field="set_sizes"
-            )
-        if msg.set_sizes[self.name] != len(s.items):
-            raise AlignmentRefused(
-                f"set_sizes[{self.name}] is {msg.set_sizes[self.name]}, "
-                f"this hospital announced {len(s.items)}",
-                field="set_sizes",
-            )
+        check_sizes(s.open, self.name, len(s.items), s.commitment, msg)
 
         def claim() -> None:
             if s.encoded:
@@ -201,8 +216,22 @@ class AlignmentParty:
             points=points,
         )
 
+    def raise_batch(self, s: _Session, points: bytes) -> bytes:
+        """Another owner's validated batch raised to this session's key, order kept."""
+        return raise_points(points, s.key, workers=self._workers, pool=self._pool)
+
+    def prove_batch(self, s: _Session, msg: PointBatch, points: bytes) -> str | None:
+        """The hex DLEQ proof that ``points`` is ``msg.points`` raised to the committed key."""
+        if not s.open.terms.proofs or not points:
+            return None
+        statement = batch_statement(
+            session_id=msg.session_id, prover=self.name, origin=msg.origin, hops=msg.hops + 1
+        )
+        proof = prove(s.key, msg.points, points, statement=statement, workers=self._workers)
+        return proof.to_bytes().hex()
+
     def blind(self, msg: PointBatch) -> PointBatch:
-        """Raise another hospital's batch to this hospital's key, keeping its order."""
+        """Raise another hospital's batch to this hospital's key, keeping its order; prove it."""
         s = self._session(msg)
         parties = s.open.parties
         if s.set_sizes is None:
@@ -230,34 +259,26 @@ class AlignmentParty:
             s.blinded.add(msg.origin)
 
         self._claim(s, msg.seq, claim)
-        points = raise_points(msg.points, s.key, workers=self._workers, pool=self._pool)
+        points = self.raise_batch(s, msg.points)
         return PointBatch(
             session_id=msg.session_id,
             sender=self.name,
             seq=s.next_seq(),
             origin=msg.origin,
             hops=msg.hops + 1,
+            proof=self.prove_batch(s, msg, points),
             points=points,
         )
 
     def finish(self, msg: CountsDelivery) -> AlignmentReceipt:
-        """Map the counts back onto this hospital's items; commit to its shared set."""
+        """Check the counts (relay signature, canaries), keep the result, commit to it."""
         s = self._session(msg)
-        n = len(s.open.parties)
-        if len(msg.counts) != len(s.items):
-            raise AlignmentRefused(
-                f"counts has {len(msg.counts)} entries, this hospital has {len(s.items)} items",
-                field="counts",
-                fix="send one count byte per item, in the owner's order",
-            )
-        if any(c > n - 1 for c in msg.counts):
-            raise AlignmentRefused(f"a count exceeds the {n - 1} other parties", field="counts")
-        if len(s.blinded) != n - 1:
-            raise AlignmentRefused(
-                "counts arrived before every batch went round the ring",
-                field="seq",
-                fix="deliver counts after the last hop",
-            )
+        try:
+            check_counts(s.open, self.name, s.items, s.canaries, len(s.blinded), msg)
+        except CanariesFailed:
+            with self._lock:  # nothing is kept but the relay's signed counts, as evidence
+                s.refused, s.finished, s.key = msg, True, b""
+            raise
 
         def claim() -> None:
             if s.finished:
@@ -265,10 +286,9 @@ class AlignmentParty:
             s.finished = True
 
         self._claim(s, msg.seq, claim)
+        real = [(i, c) for i, c in zip(s.items, msg.counts, strict=True) if i not in s.canaries]
         salt = secrets.token_bytes(SALT_BYTES)
-        shared = [
-            i for i, c in zip(s.items, msg.counts, strict=True) if c >= s.open.min_other_holders
-        ]
+        shared = [i for i, c in real if c >= s.open.min_other_holders]
         digest = shared_set_hash(shared, purpose=s.open.purpose, salt=salt)
         s.result = PartyResult(
             session_id=msg.session_id,
@@ -276,8 +296,8 @@ class AlignmentParty:
             party=self.name,
             purpose=s.open.purpose,
             min_other_holders=s.open.min_other_holders,
-            items=tuple(s.items),
-            other_holders=tuple(msg.counts),
+            items=tuple(i for i, _ in real),
+            other_holders=tuple(c for _, c in real),
             salt=salt,
             shared_size=len(shared),
             shared_set_hash=digest,
@@ -291,7 +311,8 @@ class AlignmentParty:
             run=s.open.run,
             shared_size=len(shared),
             shared_set_hash="0x" + digest.hex(),
-            record=record,
+            canaries_checked=len(s.canaries),
+            ledger_record=record,
         )
 
     def result(self, session_id: str) -> PartyResult:
@@ -299,11 +320,17 @@ class AlignmentParty:
         s = self._sessions.get(session_id)
         if s is None or s.result is None:
             raise AlignmentRefused(
-                f"session {session_id} has no result here",
+                f"session {session_id} has no result here"
+                + (": its counts failed the canary checks" if s and s.refused else ""),
                 field="session_id",
                 fix="wait until the relay delivers the counts",
             )
         return s.result
+
+    def refused_counts(self, session_id: str) -> CountsDelivery | None:
+        """The relay's signed counts a session refused (evidence), if it refused any."""
+        s = self._sessions.get(session_id)
+        return None if s is None else s.refused
 
     def forget(self, session_id: str) -> None:
         """Drop a session (its key, items and result) once the hospital has used the result."""

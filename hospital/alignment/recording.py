@@ -1,25 +1,25 @@
 """The relay's last step: record each hospital's signed alignment outcome on the ledger.
 
 The relay (the admin or a miner: the accounts the ledger lets record) sends
-``recordAlignment`` with the values a hospital signed in its receipt; it checks the
-signature first, so a record not signed by the hospital it names is refused before it
-costs gas, and the ledger checks it again. The record is always of the hospital's latest
+``recordAlignment`` with exactly the values a hospital signed in its receipt; the relay has
+already checked each signature and its binding to this ledger (``receipts``), and the ledger
+checks the signature again. A hospital never records its own weight, and a relay cannot
+record one the hospital did not sign. The record is always of the hospital's latest
 pathology run (a patient-token run re-signs it with the new unique fraction u).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hospital.alignment.errors import AlignmentRefused
-from hospital.alignment.messages import AlignmentReceipt, LedgerRecord
+from hospital.alignment.messages import LedgerAlignment
 from node.chain.client import LedgerClient
-from node.chain.signing import recover_alignment_signer
 
 
 @dataclass(frozen=True)
 class Recorded:
-    """One hospital's outcome as recorded on chain (or why it was not)."""
+    """One hospital's outcome as recorded on chain."""
 
     party: str
     hospital: str
@@ -28,33 +28,10 @@ class Recorded:
     tx_hash: str
 
 
-def signer_of(record: LedgerRecord, ledger: LedgerClient) -> str:
-    """The account that signed ``record`` for this ledger (checksummed)."""
-    return recover_alignment_signer(
-        bytes.fromhex(record.signature[2:]),
-        chain_id=ledger.sender.chain_id,
-        ledger=ledger.address,
-        hospital=record.hospital,
-        run=record.run,
-        shared_set_hash=bytes.fromhex(record.shared_set_hash[2:]),
-        shared_size=record.shared_size,
-        unique_ppm=record.unique_ppm,
-    )
-
-
-def record_receipts(ledger: LedgerClient, receipts: dict[str, AlignmentReceipt]) -> list[Recorded]:
-    """Record every receipt's signed outcome as the relay (``ledger``'s account)."""
+def record_on_chain(ledger: LedgerClient, records: Mapping[str, LedgerAlignment]) -> list[Recorded]:
+    """Send ``recordAlignment`` as the relay (``ledger``'s account) for every signed record."""
     out = []
-    for party, receipt in receipts.items():
-        record = receipt.record
-        if record is None:
-            continue  # a hospital without a ledger: nothing to record
-        if signer_of(record, ledger).lower() != record.hospital.lower():
-            raise AlignmentRefused(
-                f"{party}'s ledger record is not signed by {record.hospital}",
-                field="record.signature",
-                fix="the hospital signs its own record with its account key",
-            )
+    for party, record in records.items():
         result = ledger.record_alignment(
             record.hospital,
             record.run,

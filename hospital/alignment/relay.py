@@ -1,9 +1,13 @@
 """The relay: drives a session along the ring of hospitals and counts fully-encoded matches.
 
 Each owner's shuffled set goes round the ring, every hospital raising it to its key without
-reordering; the last hop ends at the relay, never at a hospital, so no hospital ever sees a
-fully-encoded set. The relay counts, for each owner's point, how many other owners' final
-sets hold it, and returns only those counts to that owner.
+reordering and proving (DLEQ) that it used the key it committed to; the relay checks every
+proof and names a party whose proof fails. The last hop ends at the relay, never at a
+hospital, so no hospital ever sees a fully-encoded set. The relay counts, for each owner's
+point, how many other owners' final sets hold it, and returns only those counts to that
+owner, signed with its account. It refuses a hospital announcing more items than the
+consortium's cap, checks each hospital's signed ledger record, and appends a signed entry
+per run to its audit trail.
 """
 
 from __future__ import annotations
@@ -11,14 +15,19 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
-from hospital.alignment.errors import AlignmentRefused
-from hospital.alignment.group import check_batch, split_points
+from hospital.alignment.audit import AuditEntry, AuditParty, AuditTrail
+from hospital.alignment.canaries import canaries_per_party
+from hospital.alignment.dleq import DleqProof, batch_statement, verify
+from hospital.alignment.errors import AlignmentRefused, PartyAccused
+from hospital.alignment.evidence import sign_counts
+from hospital.alignment.group import POINT_BYTES, check_batch, count_other_holders
 from hospital.alignment.items import AlignmentPurpose
 from hospital.alignment.links import PartyLink, WireLog
 from hospital.alignment.messages import (
@@ -28,50 +37,15 @@ from hospital.alignment.messages import (
     EncodeRequest,
     Message,
     PointBatch,
+    SessionAccepted,
     SessionOpen,
 )
+from hospital.alignment.receipts import LedgerDomain, check_ledger_record
+from hospital.alignment.summary import RunSummary
+from hospital.alignment.terms import AlignmentTerms
 from node.errors import ValidationFailed
 
 Progress = Callable[[str, int, int], None]
-
-
-def count_other_holders(finals: Mapping[str, bytes]) -> dict[str, bytes]:
-    """For each owner, one byte per point of its final batch: how many other owners hold it.
-
-    ``finals`` maps each owner to its set raised to every key. A point repeated inside one
-    owner's batch would inflate others' counts, so it is refused.
-    """
-    pool: Counter[bytes] = Counter()
-    for owner, blob in finals.items():
-        points = split_points(blob)
-        if len(set(points)) != len(points):
-            raise AlignmentRefused(
-                f"the final batch of {owner} repeats a point",
-                field="points",
-                fix=f"{owner} must send each item once",
-            )
-        pool.update(points)
-    return {owner: bytes(pool[p] - 1 for p in split_points(blob)) for owner, blob in finals.items()}
-
-
-class RunSummary(BaseModel):
-    """What the relay saw of a run: set sizes, receipts, bytes on the wire, time."""
-
-    session_id: str
-    run: str
-    purpose: AlignmentPurpose
-    parties: tuple[str, ...]
-    set_sizes: dict[str, int]
-    receipts: dict[str, AlignmentReceipt]
-    payload_bytes: int
-    framing_bytes: int
-    seconds: float
-
-    @property
-    def bytes_per_item(self) -> float:
-        """All bytes counted on the wire over all parties' items."""
-        items = sum(self.set_sizes.values())
-        return (self.payload_bytes + self.framing_bytes) / items if items else 0.0
 
 
 class _Checker:
@@ -100,6 +74,307 @@ class _Checker:
         self.last_in[party] = msg.seq
 
 
+@dataclass
+class _Run:
+    """One session's state at the relay."""
+
+    sid: str
+    run: str
+    purpose: AlignmentPurpose
+    min_other_holders: int
+    links: dict[str, PartyLink]
+    names: tuple[str, ...]
+    check: _Checker
+    progress: Progress | None
+    sizes: dict[str, int] = field(default_factory=dict)
+    commitments: dict[str, str] = field(default_factory=dict)
+    receipts: dict[str, AlignmentReceipt] = field(default_factory=dict)
+    done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def tick(self, stage: str) -> None:
+        n = len(self.names)
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(stage, self.done, n + n * (n - 1) + n)
+
+
+class Relay:
+    """A designated relay: its account signs requests and counts; its terms bind sessions.
+
+    ``domain`` (chain id and ledger) is where the hospitals' signed records must be bound;
+    ``trail`` receives a signed audit entry per run, completed or refused.
+    """
+
+    def __init__(
+        self,
+        account: LocalAccount,
+        *,
+        terms: AlignmentTerms | None = None,
+        domain: LedgerDomain | None = None,
+        trail: AuditTrail | None = None,
+        workers: int = 2,
+    ) -> None:
+        self.account = account
+        self.terms = terms or AlignmentTerms()
+        self.domain = domain
+        self.trail = trail
+        self.workers = workers
+
+    # ---------------------------------------------------------------- one session
+    def run(
+        self,
+        links: Sequence[PartyLink],
+        *,
+        run: str,
+        purpose: AlignmentPurpose,
+        min_other_holders: int = 1,
+        log: WireLog | None = None,
+        progress: Progress | None = None,
+        session_id: str | None = None,
+    ) -> RunSummary:
+        """Run one session among ``links`` (in ring order) and collect the checked receipts.
+
+        ``log`` should be the WireLog the links record into; the summary reports its bytes.
+        """
+        start, started = time.perf_counter(), time.time()
+        names = tuple(link.name for link in links)
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValidationFailed(
+                f"an alignment needs two or more distinctly named hospitals, got {list(names)}",
+                field="links",
+                fix="give each hospital once, under its own name",
+            )
+        sid = session_id or secrets.token_hex(16)
+        r = _Run(
+            sid,
+            run,
+            purpose,
+            min_other_holders,
+            {link.name: link for link in links},
+            names,
+            _Checker(sid),
+            progress,
+        )
+        try:
+            with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="relay") as ex:
+                self._open(r, ex)
+                finals = self._ring(r, ex)
+                counts = self.count(finals)
+                r.receipts = dict(
+                    zip(names, ex.map(lambda n: self._deliver(r, n, counts[n]), names), strict=True)
+                )
+        except Exception as exc:
+            self._audit(r, started, refused=exc)
+            raise
+        self._audit(r, started)
+        log = log or WireLog()
+        return RunSummary(
+            session_id=sid,
+            run=run,
+            purpose=purpose,
+            parties=names,
+            set_sizes=r.sizes,
+            canaries_per_party=self._canaries(names),
+            receipts=r.receipts,
+            payload_bytes=log.payload_bytes,
+            framing_bytes=log.framing_bytes,
+            seconds=time.perf_counter() - start,
+        )
+
+    def _canaries(self, names: Sequence[str]) -> int:
+        return canaries_per_party(names, self.terms.canaries_per_group)
+
+    def _open(self, r: _Run, ex: ThreadPoolExecutor) -> None:
+        opening = {
+            name: SessionOpen(
+                session_id=r.sid,
+                sender=RELAY,
+                seq=r.check.seq_to(name),
+                run=r.run,
+                purpose=r.purpose,
+                parties=r.names,
+                min_other_holders=r.min_other_holders,
+                relay=self.account.address,
+                terms=self.terms,
+            )
+            for name in r.names
+        }
+        accepted = dict(
+            zip(r.names, ex.map(lambda m: r.links[m].open(opening[m]), r.names), strict=True)
+        )
+        for name, acc in accepted.items():
+            r.check.reply(acc, name)
+            self.accept(r, name, acc)
+
+    def accept(self, r: _Run, name: str, acc: SessionAccepted) -> None:
+        """Hold a hospital's acceptance to the cap; keep its key commitment."""
+        r.sizes[name] = acc.set_size  # kept first: the audit trail names a refused size too
+        limit = self.terms.max_set_size + self._canaries(r.names)
+        if acc.set_size > limit:
+            raise PartyAccused(
+                f"{name} announced {acc.set_size - self._canaries(r.names)} items, more than "
+                f"the consortium's cap of {self.terms.max_set_size} per run: refused, as a "
+                "hospital stuffing its set with guessed items would be",
+                party=name,
+                field="set_size",
+                fix=f"{name} aligns a subset, or the consortium raises "
+                "FEDCHAIN_ALIGNMENT_MAX_SET_SIZE",
+            )
+        if self.terms.proofs:
+            if acc.key_commitment is None:
+                raise PartyAccused(
+                    f"{name} sent no key commitment", party=name, field="key_commitment"
+                )
+            check_batch(bytes.fromhex(acc.key_commitment), expected=1, field="key_commitment")
+            r.commitments[name] = acc.key_commitment
+
+    def _ring(self, r: _Run, ex: ThreadPoolExecutor) -> dict[str, bytes]:
+        """Every owner's batch raised by every party, proofs checked; the final batches."""
+
+        def encode(name: str) -> PointBatch:
+            batch = r.links[name].encode(
+                EncodeRequest(
+                    session_id=r.sid,
+                    sender=RELAY,
+                    seq=r.check.seq_to(name),
+                    set_sizes=r.sizes,
+                    key_commitments=r.commitments,
+                )
+            )
+            self._check_reply(r, batch, name, origin=name, hops=1)
+            r.tick("encode")
+            return batch
+
+        current = dict(zip(r.names, ex.map(encode, r.names), strict=True))
+        n = len(r.names)
+        for hop in range(1, n):
+
+            def blind(
+                origin: str, hop: int = hop, now: dict[str, PointBatch] = current
+            ) -> PointBatch:
+                target = r.names[(r.names.index(origin) + hop) % n]
+                sent = now[origin].points
+                batch = r.links[target].blind(
+                    PointBatch(
+                        session_id=r.sid,
+                        sender=RELAY,
+                        seq=r.check.seq_to(target),
+                        origin=origin,
+                        hops=hop,
+                        points=sent,
+                    )
+                )
+                self._check_reply(r, batch, target, origin=origin, hops=hop + 1)
+                # every point canonical first (a few µs each), so a malformed batch is named
+                # as such; the proof then costs two multiplications per point
+                check_batch(batch.points, expected=r.sizes[origin], workers=self.workers)
+                self.check_proof(r, target, origin, sent, batch)
+                r.tick(f"blind hop {hop}")
+                return batch
+
+            current = dict(zip(r.names, ex.map(blind, r.names), strict=True))
+        return {name: b.points for name, b in current.items()}
+
+    def check_proof(
+        self, r: _Run, prover: str, origin: str, sent: bytes, batch: PointBatch
+    ) -> None:
+        """Refuse the session, naming ``prover``, unless its DLEQ proof for this batch holds."""
+        if not self.terms.proofs or not sent:
+            return
+        statement = batch_statement(session_id=r.sid, prover=prover, origin=origin, hops=batch.hops)
+        ok = batch.proof is not None and verify(
+            bytes.fromhex(r.commitments[prover]),
+            sent,
+            batch.points,
+            DleqProof.from_bytes(bytes.fromhex(batch.proof)),
+            statement=statement,
+            workers=self.workers,
+        )
+        if not ok:
+            raise PartyAccused(
+                f"{prover} did not raise the batch of {origin} (hop {batch.hops}) to the key "
+                "it committed to: its DLEQ proof "
+                + ("is missing" if batch.proof is None else "does not verify")
+                + f"; session {r.sid} refused, no counts delivered",
+                party=prover,
+                field="proof",
+                fix=f"run the alignment without {prover}, or find why it used another key",
+            )
+
+    def count(self, finals: Mapping[str, bytes]) -> dict[str, bytes]:
+        """Each owner's counts (one byte per point of its final batch)."""
+        return count_other_holders(finals)
+
+    def _deliver(self, r: _Run, name: str, counts: bytes) -> AlignmentReceipt:
+        signature = sign_counts(
+            self.account,
+            session_id=r.sid,
+            run=r.run,
+            purpose=r.purpose.value,
+            recipient=name,
+            counts=counts,
+        )
+        receipt = r.links[name].finish(
+            CountsDelivery(
+                session_id=r.sid,
+                sender=RELAY,
+                seq=r.check.seq_to(name),
+                relay_signature=signature,
+                counts=counts,
+            )
+        )
+        r.check.reply(receipt, name)
+        if receipt.run != r.run:
+            raise AlignmentRefused(f"{name} receipted run {receipt.run!r}", field="run")
+        if receipt.ledger_record is not None:
+            check_ledger_record(receipt, party=name, purpose=r.purpose, domain=self.domain)
+        r.tick("deliver")
+        return receipt
+
+    @staticmethod
+    def _check_reply(r: _Run, batch: PointBatch, party: str, *, origin: str, hops: int) -> None:
+        r.check.reply(batch, party)
+        if batch.origin != origin:
+            raise AlignmentRefused(f"{party} returned the batch of {batch.origin}", field="origin")
+        if batch.hops != hops:
+            raise AlignmentRefused(f"{party} returned hops {batch.hops}, not {hops}", field="hops")
+        if len(batch.points) != POINT_BYTES * r.sizes[origin]:
+            raise AlignmentRefused(
+                f"batch is {len(batch.points)} bytes, expected {POINT_BYTES * r.sizes[origin]}",
+                field="points",
+                fix="send exactly one 32-byte point per item of the announced set",
+            )
+
+    def _audit(self, r: _Run, started: float, refused: Exception | None = None) -> None:
+        if self.trail is None:
+            return
+        canaries = self._canaries(r.names)
+        entry = AuditEntry(
+            session_id=r.sid,
+            run=r.run,
+            purpose=r.purpose,
+            relay=self.account.address,
+            started=started,
+            finished=time.time(),
+            terms=self.terms,
+            parties=[
+                AuditParty(
+                    name=name,
+                    set_size=max(r.sizes[name] - canaries, 0) if name in r.sizes else None,
+                    shared_size=r.receipts[name].shared_size if name in r.receipts else None,
+                    ledger_record=r.receipts[name].ledger_record if name in r.receipts else None,
+                )
+                for name in r.names
+            ],
+            outcome="refused" if refused is not None else "completed",
+            reason=None if refused is None else str(refused),
+            accused=getattr(refused, "party", None),
+        )
+        self.trail.append(entry)
+
+
 def run_alignment(
     links: Sequence[PartyLink],
     *,
@@ -110,148 +385,17 @@ def run_alignment(
     progress: Progress | None = None,
     session_id: str | None = None,
     workers: int = 2,
+    account: LocalAccount | None = None,
+    terms: AlignmentTerms | None = None,
 ) -> RunSummary:
-    """Run one alignment session among ``links`` (in ring order) and collect the receipts.
-
-    ``log`` should be the WireLog the links record into; the summary reports its bytes.
-    """
-    start = time.perf_counter()
-    sid = session_id or secrets.token_hex(16)
-    names = tuple(link.name for link in links)
-    n = len(links)
-    if n < 2 or len(set(names)) != n:
-        raise ValidationFailed(
-            f"an alignment needs two or more distinctly named hospitals, got {list(names)}",
-            field="links",
-            fix="give each hospital once, under its own name",
-        )
-    by_name = {link.name: link for link in links}
-    check = _Checker(sid)
-    total = n + n * (n - 1) + n
-    done = 0
-    tick_lock = threading.Lock()
-
-    def tick(stage: str) -> None:
-        nonlocal done
-        with tick_lock:
-            done += 1
-            if progress is not None:
-                progress(stage, done, total)
-
-    opening = {
-        name: SessionOpen(
-            session_id=sid,
-            sender=RELAY,
-            seq=check.seq_to(name),
-            run=run,
-            purpose=purpose,
-            parties=names,
-            min_other_holders=min_other_holders,
-        )
-        for name in names
-    }
-    with ThreadPoolExecutor(max_workers=max(n, 1), thread_name_prefix="relay") as ex:
-        accepted = dict(
-            zip(names, ex.map(lambda m: by_name[m].open(opening[m]), names), strict=True)
-        )
-        for name, acc in accepted.items():
-            check.reply(acc, name)
-        sizes = {name: acc.set_size for name, acc in accepted.items()}
-
-        def encode(name: str) -> PointBatch:
-            batch = by_name[name].encode(
-                EncodeRequest(session_id=sid, sender=RELAY, seq=check.seq_to(name), set_sizes=sizes)
-            )
-            _check_batch(check, batch, name, origin=name, hops=1, size=sizes[name], full=False)
-            tick("encode")
-            return batch
-
-        current = dict(zip(names, ex.map(encode, names), strict=True))
-        for hop in range(1, n):
-
-            def blind(
-                origin: str, hop: int = hop, current: dict[str, PointBatch] = current
-            ) -> PointBatch:
-                target = names[(names.index(origin) + hop) % n]
-                batch = by_name[target].blind(
-                    PointBatch(
-                        session_id=sid,
-                        sender=RELAY,
-                        seq=check.seq_to(target),
-                        origin=origin,
-                        hops=hop,
-                        points=current[origin].points,
-                    )
-                )
-                _check_batch(
-                    check,
-                    batch,
-                    target,
-                    origin=origin,
-                    hops=hop + 1,
-                    size=sizes[origin],
-                    full=hop == n - 1,
-                    workers=workers,
-                )
-                tick(f"blind hop {hop}")
-                return batch
-
-            current = dict(zip(names, ex.map(blind, names), strict=True))
-        counts = count_other_holders({name: b.points for name, b in current.items()})
-
-        def finish(name: str) -> AlignmentReceipt:
-            receipt = by_name[name].finish(
-                CountsDelivery(
-                    session_id=sid, sender=RELAY, seq=check.seq_to(name), counts=counts[name]
-                )
-            )
-            check.reply(receipt, name)
-            if receipt.run != run:
-                raise AlignmentRefused(f"{name} receipted run {receipt.run!r}", field="run")
-            tick("deliver")
-            return receipt
-
-        receipts = dict(zip(names, ex.map(finish, names), strict=True))
-    log = log or WireLog()
-    return RunSummary(
-        session_id=sid,
+    """Run one session with a ``Relay`` (a throw-away account when none is given: in process)."""
+    relay = Relay(account or Account.create(), terms=terms, workers=workers)
+    return relay.run(
+        links,
         run=run,
         purpose=purpose,
-        parties=names,
-        set_sizes=sizes,
-        receipts=receipts,
-        payload_bytes=log.payload_bytes,
-        framing_bytes=log.framing_bytes,
-        seconds=time.perf_counter() - start,
+        min_other_holders=min_other_holders,
+        log=log,
+        progress=progress,
+        session_id=session_id,
     )
-
-
-def _check_batch(
-    check: _Checker,
-    batch: PointBatch,
-    party: str,
-    *,
-    origin: str,
-    hops: int,
-    size: int,
-    full: bool,
-    workers: int = 2,
-) -> None:
-    check.reply(batch, party)
-    if batch.origin != origin:
-        raise AlignmentRefused(f"{party} returned the batch of {batch.origin}", field="origin")
-    if batch.hops != hops:
-        raise AlignmentRefused(f"{party} returned hops {batch.hops}, not {hops}", field="hops")
-    if full:
-        check_batch(batch.points, expected=size, workers=workers)
-    else:  # the next hospital checks every point of an intermediate batch
-        _check_length(batch.points, size)
-
-
-def _check_length(points: bytes, size: int) -> None:
-    if len(points) != 32 * size:
-        raise AlignmentRefused(
-            f"batch is {len(points)} bytes, expected {32 * size}",
-            field="points",
-            fix="send exactly one 32-byte point per item of the announced set",
-        )

@@ -3,7 +3,9 @@
 Bodies are raw wire messages (JSON, or binary frames for point batches), decoded and
 validated here; a refused message answers 400 with the field at fault and the fix.
 Every POST must be signed by an account the service's ``RelayAuth`` allows (unsigned, badly
-signed, stale or replayed: 401; a signer that may not relay: 403); /info is public.
+signed, stale or replayed: 401; a signer that may not relay: 403), and by the relay the
+session names (``SessionOpen.relay``: the account whose signature its counts must carry;
+another signer: 403); /info is public.
 The crypto runs in the thread pool so the event loop keeps serving.
 """
 
@@ -75,8 +77,21 @@ RelayDep = Annotated[str, Depends(signed_relay)]
 router = APIRouter(prefix=PREFIX, tags=["alignment"])
 
 
-async def _answer(request: Request, cls: type[M], step: Callable[[M], Message]) -> Response:
+def _same_relay(party: AlignmentParty, msg: Message, relay: str) -> None:
+    """403 unless the request's signer is the relay the session is bound to."""
+    named = msg.relay if isinstance(msg, SessionOpen) else party.session_relay(msg.session_id)
+    if named is not None and named.lower() != relay.lower():
+        raise HTTPException(
+            403,
+            detail=f"session {msg.session_id} is relayed by {named}; {relay} may not drive it",
+        )
+
+
+async def _answer(
+    request: Request, party: AlignmentParty, relay: str, cls: type[M], step: Callable[[M], Message]
+) -> Response:
     msg = from_wire(cls, await request.body())
+    _same_relay(party, msg, relay)
     reply = await run_in_threadpool(step, msg)
     return Response(content=to_wire(reply), media_type=content_type(type(reply)))
 
@@ -88,27 +103,27 @@ def info(party: PartyDep) -> PartyInfo:
 
 
 @router.post("/open")
-async def open_session(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
+async def open_session(request: Request, party: PartyDep, relay: RelayDep) -> Response:
     """SessionOpen -> SessionAccepted."""
-    return await _answer(request, SessionOpen, party.open)
+    return await _answer(request, party, relay, SessionOpen, party.open)
 
 
 @router.post("/encode")
-async def encode(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
+async def encode(request: Request, party: PartyDep, relay: RelayDep) -> Response:
     """EncodeRequest -> PointBatch (this hospital's own set, hop 1)."""
-    return await _answer(request, EncodeRequest, party.encode)
+    return await _answer(request, party, relay, EncodeRequest, party.encode)
 
 
 @router.post("/blind")
-async def blind(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
+async def blind(request: Request, party: PartyDep, relay: RelayDep) -> Response:
     """PointBatch -> PointBatch raised to this hospital's key."""
-    return await _answer(request, PointBatch, party.blind)
+    return await _answer(request, party, relay, PointBatch, party.blind)
 
 
 @router.post("/finish")
-async def finish(request: Request, party: PartyDep, _relay: RelayDep) -> Response:
+async def finish(request: Request, party: PartyDep, relay: RelayDep) -> Response:
     """CountsDelivery -> AlignmentReceipt."""
-    return await _answer(request, CountsDelivery, party.finish)
+    return await _answer(request, party, relay, CountsDelivery, party.finish)
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:

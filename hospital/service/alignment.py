@@ -4,14 +4,14 @@ The PSI party asks for items per purpose; the book answers from the EMR library 
 signatures of diagnosed, non-pending cases; national-id tokens of patients). Each run's
 result is written atomically under the data directory (it holds the hospital's own items
 and the salt of its ledger commitment, so it never leaves the hospital). The latest
-pathology run's shared-set hash is signed for the ledger with the number of this hospital's
-cases that carry a shared signature (miners and the ledger cap the sample count of its
-updates by it; several cases can share one signature, so the count of shared *items* would
-under-weight large hospitals) and the unique-patient fraction u of those cases from the
-latest patient-token run, signed again when a later patient run changes u (the ledger
-scales the hospital's credits by u). The signed record goes back to the relay in the
-receipt, and the relay records it on chain (``recordAlignment``): a hospital never records
-its own weight, and a relay cannot record one the hospital did not sign.
+pathology run's shared-set hash is signed for the ledger (EIP-712 ``Alignment``) with the
+number of this hospital's cases that carry a shared signature (miners and the ledger cap the
+sample count of its updates by it; several cases can share one signature, so the count of
+shared *items* would under-weight large hospitals) and the unique-patient fraction u of
+those cases from the latest patient-token run, signed again when a later patient run changes
+u (the ledger scales the hospital's credits by u). The signed record goes back to the relay
+in the receipt and the relay records it (``recordAlignment``): a hospital never records its
+own weight, and a relay cannot record one the hospital did not sign.
 """
 
 from __future__ import annotations
@@ -28,28 +28,32 @@ from hospital.alignment.items import (
     pathology_items,
     unique_patient_ppm,
 )
-from hospital.alignment.messages import LedgerRecord
+from hospital.alignment.messages import LedgerAlignment
 from hospital.alignment.party import PartyResult
+from hospital.alignment.receipts import LedgerDomain, signed_record
 from hospital.emr.records import CaseRecord, Origin
 from hospital.emr.store import CaseStore
 from node.chain.client import LedgerClient
 from node.errors import ValidationFailed
 
-#: Signs a pathology result, the number of own cases it shares and their unique fraction (ppm)
-#: for the ledger; the relay records what it returns.
-ResultSink = Callable[[PartyResult, int, int], LedgerRecord | None]
+#: Signs what the relay will record: (run, shared-set hash, shared cases, unique ppm).
+RecordSigner = Callable[[int, bytes, int, int], LedgerAlignment]
 
 
 class AlignmentBook:
     """Feeds one hospital's PSI party and remembers what each purpose's latest run learned."""
 
     def __init__(
-        self, store: CaseStore, results_dir: Path, *, record: ResultSink | None = None
+        self,
+        store: CaseStore,
+        results_dir: Path,
+        *,
+        sign: RecordSigner | None = None,
     ) -> None:
         self.store = store
         self.results_dir = Path(results_dir)
         self.results_dir.mkdir(parents=True, exist_ok=True)
-        self._record = record
+        self._sign = sign
 
     def _training_library(self) -> list[CaseRecord]:
         # Pending cases are a doctor's unconfirmed findings: they neither align nor train.
@@ -64,20 +68,25 @@ class AlignmentBook:
     def _path(self, purpose: AlignmentPurpose) -> Path:
         return self.results_dir / f"latest-{purpose.value}.json"
 
-    def on_result(self, result: PartyResult) -> LedgerRecord | None:
-        """Keep ``result`` as the latest of its purpose (atomic write); sign its ledger record.
+    def on_result(self, result: PartyResult) -> LedgerAlignment | None:
+        """Keep a checked ``result`` as the latest of its purpose (atomic write); sign it.
 
         Either purpose signs the latest pathology result (if any) with the current u.
+        Returns those values signed by the hospital (None without a signer or before any
+        pathology run), for the receipt the relay collects and records.
         """
         self._write(self._path(result.purpose), result.model_dump_json())
         pathology = self.latest(AlignmentPurpose.PATHOLOGY)
         if pathology is None:
             return None
         shared = self.training_cases(min_other_holders=pathology.min_other_holders)
+        unique = self.unique_ppm(shared)
+        signed = None
+        if self._sign is not None:
+            run = ledger_run_id(pathology.run)
+            signed = self._sign(run, pathology.shared_set_hash, len(shared), unique)
         self._write(self._recorded_path(), str(len(shared)))
-        if self._record is None:
-            return None
-        return self._record(pathology, len(shared), self.unique_ppm(shared))
+        return signed
 
     def _write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.results_dir, prefix=".tmp-")
@@ -137,19 +146,20 @@ def ledger_run_id(run: str) -> int:
     return int(run)
 
 
-def sign_for_ledger(ledger: LedgerClient) -> ResultSink:
-    """A sink that signs a pathology result for ``recordAlignment`` as this hospital."""
+def sign_with(ledger: LedgerClient) -> RecordSigner:
+    """Sign alignment records as ``ledger``'s account, bound to its chain and address."""
+    domain = LedgerDomain(chain_id=ledger.sender.chain_id, ledger=ledger.address)
 
-    def sign(result: PartyResult, shared_cases: int, unique_ppm: int) -> LedgerRecord:
-        run = ledger_run_id(result.run)
-        signature = ledger.sign_alignment(run, result.shared_set_hash, shared_cases, unique_ppm)
-        return LedgerRecord(
-            hospital=ledger.account.address,
+    def sign(
+        run: int, shared_set_hash: bytes, shared_size: int, unique_ppm: int
+    ) -> LedgerAlignment:
+        return signed_record(
+            ledger.account,
+            domain,
             run=run,
-            shared_set_hash="0x" + result.shared_set_hash.hex(),
-            shared_size=shared_cases,
+            shared_set_hash=shared_set_hash,
+            shared_size=shared_size,
             unique_ppm=unique_ppm,
-            signature="0x" + signature.hex(),
         )
 
     return sign

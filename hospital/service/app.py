@@ -19,6 +19,8 @@ from diagnosis.service import DiagnosisService
 from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
 from hospital.alignment.router import install as install_alignment
+from hospital.alignment.terms import AlignmentTerms
+from hospital.emr.settings import DEV_SALT
 from hospital.service.alignment import AlignmentBook
 from hospital.service.diagnosis_app import diagnosis_service
 from hospital.service.rounds import HospitalRounds, RoundParticipation
@@ -43,13 +45,17 @@ def create_hospital_app(
     diagnosis: DiagnosisService | None = None,
     rounds: Callable[[DiagnosisService], HospitalRounds] | None = None,
     schema_name: str = "general",
+    consortium_secret: bytes = DEV_SALT.encode(),
+    alignment_terms: AlignmentTerms | None = None,
 ) -> DiagnosisFastPath:
     """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
 
     Returned as the ASGI app to serve: POST /diagnosis's fast path in front of the FastAPI
     app (``.app``) that has every route.
 
-    ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests).
+    ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests);
+    ``consortium_secret`` (the national-id salt; the devnet's by default) is what the
+    alignment canaries derive from, and ``alignment_terms`` the least a session must check.
 
     ``rounds`` builds the round participation around the diagnosis service; its thread runs
     for the app's lifetime. ``schema_name`` is the consortium schema the diagnosis service
@@ -75,9 +81,14 @@ def create_hospital_app(
         description="A hospital's EMR library: private alignment, assisted diagnosis.",
     )
     install_error_handlers(app)
-    install_alignment(
-        app, AlignmentParty(name, book.items_for, on_result=book.on_result), relay_auth
+    party = AlignmentParty(
+        name,
+        book.items_for,
+        secret=consortium_secret,
+        terms=alignment_terms,
+        on_result=book.on_result,
     )
+    install_alignment(app, party, relay_auth)
     served = mount_diagnosis(app, service, doctor_tokens)
 
     @app.get("/health", response_model=Health, tags=["health"])

@@ -202,7 +202,6 @@ class LedgerClient:
             self.account,
             chain_id=self.sender.chain_id,
             ledger=self.address,
-            hospital=self.account.address,
             run=run,
             shared_set_hash=_b32(shared_set_hash),
             shared_size=shared_size,

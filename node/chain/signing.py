@@ -1,4 +1,4 @@
-"""EIP-712 signatures a hospital gives (updates, alignment outcomes) and the ledger checks."""
+"""EIP-712 signatures (updates, alignment outcomes): what a hospital signs, the ledger checks."""
 
 from __future__ import annotations
 
@@ -105,7 +105,11 @@ def recover_update_signer(
     return str(Account.recover_message(msg, signature=signature))
 
 
-# ---------------------------------------------------------------- alignment outcomes
+# ------------------------------------------------------------------ alignment receipts
+# What the designated relay will send to ``recordAlignment(hospital, run, sharedSetHash,
+# sharedSize, uniquePpm, hospitalSignature)``: the hospital signs the values it would record
+# about itself, under the same domain as updates, so the relay can record them but not
+# change them.
 ALIGNMENT_TYPES = {
     "Alignment": [
         {"name": "hospital", "type": "address"},
@@ -127,31 +131,95 @@ def alignment_typed_data(
     shared_size: int,
     unique_ppm: int,
 ) -> dict[str, Any]:
-    """The EIP-712 message a hospital signs so a relay may record its alignment outcome."""
+    """The full EIP-712 message for an alignment outcome (domain as for updates)."""
     if len(shared_set_hash) != 32:
         raise ValueError("shared_set_hash must be 32 bytes")
-    data = update_typed_data(
-        chain_id=chain_id, ledger=ledger, round_id=0, blob_hash=b"\0" * 32, sample_count=0
+    domain = update_typed_data(
+        chain_id=chain_id, ledger=ledger, round_id=0, blob_hash=bytes(32), sample_count=0
     )
-    data["types"] = {"EIP712Domain": data["types"]["EIP712Domain"], **ALIGNMENT_TYPES}
-    data["primaryType"] = "Alignment"
-    data["message"] = {
-        "hospital": to_checksum_address(hospital),
-        "run": run,
-        "sharedSetHash": shared_set_hash,
-        "sharedSize": shared_size,
-        "uniquePpm": unique_ppm,
+    return {
+        "types": {"EIP712Domain": domain["types"]["EIP712Domain"], **ALIGNMENT_TYPES},
+        "primaryType": "Alignment",
+        "domain": domain["domain"],
+        "message": {
+            "hospital": to_checksum_address(hospital),
+            "run": run,
+            "sharedSetHash": shared_set_hash,
+            "sharedSize": shared_size,
+            "uniquePpm": unique_ppm,
+        },
     }
-    return data
 
 
-def sign_alignment(account: LocalAccount, **values: Any) -> bytes:
-    """A hospital's 65-byte signature over its alignment outcome (``alignment_typed_data``)."""
-    message = encode_typed_data(full_message=alignment_typed_data(**values))
-    return bytes(account.sign_message(message).signature)
+def _alignment_signable(**kwargs: Any) -> SignableMessage:
+    return encode_typed_data(full_message=alignment_typed_data(**kwargs))
 
 
-def recover_alignment_signer(signature: bytes, **values: Any) -> str:
-    """The checksummed address that signed an alignment outcome (the relay checks it)."""
-    message = encode_typed_data(full_message=alignment_typed_data(**values))
-    return str(Account.recover_message(message, signature=signature))
+def alignment_digest(
+    *,
+    chain_id: int,
+    ledger: str,
+    hospital: str,
+    run: int,
+    shared_set_hash: bytes,
+    shared_size: int,
+    unique_ppm: int,
+) -> bytes:
+    """The 32-byte EIP-712 digest of an alignment outcome (what the ledger will ecrecover)."""
+    msg = _alignment_signable(
+        chain_id=chain_id,
+        ledger=ledger,
+        hospital=hospital,
+        run=run,
+        shared_set_hash=shared_set_hash,
+        shared_size=shared_size,
+        unique_ppm=unique_ppm,
+    )
+    return keccak(b"\x19" + msg.version + msg.header + msg.body)
+
+
+def sign_alignment(
+    account: LocalAccount,
+    *,
+    chain_id: int,
+    ledger: str,
+    run: int,
+    shared_set_hash: bytes,
+    shared_size: int,
+    unique_ppm: int,
+) -> bytes:
+    """A hospital's 65-byte signature over its own alignment outcome (hospital = signer)."""
+    msg = _alignment_signable(
+        chain_id=chain_id,
+        ledger=ledger,
+        hospital=account.address,
+        run=run,
+        shared_set_hash=shared_set_hash,
+        shared_size=shared_size,
+        unique_ppm=unique_ppm,
+    )
+    return bytes(account.sign_message(msg).signature)
+
+
+def recover_alignment_signer(
+    signature: bytes,
+    *,
+    chain_id: int,
+    ledger: str,
+    hospital: str,
+    run: int,
+    shared_set_hash: bytes,
+    shared_size: int,
+    unique_ppm: int,
+) -> str:
+    """The checksummed address that signed the alignment outcome (the relay checks = hospital)."""
+    msg = _alignment_signable(
+        chain_id=chain_id,
+        ledger=ledger,
+        hospital=hospital,
+        run=run,
+        shared_set_hash=shared_set_hash,
+        shared_size=shared_size,
+        unique_ppm=unique_ppm,
+    )
+    return str(Account.recover_message(msg, signature=signature))

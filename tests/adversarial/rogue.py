@@ -324,18 +324,20 @@ def _hospital_claims_a_million() -> None:
     import hospital.service.alignment as alignment
     import hospital.service.rounds as rounds
 
-    honest_signer = alignment.sign_for_ledger
+    honest = alignment.sign_with
 
-    def sign_for_ledger(ledger):  # type: ignore[no-untyped-def]
-        sign = honest_signer(ledger)
-        return lambda result, _cases, unique: sign(result, 1 << 20, unique)
+    def sign_with(ledger):  # type: ignore[no-untyped-def]
+        sign = honest(ledger)
+        return lambda run, shared_set_hash, _cases, unique: sign(
+            run, shared_set_hash, 1 << 20, unique
+        )
 
     def train(self, weights):  # type: ignore[no-untyped-def]
         delta, _ = self.trainer().train(weights)
         log.warning("ROGUE claims %d samples", 1 << 18)
         return delta, 1 << 18  # a quarter of the default room: far above any honest claim
 
-    alignment.sign_for_ledger = sign_for_ledger  # `hospital serve` imports it when it starts
+    alignment.sign_with = sign_with  # `hospital serve` imports it when it starts
     rounds.HospitalRounds.train = train  # type: ignore[method-assign]
 
 
@@ -357,7 +359,7 @@ def _hospital_withholds_its_alignment_record() -> None:
     """Take part in the PSI but give the relay nothing to record, then claim samples anyway."""
     import hospital.service.alignment as alignment
 
-    alignment.sign_for_ledger = lambda ledger: lambda result, cases, unique: None
+    alignment.sign_with = lambda ledger: None  # the book then signs nothing
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from hospital.alignment import AlignmentPurpose, AlignmentRefused, run_alignment, shared_set_hash
+from hospital.alignment.audit import read_trail
 from hospital.alignment.client import HttpLink
 from hospital.alignment.links import WireLog
 from hospital.alignment.messages import RELAY, EncodeRequest, PointBatch, SessionOpen, to_wire
@@ -113,7 +114,9 @@ def test_relay_over_http_gives_each_hospital_the_plaintext_counts(hospitals):
     log = WireLog()
     with httpx.Client() as client:
         links = [HttpLink(u, client, log, account=OPERATOR) for u in urls]
-        summary = run_alignment(links, run="it-1", purpose=AlignmentPurpose.PATIENTS, log=log)
+        summary = run_alignment(
+            links, run="it-1", purpose=AlignmentPurpose.PATIENTS, log=log, account=OPERATOR
+        )
 
     as_sets = {k: set(v) for k, v in sets.items()}
     for name in NAMES:
@@ -149,13 +152,21 @@ def test_hospital_service_refuses_bad_point_wrong_session_and_replay(hospitals):
             "run": "it-2",
             "purpose": AlignmentPurpose.PATIENTS,
             "parties": ("north", "south"),
+            "relay": OPERATOR.address,
         }
-        sizes = {
-            "north": north.open(SessionOpen(**opening)).set_size,
-            "south": south.open(SessionOpen(**opening)).set_size,
+        accepted = {
+            "north": north.open(SessionOpen(**opening)),
+            "south": south.open(SessionOpen(**opening)),
         }
-        own = north.encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
-        south.encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
+        ask = EncodeRequest(
+            session_id=sid,
+            sender=RELAY,
+            seq=2,
+            set_sizes={k: a.set_size for k, a in accepted.items()},
+            key_commitments={k: a.key_commitment for k, a in accepted.items()},
+        )
+        own = north.encode(ask)
+        south.encode(ask)
         good = PointBatch(
             session_id=sid, sender=RELAY, seq=3, origin="north", hops=1, points=own.points
         )
@@ -198,6 +209,7 @@ def test_service_refuses_unsigned_stranger_signed_and_replayed_relay_requests(ho
         run="it-4",
         purpose=AlignmentPurpose.PATIENTS,
         parties=("north", "south"),
+        relay=OPERATOR.address,
     )
     body = to_wire(opening)
     stranger = devnet_account(RELAY_INDEX + 1)
@@ -248,6 +260,7 @@ def test_fedchain_align_run_command_relays_among_the_services(hospitals):
         rf"north\s*│\s*{len(as_sets['north'])}\s*│\s*{north_shared}\s*│\s*0x", done.stdout
     ), done.stdout
     assert "bytes per item" in done.stdout
+    assert "signed audit line appended" in done.stdout
 
     wrong = subprocess.run(
         [str(fedchain), "align", "run", *urls, "--purpose", "pathology"],
@@ -258,3 +271,11 @@ def test_fedchain_align_run_command_relays_among_the_services(hospitals):
     )
     assert wrong.returncode == 2
     assert "serves patients items, not pathology" in wrong.stderr
+    # the relay's audit trail: a signed line per run, the refused one included
+    done_line, refused_line = read_trail(tmp / "relay" / "alignment-audit.jsonl")
+    assert done_line.entry.run == "it-3" and done_line.entry.outcome == "completed"
+    assert done_line.entry.relay == OPERATOR.address
+    north = next(p for p in done_line.entry.parties if p.name == "north")
+    assert north.set_size == len(as_sets["north"]) and north.shared_size == north_shared
+    assert refused_line.entry.outcome == "refused"
+    assert "serves patients items" in (refused_line.entry.reason or "")

@@ -10,12 +10,12 @@ import pytest
 from hospital.alignment.items import AlignmentPurpose, pathology_signature
 from hospital.alignment.links import LocalLink, WireLog
 from hospital.alignment.party import AlignmentParty
-from hospital.alignment.recording import record_receipts
+from hospital.alignment.recording import record_on_chain
 from hospital.alignment.relay import run_alignment
 from hospital.datagen.generate import generate_hospitals
 from hospital.emr.identity import national_id_token
 from hospital.emr.store import NewCase, open_store
-from hospital.service.alignment import AlignmentBook, ledger_run_id, sign_for_ledger
+from hospital.service.alignment import AlignmentBook, ledger_run_id, sign_with
 from node.chain.tx import ContractReverted
 from node.errors import ValidationFailed
 
@@ -43,7 +43,7 @@ def books(tmp_path, make_world):
             AlignmentBook(
                 store,
                 tmp_path / lib.name / "alignment",
-                record=sign_for_ledger(world.hospitals[k]),
+                sign=sign_with(world.hospitals[k]),
             )
         )
     yield world, books
@@ -54,13 +54,14 @@ def books(tmp_path, make_world):
 def _align(world, books, purpose, run="1"):
     """Run the PSI among the books, then record the signed receipts as the admin (the relay)."""
     parties = [
-        AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
+        AlignmentParty(f"h{k}", b.items_for, secret=SALT, on_result=b.on_result)
+        for k, b in enumerate(books)
     ]
     log = WireLog()
     summary = run_alignment(
         [LocalLink(p, log) for p in parties], run=run, purpose=purpose, min_other_holders=1, log=log
     )
-    record_receipts(world.admin, summary.receipts)
+    record_on_chain(world.admin, summary.records())
     return summary
 
 

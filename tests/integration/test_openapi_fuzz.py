@@ -125,8 +125,8 @@ def test_hospital_service_answers_no_fuzzed_request_with_a_5xx(tmp_path: Path, m
             )
             == []
         )
-        relays = [world.admin.account, world.hospitals[1].account]
-        assert _raw_alignment_bodies_5xx(app, relays, world.miners[0].account) == []
+        relays = [world.admin.account, world.miners[1].account]
+        assert _raw_alignment_bodies_5xx(app, relays, world.hospitals[0].account) == []
     finally:
         store.close()
 
@@ -143,11 +143,11 @@ def test_diagnosis_service_with_a_model_answers_no_fuzzed_request_with_a_5xx() -
 def _raw_alignment_bodies_5xx(
     app,
     relays: list[LocalAccount],  # type: ignore[no-untyped-def]
-    miner: LocalAccount,
+    hospital: LocalAccount,
 ) -> list[str]:
     """The alignment routes take raw wire bodies (no schema): fuzz those bytes directly.
 
-    Each body is sent unsigned (401), signed by a stranger and by a miner (403) and by
+    Each body is sent unsigned (401), signed by a stranger and by a hospital (403) and by
     allowed relays at any timestamp (the party parses it: 200/400, or 401 out of window).
     """
     client = TestClient(app, raise_server_exceptions=False)
@@ -159,7 +159,7 @@ def _raw_alignment_bodies_5xx(
     )
     bodies = st.one_of(st.binary(max_size=300), jsonish.map(lambda v: json.dumps(v).encode()))
     stranger = Account.from_key("0x" + "44" * 32)
-    signers = st.sampled_from([None, stranger, miner, *relays, *relays])
+    signers = st.sampled_from([None, stranger, hospital, *relays, *relays])
     now = int(time.time())
     timestamps = st.one_of(st.just(now), st.just(now), st.integers(0, 2**64))
     found: list[str] = []

@@ -17,6 +17,7 @@ from hospital.alignment import (
 )
 
 Run = Callable[..., tuple[RunSummary, dict[str, AlignmentParty], WireLog]]
+SECRET = b"consortium-test-secret"  # the hospitals' shared secret (canaries derive from it)
 
 
 def plaintext_counts(sets: Mapping[str, list[bytes]]) -> dict[str, dict[bytes, int]]:
@@ -48,7 +49,8 @@ def run_local() -> Run:
     ) -> tuple[RunSummary, dict[str, AlignmentParty], WireLog]:
         log = WireLog(keep=True)
         parties = {
-            k: AlignmentParty(k, lambda _p, v=v: v, workers=workers) for k, v in sets.items()
+            k: AlignmentParty(k, lambda _p, v=v: v, secret=SECRET, workers=workers)
+            for k, v in sets.items()
         }
         summary = run_alignment(
             [LocalLink(p, log) for p in parties.values()],

@@ -75,3 +75,28 @@ def test_local_run_needs_two_hospitals_and_readable_items(tmp_path):
     bad = write_lines(tmp_path / "b.txt", ["not-hex"])
     result = CliRunner().invoke(app, ["local", str(a), str(bad), "--format", "hex"])
     assert "b.txt:1 is not a valid hex item" in str(result.exception)
+
+
+def test_audit_command_lists_a_checked_trail_and_refuses_an_altered_one(tmp_path):
+    from eth_account import Account
+
+    from hospital.alignment import AlignmentParty, AlignmentPurpose, LocalLink, Relay
+    from hospital.alignment.audit import AuditTrail
+
+    relay = Account.create()
+    trail = AuditTrail(tmp_path / "audit.jsonl", relay)
+    sets = {"north": [b"a", b"b"], "south": [b"b", b"c"]}
+    parties = [AlignmentParty(k, lambda _p, v=v: v, secret=b"s") for k, v in sets.items()]
+    Relay(relay, trail=trail).run(
+        [LocalLink(p) for p in parties], run="9", purpose=AlignmentPurpose.PATIENTS
+    )
+
+    listed = CliRunner().invoke(app, ["audit", str(trail.path)], env={"COLUMNS": "250"})
+    trail.path.write_text(trail.path.read_text().replace('"run":"9"', '"run":"8"'))
+    altered = CliRunner().invoke(app, ["audit", str(trail.path)])
+
+    assert listed.exit_code == 0, listed.output
+    assert "1 alignment runs" in listed.output and "north: 2/1, south: 2/1" in listed.output
+    assert relay.address in listed.output and "completed" in listed.output
+    assert altered.exit_code != 0
+    assert "is not signed by the relay it names" in str(altered.exception)

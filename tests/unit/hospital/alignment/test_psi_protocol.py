@@ -70,7 +70,8 @@ def test_duplicate_items_count_once(run_local, plain):
     summary, parties, _ = run_local(sets)
 
     assert parties["a"].result(summary.session_id).holders_by_item() == {b"x": 1, b"y": 0}
-    assert summary.set_sizes == {"a": 2, "b": 2}
+    canaries = summary.canaries_per_party  # announced sizes include them
+    assert canaries > 0 and summary.set_sizes == {"a": 2 + canaries, "b": 2 + canaries}
 
 
 def test_transcript_holds_no_item_nor_any_plain_hash_of_one(run_local, make_sets):

@@ -1,6 +1,7 @@
 import secrets
 
 import pytest
+from eth_account import Account
 
 from hospital.alignment import (
     AlignmentParty,
@@ -10,6 +11,7 @@ from hospital.alignment import (
     count_other_holders,
     run_alignment,
 )
+from hospital.alignment.evidence import sign_counts
 from hospital.alignment.messages import (
     RELAY,
     CountsDelivery,
@@ -22,27 +24,38 @@ from hospital.alignment.messages import (
 from node.errors import ValidationFailed
 
 SETS = {"a": [b"1", b"2", b"3"], "b": [b"2", b"3", b"4", b"5"]}
+SECRET = b"consortium-test-secret"
+RELAY_ACCOUNT = Account.from_key("0x" + "33" * 32)
+
+
+def party(name, **kwargs):
+    return AlignmentParty(name, lambda _p: SETS[name], secret=SECRET, **kwargs)
+
+
+def opening(sid, **update):
+    fields = {
+        "session_id": sid,
+        "sender": RELAY,
+        "seq": 1,
+        "run": "r",
+        "purpose": AlignmentPurpose.PATIENTS,
+        "parties": ("a", "b"),
+        "relay": RELAY_ACCOUNT.address,
+    }
+    return SessionOpen(**{**fields, **update})
 
 
 @pytest.fixture
 def session():
     """Two hospitals with an open session; a's encoded batch ready for b."""
     sid = secrets.token_hex(16)
-    parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in SETS.items()}
-    for party in parties.values():
-        party.open(
-            SessionOpen(
-                session_id=sid,
-                sender=RELAY,
-                seq=1,
-                run="r",
-                purpose=AlignmentPurpose.PATIENTS,
-                parties=("a", "b"),
-            )
-        )
-    sizes = {"a": 3, "b": 4}
-    batch = parties["a"].encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
-    parties["b"].encode(EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes))
+    parties = {k: party(k) for k in SETS}
+    accepted = {k: p.open(opening(sid)) for k, p in parties.items()}
+    sizes = {k: a.set_size for k, a in accepted.items()}
+    keys = {k: a.key_commitment for k, a in accepted.items()}
+    ask = EncodeRequest(session_id=sid, sender=RELAY, seq=2, set_sizes=sizes, key_commitments=keys)
+    batch = parties["a"].encode(ask)
+    parties["b"].encode(ask)
     forward = PointBatch(
         session_id=sid, sender=RELAY, seq=3, origin="a", hops=1, points=batch.points
     )
@@ -83,7 +96,10 @@ def test_batch_of_the_wrong_length_is_refused(session):
     short = forward.model_copy(update={"points": forward.points[:-1]})
     refused(lambda: parties["b"].blind(short), "not a whole number", "points")
     fewer = forward.model_copy(update={"points": forward.points[:-32]})
-    refused(lambda: parties["b"].blind(fewer), "holds 2 points, expected 3", "points")
+    size = len(forward.points) // 32
+    refused(
+        lambda: parties["b"].blind(fewer), f"holds {size - 1} points, expected {size}", "points"
+    )
 
 
 def test_batch_off_the_ring_or_not_from_the_relay_is_refused(session):
@@ -107,20 +123,19 @@ def test_batch_off_the_ring_or_not_from_the_relay_is_refused(session):
 
 def test_replayed_open_is_refused(session):
     parties, forward = session
-    reopen = SessionOpen(
-        session_id=forward.session_id,
-        sender=RELAY,
-        seq=1,
-        run="r",
-        purpose=AlignmentPurpose.PATIENTS,
-        parties=("a", "b"),
-    )
+    reopen = opening(forward.session_id)
     refused(lambda: parties["a"].open(reopen), "already open here: replayed open", "session_id")
 
 
 def test_counts_of_the_wrong_length_are_refused(session):
     parties, forward = session
-    counts = CountsDelivery(session_id=forward.session_id, sender=RELAY, seq=5, counts=b"\x01")
+    sid = forward.session_id
+    signature = sign_counts(
+        RELAY_ACCOUNT, session_id=sid, run="r", purpose="patients", recipient="a", counts=b"\x01"
+    )
+    counts = CountsDelivery(
+        session_id=sid, sender=RELAY, seq=5, relay_signature=signature, counts=b"\x01"
+    )
     refused(lambda: parties["a"].finish(counts), "counts has 1 entries", "counts")
 
 
@@ -166,8 +181,7 @@ class ReplayingLink(LocalLink):
     ],
 )
 def test_relay_refuses_a_hospital_that_sends_bad_or_replayed_batches(link, message, field):
-    a = AlignmentParty("a", lambda _p: SETS["a"])
-    b = AlignmentParty("b", lambda _p: SETS["b"])
+    a, b = party("a"), party("b")
     refused(
         lambda: run_alignment([LocalLink(a), link(b)], run="r", purpose=AlignmentPurpose.PATIENTS),
         message,
@@ -182,7 +196,7 @@ def test_relay_refuses_a_final_batch_that_repeats_a_point():
 
 
 def test_relay_needs_two_distinct_hospitals():
-    a = AlignmentParty("a", lambda _p: SETS["a"])
+    a = party("a")
     with pytest.raises(ValidationFailed) as exc:
         run_alignment([LocalLink(a)], run="r", purpose=AlignmentPurpose.PATIENTS)
     assert exc.value.field == "links"

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from hospital.alignment import AlignmentParty, AlignmentPurpose, WireLog, run_alignment
 from hospital.alignment.auth import AllowedRelays, RelayAuth
 from hospital.alignment.client import HttpLink
-from hospital.alignment.messages import RELAY, SessionOpen, to_wire
+from hospital.alignment.messages import RELAY, EncodeRequest, SessionOpen, to_wire
 from hospital.alignment.router import create_app
 from node.requestauth import sign_request
 
@@ -18,7 +18,7 @@ STRANGER = Account.from_key("0x" + "22" * 32)
 
 
 def clients():
-    parties = {k: AlignmentParty(k, lambda _p, v=v: v) for k, v in SETS.items()}
+    parties = {k: AlignmentParty(k, lambda _p, v=v: v, secret=b"s") for k, v in SETS.items()}
     auth = RelayAuth(AllowedRelays([OPERATOR.address]))
     return parties, {k: TestClient(create_app(p, auth)) for k, p in parties.items()}
 
@@ -32,7 +32,9 @@ def test_session_over_the_router_matches_the_plaintext(plain):
     log = WireLog()
 
     links = [HttpLink("http://testserver", c, log, account=OPERATOR) for c in apps.values()]
-    summary = run_alignment(links, run="r", purpose=AlignmentPurpose.PATIENTS, log=log)
+    summary = run_alignment(
+        links, run="r", purpose=AlignmentPurpose.PATIENTS, log=log, account=OPERATOR
+    )
 
     expected = plain(SETS)
     for name, party in parties.items():
@@ -50,6 +52,7 @@ def test_router_answers_a_refusal_with_400_naming_the_field():
         run="r",
         purpose=AlignmentPurpose.PATIENTS,
         parties=("north", "south"),
+        relay=OPERATOR.address,
     )
     body = to_wire(opening)
     assert client.post("/alignment/open", content=body, headers=signed(body)).status_code == 200
@@ -74,6 +77,7 @@ def test_router_refuses_unsigned_stranger_signed_and_replayed_requests_before_th
         run="r",
         purpose=AlignmentPurpose.PATIENTS,
         parties=("north", "south"),
+        relay=OPERATOR.address,
     )
     body = to_wire(opening)
 
@@ -92,3 +96,31 @@ def test_router_refuses_unsigned_stranger_signed_and_replayed_requests_before_th
     assert other_path.status_code == 401 and "not the claimed" in other_path.json()["detail"]
     assert first.status_code == 200  # so none of the refused requests reached the party
     assert replayed.status_code == 401 and "replay" in replayed.json()["detail"]
+
+
+def test_only_the_relay_a_session_names_may_drive_it():
+    other = Account.from_key("0x" + "33" * 32)
+    party = AlignmentParty("north", lambda _p: SETS["north"], secret=b"s")
+    client = TestClient(
+        create_app(party, RelayAuth(AllowedRelays([OPERATOR.address, other.address])))
+    )
+    opening = SessionOpen(
+        session_id=secrets.token_hex(16),
+        sender=RELAY,
+        seq=1,
+        run="r",
+        purpose=AlignmentPurpose.PATIENTS,
+        parties=("north", "south"),
+        relay=OPERATOR.address,
+    )
+    body = to_wire(opening)
+    claimed = client.post("/alignment/open", content=body, headers=signed(body, other))
+    opened = client.post("/alignment/open", content=body, headers=signed(body))
+    ask = EncodeRequest(session_id=opening.session_id, sender=RELAY, seq=2, set_sizes={})
+    body = to_wire(ask)
+    path = "/alignment/encode"
+    hijack = client.post(path, content=body, headers=signed(body, other, path=path))
+
+    assert claimed.status_code == 403 and f"relayed by {OPERATOR.address}" in claimed.text
+    assert opened.status_code == 200
+    assert hijack.status_code == 403 and f"{other.address} may not drive it" in hijack.text

@@ -31,7 +31,8 @@ def books(tmp_path):
         books.append(AlignmentBook(store, tmp_path / "align" / lib.name))
     log = WireLog()
     parties = [
-        AlignmentParty(f"h{k}", b.items_for, on_result=b.on_result) for k, b in enumerate(books)
+        AlignmentParty(f"h{k}", b.items_for, secret=b"test-salt", on_result=b.on_result)
+        for k, b in enumerate(books)
     ]
     run_alignment(
         [LocalLink(p, log) for p in parties],
