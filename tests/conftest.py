@@ -168,4 +168,4 @@ def world(make_world: Callable[..., LedgerWorld]) -> LedgerWorld:
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]

@@ -19,6 +19,7 @@ from eth_account import Account
 from hospital.alignment import AlignmentPurpose, AlignmentRefused, AlignmentTerms, PartyAccused
 from hospital.alignment.audit import AuditTrail, read_trail
 from hospital.alignment.client import HttpLink
+from hospital.alignment.recording import record_on_chain
 from hospital.alignment.relay import Relay
 from hospital.emr.identity import national_id_token
 from node.chain.client import LedgerClient
@@ -66,6 +67,8 @@ def test_hospital_acting_as_relay_is_refused(consortium, tmp_path):
     assert f"{hospital.address} is a hospital" in refused.value.message
     assert "ledger admin's account or an active miner's" in (refused.value.fix or "")
     assert {r.hospital for r in summary.records().values()} == {p.hospital for p in network.pairs}
+    assert not any(ledger.member(p.hospital).aligned for p in network.pairs)
+    record_on_chain(ledger.as_account(miner), summary.records())  # the relay records them
     assert all(ledger.member(p.hospital).aligned for p in network.pairs)
 
 
