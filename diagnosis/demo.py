@@ -26,7 +26,7 @@ from hospital.emr.records import (
 )
 
 if TYPE_CHECKING:
-    from diagnosis.api.fastpath import DiagnosisFastPath
+    from fastapi import FastAPI
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def synthetic_cases(n: int, seed: int = 7, validated_share: float = 0.2) -> Iter
         )
 
 
-def create_demo_app() -> DiagnosisFastPath:
+def create_demo_app() -> FastAPI:
     """Uvicorn factory: the diagnosis app over FEDCHAIN_DIAGNOSIS_DEMO_CASES synthetic cases."""
     from diagnosis.api.app import create_app, settle_heap
     from diagnosis.api.settings import DiagnosisSettings

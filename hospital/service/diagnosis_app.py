@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 
 import torch
+from fastapi import FastAPI
 
 from diagnosis.api.app import create_app, settle_heap
-from diagnosis.api.fastpath import DiagnosisFastPath
 from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.ports import InMemorySuggestionStore, SuggestionStore
 from diagnosis.service import DiagnosisService
@@ -61,7 +61,7 @@ def diagnosis_service(
     )
 
 
-def create_diagnosis_app() -> DiagnosisFastPath:
+def create_diagnosis_app() -> FastAPI:
     """Uvicorn factory: the diagnosis routes over FEDCHAIN_DATABASE_URL (one per worker)."""
     settings = DiagnosisSettings()
     # checkpoints of a SQLite WAL on a thread, not inside a batch's commit in the loop
