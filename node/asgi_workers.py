@@ -38,7 +38,6 @@ from typing import Any
 
 import uvicorn
 
-from node.coalesced_http import CoalescingHttpToolsProtocol
 from node.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -191,7 +190,7 @@ def _worker(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
-        http=CoalescingHttpToolsProtocol,
+        http="httptools",
         ws="none",
     )
 
