@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from diagnosis.api.auth import checked_doctor
 from diagnosis.api.batching import SuggestionBatcher
+from diagnosis.api.fastpath import DiagnosisFastPath
 from diagnosis.schemas import (
     FINDINGS_EXAMPLE,
     DiagnosisRequest,
@@ -41,10 +42,16 @@ class DiagnosisState:
 
 
 def mount_diagnosis(app: FastAPI, service: DiagnosisService, doctor_tokens: list[str]) -> None:
-    """Serve the diagnosis routes on ``app`` over ``service``."""
-    tokens = tuple(t.encode() for t in doctor_tokens)
-    app.state.diagnosis = DiagnosisState(service, SuggestionBatcher(service), tokens)
+    """Serve the diagnosis routes on ``app`` over ``service``, POST /diagnosis's fast path first.
+
+    The fast path shares the routes' batcher, so both paths' requests share batches.
+    """
+    state = DiagnosisState(
+        service, SuggestionBatcher(service), tuple(t.encode() for t in doctor_tokens)
+    )
+    app.state.diagnosis = state
     app.include_router(router)
+    app.add_middleware(DiagnosisFastPath, batcher=state.batcher, tokens=doctor_tokens)
 
 
 async def _state(request: Request) -> DiagnosisState:
