@@ -68,5 +68,17 @@ def serve(
         factory = "hospital.service.diagnosis_app:create_diagnosis_app"
     os.environ["FEDCHAIN_DIAGNOSIS_DEMO_CASES"] = str(demo_cases)
     typer.echo(f"doctor page: http://{host}:{port}/doctor")
-    # uvicorn's own workers share one listening socket; each builds its own index
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, access_log=access_log)
+    if workers > 1:  # one acceptor hands each connection to the least busy worker
+        from node.asgi_workers import serve as serve_workers
+
+        raise typer.Exit(
+            serve_workers(
+                factory,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=access_log,
+            )
+        )
+    uvicorn.run(factory, factory=True, host=host, port=port, access_log=access_log)
