@@ -33,7 +33,7 @@ from diagnosis.weights import WeightSnapshot
 
 
 @dataclass(frozen=True, slots=True)
-class DiagnosisState:
+class ServedDiagnosis:
     """What the diagnosis routes of one app serve: the service, its batcher, the tokens."""
 
     service: DiagnosisService
@@ -46,7 +46,7 @@ def mount_diagnosis(app: FastAPI, service: DiagnosisService, doctor_tokens: list
 
     The fast path shares the routes' batcher, so both paths' requests share batches.
     """
-    state = DiagnosisState(
+    state = ServedDiagnosis(
         service, SuggestionBatcher(service), tuple(t.encode() for t in doctor_tokens)
     )
     app.state.diagnosis = state
@@ -54,8 +54,8 @@ def mount_diagnosis(app: FastAPI, service: DiagnosisService, doctor_tokens: list
     app.add_middleware(DiagnosisFastPath, batcher=state.batcher, tokens=doctor_tokens)
 
 
-async def _state(request: Request) -> DiagnosisState:
-    state: DiagnosisState = request.app.state.diagnosis
+async def _state(request: Request) -> ServedDiagnosis:
+    state: ServedDiagnosis = request.app.state.diagnosis
     return state
 
 

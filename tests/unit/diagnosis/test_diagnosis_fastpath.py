@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from diagnosis.api import fastpath
 from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.routes import DiagnosisState, mount_diagnosis, router
+from diagnosis.api.routes import ServedDiagnosis, mount_diagnosis, router
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.service import DiagnosisService
 from hospital.datagen.generate import synthetic_cases
@@ -58,7 +58,7 @@ def _plain_routes(service: DiagnosisService) -> FastAPI:
     """The diagnosis routes without the fast path."""
     app = FastAPI()
     install_error_handlers(app)
-    app.state.diagnosis = DiagnosisState(service, SuggestionBatcher(service), (TOKEN.encode(),))
+    app.state.diagnosis = ServedDiagnosis(service, SuggestionBatcher(service), (TOKEN.encode(),))
     app.include_router(router)
     return app
 
