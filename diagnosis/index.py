@@ -25,7 +25,7 @@ from diagnosis.similarity import (
     case_similarity,
     first_by_name,
 )
-from hospital.emr.records import CaseRecord, LabValue, Symptom
+from hospital.emr.records import CaseRecord, LabValue, Symptom, lab_key, symptom_key
 
 __all__ = ["CaseIndex", "Match", "MatchQuery"]
 
@@ -74,8 +74,8 @@ class CaseIndex(ColumnStore):
         self, weights: Mapping[str, float], default: float = 1.0
     ) -> tuple[FArray, FArray]:
         """(w per symptom row, w per lab row) from an attribute-key → weight map."""
-        ws = np.array([weights.get(f"symptom:{s}", default) for s in self.symptoms], dtype=F32)
-        wl = np.array([weights.get(f"lab:{name}", default) for name in self.labs], dtype=F32)
+        ws = np.array([weights.get(symptom_key(s), default) for s in self.symptoms], dtype=F32)
+        wl = np.array([weights.get(lab_key(name), default) for name in self.labs], dtype=F32)
         return ws, wl
 
     def _weighted(self, weights: Mapping[str, float], version: int | None) -> _Weighted:

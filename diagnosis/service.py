@@ -7,7 +7,6 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from diagnosis.evidence import case_contributions
 from diagnosis.ids import RANDOM_BYTES, time_ordered_id
 from diagnosis.index import CaseIndex, Match, MatchQuery
 from diagnosis.ports import (
@@ -31,7 +30,12 @@ from diagnosis.schemas import (
     SimilarCases,
     WeightInfo,
 )
-from diagnosis.similarity import AttributeContribution, QueryFindings, SimilarityConfig
+from diagnosis.similarity import (
+    AttributeContribution,
+    QueryFindings,
+    SimilarityConfig,
+    case_similarity,
+)
 from diagnosis.vocabulary import Vocabulary
 from diagnosis.weights import WeightBook, WeightSnapshot, checked_overrides
 from hospital.emr.records import CaseRecord, Diagnosis, Origin
@@ -136,8 +140,11 @@ class DiagnosisService:
             records[m.case_id] if m.case_id in records else self.index.features_of(m.row)
             for m in matches
         ]
-        terms = case_contributions(cases, found, weights, self.index.config)
-        return records, {m.case_id: t for m, t in zip(matches, terms, strict=True)}
+        config = self.index.config
+        return records, {
+            m.case_id: list(case_similarity(case, found, weights, config).contributions)
+            for m, case in zip(matches, cases, strict=True)
+        }
 
     def suggest(self, request: DiagnosisRequest) -> DiagnosisSuggestion:
         """Match the findings, combine with the model, store and return the suggestion."""

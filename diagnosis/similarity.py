@@ -1,16 +1,17 @@
-"""Per-attribute similarity functions and the patent's weighted case similarity (reference form).
+"""The per-attribute similarities and the patent's weighted case similarity: the definition.
 
-Every function here is pure and scalar. ``case_similarity`` is the readable reference of
-Sim(i, j) = Σ_p w_p·Sim(i_p, j_p) / Σ_p w_p with p over the attributes of library case i;
-``diagnosis.index`` computes the same numbers for a whole library at once. Formulas and the
-treatment of missing values are documented in docs/diagnosis.md.
+Every function here is pure and scalar. ``case_similarity`` is the one definition of
+Sim(i, j) = Σ_p w_p·Sim(i_p, j_p) / Σ_p w_p with p over the attributes of library case i,
+and its per-attribute terms are the evidence a suggestion shows. ``diagnosis.index`` (over
+the compiled ``diagnosis.kernels``) computes the same numbers for a whole library at once,
+in float32; property tests hold it to this module. Formulas and the treatment of missing
+values are documented in docs/diagnosis.md.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,19 +19,20 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
+from hospital.emr.records import (
+    CaseRecord,
+    LabValue,
+    Onset,
+    Symptom,
+    lab_key,
+    normalize_term,
+    symptom_key,
+)
 
 SEVERITY_SCALE = 10.0
 KNOWN_ONSETS: tuple[Onset, ...] = tuple(o for o in Onset if o is not Onset.UNKNOWN)
 
-_SEPARATORS = re.compile(r"[\s_\-]+")
 _Named = TypeVar("_Named", Symptom, LabValue)
-
-
-@functools.lru_cache(maxsize=8192)  # names repeat across cases: each is normalised once
-def normalise_term(name: str) -> str:
-    """Consortium term form used for name matching: lower case, runs of space/_/- to one '_'."""
-    return _SEPARATORS.sub("_", name.strip().lower()).strip("_")
 
 
 class Facet(StrEnum):
@@ -178,21 +180,11 @@ class SimilarityBreakdown:
     contributions: tuple[AttributeContribution, ...]
 
 
-def symptom_key(name: str) -> str:
-    """Attribute key of a symptom in weight maps and V1 column groups."""
-    return f"symptom:{normalise_term(name)}"
-
-
-def lab_key(name: str) -> str:
-    """Attribute key of a lab value in weight maps and V1 column groups."""
-    return f"lab:{normalise_term(name)}"
-
-
 def first_by_name(items: tuple[_Named, ...]) -> dict[str, _Named]:
     """Items keyed by normalised name; the first occurrence of a repeated name wins."""
     out: dict[str, _Named] = {}
     for item in items:
-        out.setdefault(normalise_term(item.name), item)
+        out.setdefault(normalize_term(item.name), item)
     return out
 
 
@@ -279,12 +271,12 @@ def _contributions(
     """Each attribute's w_p, Sim(i_p, j_p) and share w_p·Sim / Σ w (none when Σ w = 0)."""
     raw: list[tuple[str, Facet, float, float]] = []
     for name, s in first_by_name(library_case.symptoms).items():
-        key = f"symptom:{name}"
+        key = symptom_key(name)
         w = float(weights.get(key, default_weight))
         for facet, sim in symptom_terms(s, found.symptoms.get(name), config):
             raw.append((key, facet, w * phi[facet], sim))
     for name, lab in first_by_name(library_case.labs).items():
-        key = f"lab:{name}"
+        key = lab_key(name)
         w = float(weights.get(key, default_weight))
         q = found.labs.get(name)
         if q is None:

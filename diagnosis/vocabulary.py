@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import ConfigDict
 
-from diagnosis.similarity import normalise_term
-from hospital.emr.records import CaseRecord
+from hospital.emr.records import CaseRecord, normalize_term
 
 
 @dataclass(slots=True, kw_only=True)
@@ -35,8 +34,8 @@ class Vocabulary:
     """Known symptom and lab terms (normalised as the matcher normalises them)."""
 
     def __init__(self, symptoms: Iterable[str], labs: Iterable[str]) -> None:
-        self.symptoms = sorted({normalise_term(s) for s in symptoms})
-        self.labs = sorted({normalise_term(lab) for lab in labs})
+        self.symptoms = sorted({normalize_term(s) for s in symptoms})
+        self.labs = sorted({normalize_term(lab) for lab in labs})
         self._known = {"symptoms": set(self.symptoms), "labs": set(self.labs)}
         # difflib over the vocabulary costs ~1 ms a term; doctors repeat their terms
         self._close = functools.lru_cache(maxsize=4096)(self._close_terms)
@@ -55,7 +54,7 @@ class Vocabulary:
             ("labs", [lab.name for lab in query.labs]),
         ):
             for i, name in enumerate(names):
-                term = normalise_term(name)
+                term = normalize_term(name)
                 if term in self._known[kind]:
                     continue
                 out.append(

@@ -16,7 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from diagnosis.similarity import normalise_term
+from hospital.emr.records import lab_key, symptom_key
 from node.errors import ValidationFailed
 
 
@@ -105,9 +105,7 @@ def importance_from_input_gradients(
 
 def weights_from_severity_table(severity: Mapping[str, float]) -> dict[str, float]:
     """Fallback weights from a symptom → severity-weight table (e.g. Kaggle's 1–7 weights)."""
-    return normalise_mean_one(
-        {f"symptom:{normalise_term(k)}": float(v) for k, v in severity.items()}
-    )
+    return normalise_mean_one({symptom_key(k): float(v) for k, v in severity.items()})
 
 
 def checked_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
@@ -123,10 +121,12 @@ def checked_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
             raise ValidationFailed(
                 f"override {key!r} = {v}", field=key, fix="use a finite weight ≥ 0"
             )
-    return {
-        k.split(":", 1)[0] + ":" + normalise_term(k.split(":", 1)[1]): float(v)
-        for k, v in overrides.items()
-    }
+    return {_normalised_key(k): float(v) for k, v in overrides.items()}
+
+
+def _normalised_key(key: str) -> str:
+    kind, _, name = key.partition(":")
+    return symptom_key(name) if kind == "symptom" else lab_key(name)
 
 
 class SharedWeights(BaseModel):

@@ -3,7 +3,10 @@
 With keep-alive a connection stays on the worker that took it, so how the connections are
 split decides the tail latency: at 100 connections on two cores the busier worker's share
 sets the p99. ``uvicorn --workers N`` shares one listening socket and whichever worker wakes
-first accepts (a burst once landed 64/36; the busier worker's requests took 2.3x as long).
+first accepts (wrk's 100 connections landed 65/35, 61/39, 38/62, 77/23, 44/56 in five
+tries; the busier worker's requests took up to 2.3x as long). Measured beside uvicorn's
+workers in alternating runs (issue 24, benchmarks/diagnosis/README.md), serving without
+this acceptor made the p99 at 100 connections > 1.2x in most rounds.
 One ``SO_REUSEPORT`` socket per worker spreads them by a hash of the client's port, which is
 random, not even (41/59, 46/54, 47/53 measured). Here the parent process accepts every
 connection and hands its descriptor (``SCM_RIGHTS`` over a Unix socket pair) to the worker
@@ -12,6 +15,11 @@ the worker into shared memory. The hop costs one accept and one ``sendmsg`` per 
 not per request. The parent listens only once every worker has started its app (each says
 so on its channel), so until then a connection is refused, not queued behind a worker still
 building its index.
+
+It reaches into uvicorn: it subclasses ``uvicorn.Server`` and calls ``startup(sockets=[])``,
+reads ``server_state``, ``lifespan.state`` and ``config.http_protocol_class``, and builds
+the HTTP protocol itself. uvicorn is therefore pinned below its next minor version, and
+``tests/unit/node/test_asgi_workers_uvicorn.py`` checks that interface.
 
 Run as ``python -m node.asgi_workers module:factory --host H --port P --workers N``.
 """
@@ -38,7 +46,6 @@ from typing import Any
 
 import uvicorn
 
-from node.coalesced_http import CoalescingHttpToolsProtocol
 from node.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -191,7 +198,7 @@ def _worker(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
-        http=CoalescingHttpToolsProtocol,
+        http="httptools",
         ws="none",
     )
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import time
+from contextlib import ExitStack
 
 from rich.console import Console
 from rich.table import Table
@@ -150,8 +151,12 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
     """Run the REST configurations side by side and print them beside the baseline."""
     t0 = time.perf_counter()
     client = rest.load_client(a.client)
-    configs = [rest.CONFIGS[name] for name in a.rest_configs.split(",")]
-    with rest.checkout(a.baseline_ref) as baseline_dir:
+    configs = [rest.config(entry, a.baseline_ref) for entry in a.rest_configs.split(",")]
+    with ExitStack() as stack:
+        trees = {
+            ref: stack.enter_context(rest.checkout(ref))
+            for ref in {c.ref for c in configs if c.ref}
+        }
         startup, results = rest.run_all(
             configs,
             cases=a.rest_cases,
@@ -159,16 +164,20 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
             seconds=a.rest_seconds,
             concurrencies=[int(c) for c in a.concurrency.split(",")],
             client=client,
-            source_dir=baseline_dir,
+            trees=trees,
             rounds=a.rest_rounds,
             close=a.close_connections,
         )
-        differ, compared = equivalence.compare(baseline_dir, a.equivalence_queries)
-    base_name = next((c.name for c in configs if c.baseline), None)  # the first baseline config
+        differ = compared = 0
+        if a.equivalence_queries:
+            with rest.checkout(a.baseline_ref) as baseline_dir:
+                differ, compared = equivalence.compare(baseline_dir, a.equivalence_queries)
+    labels = {c.name: c.label for c in configs}
+    base_name = configs[0].name  # ratios are to the first configuration
     base = {(r["run"], r["concurrency"]): r for r in results if r["config"] == base_name}
     t = Table(
         title=f"REST POST /diagnosis · {a.rest_cases:,} demo cases · separate {client} load "
-        f"process · baseline = code of {a.baseline_ref}"
+        f"process · ratios to {configs[0].label}"
     )
     for col in (
         "run",
@@ -194,7 +203,7 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
         t.add_row(
             str(r["run"]),
             str(r["concurrency"]),
-            rest.CONFIGS[r["config"]].label,
+            labels[r["config"]],
             f"{startup[r['config']]:.1f}",
             str(r["requests"]),
             str(r["errors"]),
@@ -218,6 +227,8 @@ def rest_table(console: Console, a: argparse.Namespace) -> None:
         "connections); load = 1-minute load average before→after each level (2 cores, shared). "
         f"REST part took {time.perf_counter() - t0:.0f} s."
     )
+    if not compared:
+        return
     console.print(
         f"Same answers as the baseline: {compared - differ:,} of {compared:,} (suggestions "
         "without id and time, and similar-case answers, over the same 10,000 demo cases)"

@@ -43,7 +43,11 @@ def _measure(requests: int, directory: str) -> dict[str, float]:
     from diagnosis import schemas
     from diagnosis.api.app import create_app, settle_heap
     from diagnosis.api.settings import DiagnosisSettings
-    from diagnosis.demo import synthetic_cases
+
+    try:
+        from hospital.datagen.generate import synthetic_cases
+    except ImportError:  # a tree before issue 24 had its own demo generator (other cases)
+        from diagnosis.demo import synthetic_cases  # type: ignore[import-not-found,no-redef]
     from diagnosis.index import MatchQuery
     from diagnosis.ports import InMemoryCaseLibrary
     from diagnosis.recommend import recommend
@@ -130,10 +134,10 @@ def _measure(requests: int, directory: str) -> dict[str, float]:
 
 def _database_app(token: str, directory: str) -> Any:
     """The hospital's diagnosis app (one REST worker's) over 10,000 demo cases in SQLite."""
-    from diagnosis.demo_server import seed_demo_database
+    from tests.integration.services import seed_synthetic_cases
 
     url = f"sqlite:///{Path(directory) / 'emr.sqlite'}"
-    seed_demo_database(url, 10_000)
+    seed_synthetic_cases(url, 10_000)
     os.environ.update(
         FEDCHAIN_DATABASE_URL=url, FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS=json.dumps([token])
     )

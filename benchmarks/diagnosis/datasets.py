@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diagnosis.similarity import normalise_term
-from hospital.emr.records import CaseRecord, Diagnosis, Disease, LabValue, Symptom
+from hospital.emr.records import CaseRecord, Diagnosis, Disease, LabValue, Symptom, normalize_term
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,7 +64,7 @@ def load_disease_symptom(root: Path = DATA) -> list[tuple[str, frozenset[str]]]:
         reader = csv.reader(f)
         next(reader)
         for row in reader:
-            symptoms = frozenset(normalise_term(t) for t in row[1:] if t.strip())
+            symptoms = frozenset(normalize_term(t) for t in row[1:] if t.strip())
             rows.append((disease_label(row[0]), symptoms))
     return rows
 
@@ -75,7 +74,7 @@ def load_severity(root: Path = DATA) -> dict[str, float]:
     with open(root / "disease_symptom" / "Symptom-severity.csv", newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        return {normalise_term(r[0]): float(r[1]) for r in reader if r and r[0].strip()}
+        return {normalize_term(r[0]): float(r[1]) for r in reader if r and r[0].strip()}
 
 
 def symptom_case(case_id: str, disease: str, symptoms: frozenset[str]) -> CaseRecord:

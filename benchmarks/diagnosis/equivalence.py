@@ -19,7 +19,11 @@ def emit(n: int) -> None:
     """Print n suggestions and the similar cases of every 97th library case as JSON lines."""
     from benchmarks.diagnosis.load import findings
     from diagnosis import schemas
-    from diagnosis.demo import synthetic_cases
+
+    try:
+        from hospital.datagen.generate import synthetic_cases
+    except ImportError:  # a tree before issue 24 had its own demo generator (other cases)
+        from diagnosis.demo import synthetic_cases  # type: ignore[import-not-found,no-redef]
     from diagnosis.ports import InMemoryCaseLibrary
     from diagnosis.schemas import DiagnosisRequest
     from diagnosis.service import DiagnosisService

@@ -15,13 +15,13 @@ import time
 
 import httpx
 
-SYMPTOMS = [
+SYMPTOMS = [  # terms of the knowledge table the synthetic libraries are drawn from
     ("chest_pain", 0.5, "exertional", 6),
     ("breathlessness", 2, "gradual", 5),
     ("cough", 5, "gradual", 6),
-    ("fever", 3, "sudden", 6),
+    ("high_fever", 3, "sudden", 6),
     ("wheezing", 1, "sudden", 6),
-    ("heartburn", 40, "postprandial", 5),
+    ("acidity", 40, "postprandial", 5),
     ("diarrhoea", 2, "sudden", 6),
     ("sweating", 0.1, "sudden", 5),
 ]

@@ -2,7 +2,8 @@
 
 Several server configurations run one after another in the same invocation, so the
 baseline (the code of an older git commit, one process, suggestions in memory) is
-measured beside the new ones under the same machine load.
+measured beside the new ones under the same machine load. ``db2@<ref>`` (any configuration
+name, ``@`` a git commit) runs that configuration on the code of that commit.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from benchmarks.diagnosis import wrk
 from benchmarks.diagnosis.proc_cpu import tree_cpu_seconds
-from diagnosis.demo_server import seed_demo_database, start_demo_server
+from benchmarks.diagnosis.servers import start_server
+from tests.integration.services import seed_synthetic_cases
 
 HIDDEN = [16]  # the consortium model's default hidden layer (FEDCHAIN_ROUND_HIDDEN)
 
@@ -42,6 +44,7 @@ class ServerConfig:
     database: bool = False  # suggestions (and cases) in a SQLite EMR file
     baseline: bool = False  # the code of --baseline-ref instead of this checkout
     model: bool = False  # a sealed consortium model published in the database (new code)
+    ref: str | None = None  # the git commit whose code serves (None: this checkout)
 
 
 CONFIGS = {
@@ -65,13 +68,24 @@ CONFIGS = {
 }
 
 
+def config(entry: str, baseline_ref: str) -> ServerConfig:
+    """The configuration an entry of --rest-configs names: ``name`` or ``name@<git ref>``."""
+    name, _, ref = entry.partition("@")
+    base = CONFIGS[name]
+    if ref:
+        return replace(
+            base, name=entry, label=f"{base.label.split(':')[-1].strip()} @ {ref}", ref=ref
+        )
+    return replace(base, ref=baseline_ref) if base.baseline else base
+
+
 def publish_consortium_model(database_url: str, cases: int) -> None:
     """Seed the demo cases and publish a (genesis) consortium model as sealed round 1."""
     from hospital.emr.store import open_store
     from hospital.service.rounds import initial_weights
     from hospital.service.shared_diagnosis import SqlSharedDiagnosis
 
-    seed_demo_database(database_url, cases)
+    seed_synthetic_cases(database_url, cases)
     store = open_store(database_url)
     try:
         SqlSharedDiagnosis(store.engine).publish_round(
@@ -132,7 +146,7 @@ def run_all(
     seconds: int,
     concurrencies: list[int],
     client: str,
-    source_dir: str | None,
+    trees: dict[str, str],
     rounds: int = 1,
     close: bool = False,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
@@ -140,8 +154,9 @@ def run_all(
 
     All servers stay up (idle ones cost nothing) and the configurations alternate at each
     level, in reverse order every other round, so a change of the machine's load in
-    between, and whatever running second does, hits them alike. ``close``: wrk opens a new
-    connection for every request.
+    between, and whatever running second does, hits them alike. ``trees`` maps each
+    configuration's git ref to its unpacked code. ``close``: wrk opens a new connection for
+    every request.
     """
     if close and client != "wrk":
         raise ValueError("--close-connections needs the wrk client (install wrk)")
@@ -156,13 +171,13 @@ def run_all(
                 publish_consortium_model(url, cases)
             t0 = time.perf_counter()
             servers[config.name] = stack.enter_context(
-                start_demo_server(
+                start_server(
                     tokens=[token],
                     cases=cases,
                     timeout=900,
                     database_url=url,
                     workers=config.workers,
-                    source_dir=source_dir if config.baseline else None,
+                    source_dir=trees[config.ref] if config.ref else None,
                 )
             )
             startup[config.name] = time.perf_counter() - t0

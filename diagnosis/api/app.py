@@ -6,37 +6,22 @@ import gc
 
 from fastapi import FastAPI
 
-from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.fastpath import DiagnosisFastPath
-from diagnosis.api.routes import build_router
+from diagnosis.api.routes import mount_diagnosis
 from diagnosis.api.settings import DiagnosisSettings
 from diagnosis.service import DiagnosisService
 
 
-def create_app(service: DiagnosisService, settings: DiagnosisSettings) -> DiagnosisFastPath:
-    """The diagnosis routes over ``service``: a FastAPI app behind POST /diagnosis's fast path."""
+def create_app(service: DiagnosisService, settings: DiagnosisSettings) -> FastAPI:
+    """A FastAPI app with only the diagnosis routes over ``service``."""
     app = FastAPI(
         title="fedchain assisted diagnosis",
         version="0.1.0",
         description="Weighted-similarity case matching (patent CN111180061A, module 5).",
     )
     install_error_handlers(app)
-    return mount_diagnosis(app, service, settings.doctor_tokens)
-
-
-def mount_diagnosis(
-    app: FastAPI, service: DiagnosisService, doctor_tokens: list[str]
-) -> DiagnosisFastPath:
-    """The diagnosis routes on ``app``; returns the ASGI app to serve: the fast path in front.
-
-    In front of the whole app, not as one of its middlewares: a fast-path request then
-    skips Starlette's own middleware stack too (server-error and exception middlewares),
-    ≈ 2 % of a worker's instructions (callgrind). Everything else goes on to ``app``.
-    """
-    batcher = SuggestionBatcher(service)
-    app.include_router(build_router(service, doctor_tokens, batcher))
-    return DiagnosisFastPath(app, batcher=batcher, tokens=doctor_tokens)
+    mount_diagnosis(app, service, settings.doctor_tokens)
+    return app
 
 
 def settle_heap() -> None:

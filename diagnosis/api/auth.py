@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
 
 
 def bearer_token(header: str) -> str | None:
@@ -25,34 +25,22 @@ def is_known_token(given: str, known: Sequence[bytes]) -> bool:
     return ok
 
 
-def doctor_auth(tokens: Sequence[str]) -> Callable[[Request], Awaitable[str]]:
-    """A dependency that returns the caller's token, or refuses with 401.
-
-    It is ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in its
-    thread pool, and that hop (plus the GIL hand-over) cost more than the whole check.
-    """
-    known = [t.encode() for t in tokens]
-
-    async def require_doctor(request: Request) -> str:
-        given = bearer_token(request.headers.get("authorization", ""))
-        if given is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail={
-                    "message": "a doctor token is required",
-                    "fix": "send the header 'Authorization: Bearer <your doctor token>'",
-                },
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not is_known_token(given, known):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail={
-                    "message": "the doctor token is not recognised",
-                    "fix": "ask IT for a token",
-                },
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return given
-
-    return require_doctor
+def checked_doctor(authorization: str, known: Sequence[bytes]) -> str:
+    """The doctor's token from an Authorization header value, or a 401 naming the fix."""
+    given = bearer_token(authorization)
+    if given is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail={
+                "message": "a doctor token is required",
+                "fix": "send the header 'Authorization: Bearer <your doctor token>'",
+            },
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not is_known_token(given, known):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail={"message": "the doctor token is not recognised", "fix": "ask IT for a token"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return given

@@ -1,12 +1,17 @@
 """POST /diagnosis without FastAPI's per-request machinery, for requests with nothing wrong.
 
-Under 100 connections FastAPI's routing, dependency solving, body parsing and validation
-cost about 0.2 ms of CPU per request, a quarter of a worker's time. This ASGI layer sits in
-front of the app and answers a POST /diagnosis itself when the doctor token is known, the
-body is JSON of a valid ``DiagnosisRequest`` and small: the same batcher, the same reply
-bytes. Anything else (no or unknown token, invalid body, another route) goes on to the
-FastAPI app with the body replayed, so its 401 and readable 422 replies, its OpenAPI and
-its examples stay the one definition of the endpoint.
+FastAPI's routing, dependency solving, body parsing and validation cost ~0.15 ms of CPU
+per request: measured in one alternating run (issue 24, benchmarks/diagnosis/README.md),
+serving without this layer made the p99 at 100 connections 1.30–1.50× and the CPU per
+request 1.46–1.60× in three rounds of four, past the 20 % a home-made piece must save.
+This Starlette middleware answers a POST /diagnosis itself when the doctor token is known,
+the body is JSON of a valid ``DiagnosisRequest`` and small: the same batcher, the same
+reply bytes. Anything else (no or unknown token, invalid body, another route) goes on to
+the FastAPI route with the body replayed, so its 401 and readable 422 replies, its OpenAPI
+and its examples stay the one definition of the endpoint. It relies on FastAPI agreeing
+with ``DiagnosisRequest.model_validate_json`` on what is valid, so fastapi, starlette and
+pydantic are pinned below their next minor versions and the test compares the two paths
+request by request.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ MAX_FAST_BODY = 256 * 1024  # a findings body is ~1 KB; a larger one takes the f
 
 
 class DiagnosisFastPath:
-    """ASGI middleware: answers valid, authorised POST /diagnosis requests straight away."""
+    """ASGI middleware (``app.add_middleware``): answers valid, authorised POST /diagnosis."""
 
     def __init__(
         self,
@@ -36,12 +41,12 @@ class DiagnosisFastPath:
         *,
         batcher: SuggestionBatcher,
         tokens: Sequence[str],
-        max_body: int = MAX_FAST_BODY,
+        max_body: int | None = None,
     ) -> None:
         self.app = app
         self.batcher = batcher
         self.known = [t.encode() for t in tokens]
-        self.max_body = max_body
+        self.max_body = MAX_FAST_BODY if max_body is None else max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a valid, authorised POST /diagnosis; hand anything else to the app."""

@@ -20,6 +20,9 @@ class DiagnosisSettings(BaseSettings):
     suggestion_days: float = Field(
         default=30, gt=0, description="days a suggestion can get feedback (then it is deleted)"
     )
+    demo_cases: int = Field(
+        default=600, ge=1, description="synthetic cases of the stand-alone demo library"
+    )
 
     @field_validator("doctor_tokens")
     @classmethod

@@ -1,15 +1,18 @@
-"""Deterministic synthetic EMR libraries: skewed hospital sizes and case mixes, shared patients.
+"""Deterministic synthetic EMR cases: the network's hospitals, or one demo library.
 
-Each case draws a disease from its hospital's case mix, then symptoms (onset, duration,
-severity), labs (the disease's typical values, else the normal range), complications and
-first-line drugs from the knowledge table. A person may visit several hospitals (the same
-national id), which gives PSI something to find.
+Each case draws a disease from a case mix, then symptoms (onset, duration, severity), labs
+(the disease's typical values, else the normal range), complications and first-line drugs
+from the knowledge table. ``generate_hospitals`` makes skewed hospital sizes and case mixes
+where a person may visit several hospitals (the same national id), which gives PSI
+something to find; ``synthetic_cases`` one general hospital's library (the stand-alone
+diagnosis demo, tests, benchmarks).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +24,7 @@ from hospital.emr.records import (
     Disease,
     LabValue,
     Onset,
+    Origin,
     Symptom,
     Treatment,
 )
@@ -182,3 +186,23 @@ def generate_hospitals(
             )
         out.append(HospitalLibrary(name=name, cases=library))
     return out
+
+
+def synthetic_cases(n: int, seed: int = 7, validated_share: float = 0.2) -> Iterator[CaseRecord]:
+    """``n`` cases of a general hospital's case mix, ids ``demo-000000``…, the same per seed.
+
+    About ``validated_share`` of them are doctor-validated, the rest imported.
+    """
+    rng = np.random.default_rng(seed)
+    diseases = load_knowledge().diseases
+    weights = np.array([d.weight for d in diseases], dtype=float)
+    picks = rng.choice(len(diseases), size=n, p=weights / weights.sum())
+    for i, pick in enumerate(picks):
+        case = make_case(diseases[int(pick)], f"demo-p{i:06d}", rng)
+        validated = rng.random() < validated_share
+        yield case.model_copy(
+            update={
+                "case_id": f"demo-{i:06d}",
+                "origin": Origin.DOCTOR_VALIDATED if validated else Origin.IMPORTED,
+            }
+        )

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, LargeBinary, Table, func, insert, literal, select, update
 
-from hospital.emr.driver_sql import DriverQuery
 from hospital.emr.tables import DiagnosisStateRow
 from hospital.emr.writer_lock import serialize_writers
 
@@ -26,7 +25,6 @@ class SqlDiagnosisState:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._versions = DriverQuery(_VERSIONS, engine)
 
     def publish(self, part: str, payload: bytes) -> int:
         """Store ``payload`` as ``part`` under the next version; return that version."""
@@ -57,7 +55,8 @@ class SqlDiagnosisState:
 
     def versions(self) -> dict[str, int]:
         """Each part's current version (parts never published are absent)."""
-        return {part: int(version) for part, version in self._versions.rows()}
+        with self.engine.connect() as conn:
+            return {part: int(version) for part, version in conn.execute(_VERSIONS)}
 
     def read(self, parts: Iterable[str]) -> dict[str, tuple[int, bytes]]:
         """Part → (version, payload) of the named parts that exist."""

@@ -7,9 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hospital.emr.records import CaseRecord, Diagnosis, Disease
+from hospital.emr.records import CaseRecord, Diagnosis, Disease, normalize_term
 from hospital.emr.schema import ConsortiumSchema
-from hospital.emr.terms import normalize_term
 
 
 class TermKind(StrEnum):

@@ -2,15 +2,40 @@
 
 A case holds pathological features (symptoms, lab and vital values) and an outcome
 (diagnosis, complications, treatments). Vectorisation turns the features into V1 and
-the outcome into V2. Storage, importers and the vectoriser all speak these models.
+the outcome into V2. Storage, importers, the vectoriser and the diagnosis matcher all speak
+these models, and name a case's attributes by the same keys (``symptom_key``, ``lab_key``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+@functools.lru_cache(maxsize=8192)  # names repeat across cases: each is normalised once
+def normalize_term(raw: str) -> str:
+    """Lower-case, turn every run of non-alphanumerics into one '_', strip the ends.
+
+    ``" dischromic _patches"`` → ``"dischromic_patches"``, ``"toxic_look_(typhos)"`` →
+    ``"toxic_look_typhos"``, ``"Chest pain"`` → ``"chest_pain"``.
+    """
+    return _NON_WORD.sub("_", raw.strip().lower()).strip("_")
+
+
+def symptom_key(name: str) -> str:
+    """The attribute key of a symptom: V1 column groups, weight maps, evidence."""
+    return f"symptom:{normalize_term(name)}"
+
+
+def lab_key(name: str) -> str:
+    """The attribute key of a lab or vital value: V1 column groups, weight maps, evidence."""
+    return f"lab:{normalize_term(name)}"
 
 
 class Origin(StrEnum):

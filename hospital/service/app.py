@@ -12,9 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from diagnosis.api.app import mount_diagnosis
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.fastpath import DiagnosisFastPath
+from diagnosis.api.routes import mount_diagnosis
 from diagnosis.service import DiagnosisService
 from hospital.alignment.auth import RelayAuth
 from hospital.alignment.party import AlignmentParty
@@ -47,11 +46,8 @@ def create_hospital_app(
     schema_name: str = "general",
     consortium_secret: bytes = DEV_SALT.encode(),
     alignment_terms: AlignmentTerms | None = None,
-) -> DiagnosisFastPath:
+) -> FastAPI:
     """The hospital's app: alignment, diagnosis, health and (if ``rounds``) round status.
-
-    Returned as the ASGI app to serve: POST /diagnosis's fast path in front of the FastAPI
-    app (``.app``) that has every route.
 
     ``relay_auth`` decides who may drive the alignment endpoints (signed relay requests);
     ``consortium_secret`` (the national-id salt; the devnet's by default) is what the
@@ -89,7 +85,7 @@ def create_hospital_app(
         on_result=book.on_result,
     )
     install_alignment(app, party, relay_auth)
-    served = mount_diagnosis(app, service, doctor_tokens)
+    mount_diagnosis(app, service, doctor_tokens)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
@@ -106,4 +102,4 @@ def create_hospital_app(
         """The hospital's participation in the training rounds (disabled if not configured)."""
         return participation.status() if participation else RoundParticipation(enabled=False)
 
-    return served
+    return app

@@ -1,4 +1,4 @@
-"""The diagnosis service over a hospital's EMR database, and its app for uvicorn workers.
+"""The diagnosis service over a hospital's EMR database, and its apps for uvicorn.
 
 ``diagnosis_service(store)`` is what the hospital service mounts. ``create_diagnosis_app``
 is a uvicorn factory (``--factory --workers N``) serving only the diagnosis routes over
@@ -6,6 +6,7 @@ the database at FEDCHAIN_DATABASE_URL: suggestions live in that database, so fee
 works from any worker and after a restart; before each batch every worker indexes the
 cases other workers' feedback added and takes the model, weights and overrides the
 hospital service or another worker published (hospital/service/shared_diagnosis.py).
+``create_demo_app`` serves a synthetic library (``hospital.datagen``) kept in memory.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 
 import torch
+from fastapi import FastAPI
 
 from diagnosis.api.app import create_app, settle_heap
-from diagnosis.api.fastpath import DiagnosisFastPath
 from diagnosis.api.settings import DiagnosisSettings
-from diagnosis.ports import InMemorySuggestionStore, SuggestionStore
+from diagnosis.ports import InMemoryCaseLibrary, InMemorySuggestionStore, SuggestionStore
 from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.schema import schema_named
 from hospital.emr.settings import EmrSettings
 from hospital.emr.store import CaseStore, SqlCaseStore, open_store
@@ -49,19 +51,26 @@ def diagnosis_service(
     suggestions: SuggestionStore = (
         SqlSuggestionStore(engine, keep=keep) if engine is not None else InMemorySuggestionStore()
     )
-    schema = schema_named(schema_name)
+    disease_names, vocabulary = _schema_terms(schema_name)
     return DiagnosisService(
         library=library,
         sink=library,
         alpha=alpha,
         suggestions=suggestions,
-        disease_names={code: name for code, (_, name) in v2_layout(schema).diseases.items()},
-        vocabulary=Vocabulary(schema.symptoms, (lab.name for lab in schema.labs)),
+        disease_names=disease_names,
+        vocabulary=vocabulary,
         shared=SqlSharedDiagnosis(engine) if engine is not None else None,
     )
 
 
-def create_diagnosis_app() -> DiagnosisFastPath:
+def _schema_terms(schema_name: str) -> tuple[dict[str, str], Vocabulary]:
+    """The schema's disease names by ICD-10 code, and its symptom and lab vocabulary."""
+    schema = schema_named(schema_name)
+    names = {code: name for code, (_, name) in v2_layout(schema).diseases.items()}
+    return names, Vocabulary(schema.symptoms, (lab.name for lab in schema.labs))
+
+
+def create_diagnosis_app() -> FastAPI:
     """Uvicorn factory: the diagnosis routes over FEDCHAIN_DATABASE_URL (one per worker)."""
     settings = DiagnosisSettings()
     # checkpoints of a SQLite WAL on a thread, not inside a batch's commit in the loop
@@ -71,6 +80,26 @@ def create_diagnosis_app() -> DiagnosisFastPath:
     service = diagnosis_service(store, schema_name=schema_name, alpha=settings.alpha, keep=keep)
     # one forward pass of 16 rows is far too small to gain from torch's thread pool, and
     # each worker's pool would contend for the cores the other workers are using
+    torch.set_num_threads(1)
+    settle_heap()
+    return create_app(service, settings)
+
+
+def create_demo_app() -> FastAPI:
+    """Uvicorn factory: the diagnosis routes over FEDCHAIN_DIAGNOSIS_DEMO_CASES synthetic cases.
+
+    Cases and suggestions stay in this one process (no workers).
+    """
+    settings = DiagnosisSettings()
+    library = InMemoryCaseLibrary(synthetic_cases(settings.demo_cases))
+    disease_names, vocabulary = _schema_terms("general")
+    service = DiagnosisService(
+        library=library,
+        sink=library,
+        alpha=settings.alpha,
+        disease_names=disease_names,
+        vocabulary=vocabulary,
+    )
     torch.set_num_threads(1)
     settle_heap()
     return create_app(service, settings)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from hospital.emr.records import CaseRecord
+from hospital.emr.records import CaseRecord, lab_key, normalize_term, symptom_key
 from hospital.emr.schema import LabTerm
 from hospital.vectorize.layout import CLIP, DRUG_PARTS, FREQ_SCALE, LOG_DAYS, V1Layout, V2Layout
 
@@ -44,7 +44,7 @@ def case_to_v1(case: CaseRecord, layout: V1Layout) -> NDArray[np.float32]:
     """The feature vector V1 of a case."""
     v = np.zeros(layout.width, dtype=np.float32)
     for s in case.symptoms:
-        group = layout.groups.get(f"symptom:{s.name}")
+        group = layout.groups.get(symptom_key(s.name))
         if group is None:
             continue
         start = group[0]
@@ -55,11 +55,11 @@ def case_to_v1(case: CaseRecord, layout: V1Layout) -> NDArray[np.float32]:
             v[start + 2] = math.log1p(s.duration_days) / LOG_DAYS
         v[start + 3 + layout.onsets.index(s.onset.value)] = 1.0
     for value in case.labs:
-        group = layout.groups.get(f"lab:{value.name}")
+        group = layout.groups.get(lab_key(value.name))
         if group is None:
             continue
         start = group[0]
-        lab = layout.labs[value.name]
+        lab = layout.labs[normalize_term(value.name)]
         if lab.levels:
             if value.value in lab.levels:
                 v[start] = 1.0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from hospital.emr.records import lab_key, symptom_key
 from hospital.emr.schema import ConsortiumSchema, DrugTerm, LabTerm
 
 LOG_DAYS = math.log1p(3650.0)  # ten years of duration maps to 1.0
@@ -74,7 +75,7 @@ def v1_layout(schema: ConsortiumSchema) -> V1Layout:
         start = len(columns)
         columns += [f"symptom:{s}:present", f"symptom:{s}:severity", f"symptom:{s}:duration"]
         columns += [f"symptom:{s}:onset:{o}" for o in schema.onsets]
-        groups[f"symptom:{s}"] = (start, len(columns))
+        groups[symptom_key(s)] = (start, len(columns))
     for lab in schema.labs:
         start = len(columns)
         columns.append(f"lab:{lab.name}:present")
@@ -82,8 +83,9 @@ def v1_layout(schema: ConsortiumSchema) -> V1Layout:
             columns += [f"lab:{lab.name}:level:{lv:g}" for lv in lab.levels]
         else:
             columns.append(f"lab:{lab.name}:value")
-        groups[f"lab:{lab.name}"] = (start, len(columns))
-    return V1Layout(tuple(columns), groups, tuple(schema.onsets), {x.name: x for x in schema.labs})
+        groups[lab_key(lab.name)] = (start, len(columns))
+    labs = {x.name: x for x in schema.labs}
+    return V1Layout(tuple(columns), groups, tuple(schema.onsets), labs)
 
 
 DRUG_PARTS = ("given", "dose", "frequency", "duration")

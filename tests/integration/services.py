@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +82,46 @@ def fedchain_service(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def seed_synthetic_cases(database_url: str, cases: int) -> int:
+    """Put ``cases`` synthetic cases into the EMR database unless it has them; return the count."""
+    from hospital.datagen.generate import synthetic_cases
+    from hospital.emr.store import NewCase, open_store
+
+    store = open_store(database_url)
+    try:
+        if store.count() < cases:
+            new = [
+                NewCase(case=c, source="synthetic", ref=c.case_id or "")
+                for c in synthetic_cases(cases)
+            ]
+            store.add_cases(new)
+        return store.count()
+    finally:
+        store.close()
+
+
+@contextmanager
+def diagnosis_server(
+    log: Path,
+    *,
+    tokens: Sequence[str],
+    cases: int = 600,
+    database_url: str | None = None,
+    workers: int = 1,
+) -> Iterator[Service]:
+    """`fedchain diagnosis serve` on a free port: the synthetic demo library in memory, or
+    ``database_url`` (seeded with synthetic cases first) in ``workers`` processes."""
+    port = free_port()
+    args = ["diagnosis", "serve", "--port", str(port), "--demo-cases", str(cases)]
+    args += ["--workers", str(workers), "--no-access-log"]
+    if database_url is not None:
+        seed_synthetic_cases(database_url, cases)
+        args += ["--database", database_url]
+    env = {"FEDCHAIN_DIAGNOSIS_DOCTOR_TOKENS": json.dumps(list(tokens))}
+    with fedchain_service(args, port=port, env=env, log=log, health="/doctor", timeout=120) as s:
+        yield s
 
 
 def get_json(url: str) -> dict[str, Any]:

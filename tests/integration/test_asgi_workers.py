@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from diagnosis.demo_server import free_port, start_demo_server
 from node.asgi_workers import handing_order, serve
 from node.errors import ConfigError
+from tests.integration.services import diagnosis_server, free_port
 
 TOKEN = "asgi-workers-token-0123456789ab"
 UPGRADE = (
@@ -92,8 +92,8 @@ def _until(condition: Callable[[], bool], seconds: float = 15) -> None:
 
 def test_connections_split_evenly_and_a_stop_stops_them_all(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(
-        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    with diagnosis_server(
+        tmp_path / "serve.log", tokens=[TOKEN], cases=100, database_url=url, workers=2
     ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         workers = _workers(server.process.pid)
@@ -112,8 +112,8 @@ def test_connections_split_evenly_and_a_stop_stops_them_all(tmp_path: Path) -> N
 
 def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(
-        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    with diagnosis_server(
+        tmp_path / "serve.log", tokens=[TOKEN], cases=100, database_url=url, workers=2
     ) as server:
         port = int(server.url.rsplit(":", 1)[1])
         first, second = _workers(server.process.pid)
@@ -139,15 +139,13 @@ def test_a_new_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> N
 
 def test_a_dead_worker_stops_the_service_naming_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.sqlite'}"
-    with start_demo_server(
-        tokens=[TOKEN], cases=100, database_url=url, workers=2, timeout=120
+    with diagnosis_server(
+        tmp_path / "serve.log", tokens=[TOKEN], cases=100, database_url=url, workers=2
     ) as server:
         first, second = _workers(server.process.pid)
         os.kill(first, signal.SIGKILL)
         assert server.process.wait(timeout=30) == 1  # stopped, for its supervisor to restart
-        assert server.process.stdout is not None
-        out = server.process.stdout.read().decode()
-        assert f"(PID {first}) ended with exit code -9" in out
+        assert f"(PID {first}) ended with exit code -9" in server.output()
         _until(lambda: not Path(f"/proc/{second}").exists())
 
 
@@ -163,14 +161,19 @@ def test_a_taken_port_is_refused_naming_it() -> None:
         taken.bind(("127.0.0.1", port))
         taken.listen()
         with pytest.raises(ConfigError, match=f"127.0.0.1:{port}") as err:
-            serve("diagnosis.demo:create_demo_app", host="127.0.0.1", port=port, workers=2)
+            serve(
+                "hospital.service.diagnosis_app:create_demo_app",
+                host="127.0.0.1",
+                port=port,
+                workers=2,
+            )
         assert "free port" in err.value.fix
         out = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "node.asgi_workers",
-                "diagnosis.demo:create_demo_app",
+                "hospital.service.diagnosis_app:create_demo_app",
                 "--port",
                 str(port),
             ],

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageStat
 from playwright.sync_api import Page, expect, sync_playwright
 
-from diagnosis.demo_server import DemoServer, start_demo_server
+from tests.integration.services import Service, diagnosis_server
 
 TOKEN = "page-test-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
@@ -29,13 +29,14 @@ SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / ".fedchain-cache" / "scre
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with start_demo_server(tokens=[TOKEN], cases=300) as s:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    log = tmp_path_factory.mktemp("diagnosis") / "serve.log"
+    with diagnosis_server(log, tokens=[TOKEN], cases=300) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def page(server: DemoServer) -> Iterator[Page]:
+def page(server: Service) -> Iterator[Page]:
     assert shutil.which("chromium") == CHROMIUM, "install Debian's chromium: make system-deps"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -59,21 +60,19 @@ def enter_findings(page: Page, url: str) -> None:
     page.click("#add-symptom")
     page.locator("#symptoms tr").nth(1).locator(".s-name").fill("sweating")
     lab = page.locator("#labs tr").nth(0)
-    lab.locator(".l-name").fill("troponin")
+    lab.locator(".l-name").fill("troponin_i")
     lab.locator(".l-value").fill("2.1")
     lab.locator(".l-low").fill("0")
     lab.locator(".l-high").fill("0.04")
     page.click("#suggest")
 
 
-def test_doctor_sees_suggestion_with_evidence_and_accepts_it(
-    page: Page, server: DemoServer
-) -> None:
+def test_doctor_sees_suggestion_with_evidence_and_accepts_it(page: Page, server: Service) -> None:
     enter_findings(page, server.url)
     expect(page.locator("#diagnoses li.dx").first).to_contain_text(
         "Acute myocardial infarction (I21.9)"
     )
-    expect(page.locator("#plan")).to_contain_text("ticagrelor")
+    expect(page.locator("#plan")).to_contain_text("clopidogrel")
     expect(page.locator("#evidence .case")).to_have_count(10)
     page.locator("#evidence .case details").first.click()
     expect(
@@ -95,7 +94,7 @@ def test_doctor_sees_suggestion_with_evidence_and_accepts_it(
     expect(page.locator("#error")).to_be_hidden()
 
 
-def test_page_shows_the_field_and_fix_of_a_refused_request(page: Page, server: DemoServer) -> None:
+def test_page_shows_the_field_and_fix_of_a_refused_request(page: Page, server: Service) -> None:
     page.goto(f"{server.url}/doctor")
     page.fill("#token", TOKEN)
     row = page.locator("#symptoms tr").nth(0)
@@ -106,7 +105,7 @@ def test_page_shows_the_field_and_fix_of_a_refused_request(page: Page, server: D
     expect(page.locator("#error")).to_contain_text("use a value ≤ 10")
 
 
-def test_page_without_token_says_how_to_authenticate(page: Page, server: DemoServer) -> None:
+def test_page_without_token_says_how_to_authenticate(page: Page, server: Service) -> None:
     page.goto(f"{server.url}/doctor")
     page.evaluate("sessionStorage.clear()")
     page.fill("#token", "")
@@ -115,7 +114,7 @@ def test_page_without_token_says_how_to_authenticate(page: Page, server: DemoSer
     expect(page.locator("#error")).to_contain_text("a doctor token is required")
 
 
-def test_page_warns_about_a_finding_outside_the_vocabulary(page: Page, server: DemoServer) -> None:
+def test_page_warns_about_a_finding_outside_the_vocabulary(page: Page, server: Service) -> None:
     page.goto(f"{server.url}/doctor")
     page.fill("#token", TOKEN)
     page.dispatch_event("#token", "change")

@@ -1,4 +1,4 @@
-"""The diagnosis API as a real uvicorn process on a loopback port, driven over HTTP with httpx."""
+"""`fedchain diagnosis serve` as a real process on a loopback port, driven over HTTP with httpx."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from diagnosis.demo_server import DemoServer, start_demo_server
+from tests.integration.services import Service, diagnosis_server
 
 TOKEN = "rest-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -16,20 +16,22 @@ FINDINGS = {
     "symptoms": [
         {"name": "chest pain", "duration_days": 0.1, "onset": "sudden", "severity": 9},
         {"name": "sweating", "onset": "sudden"},
+        {"name": "radiating arm pain", "onset": "sudden"},
     ],
-    "labs": [{"name": "troponin", "value": 2.0, "normal_low": 0, "normal_high": 0.04}],
+    "labs": [{"name": "troponin_i", "value": 2.0, "normal_low": 0, "normal_high": 0.04}],
 }
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with start_demo_server(tokens=[TOKEN], cases=600) as s:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    log = tmp_path_factory.mktemp("diagnosis") / "serve.log"
+    with diagnosis_server(log, tokens=[TOKEN], cases=600) as s:
         yield s
     assert s.process.poll() is not None  # stopped by PID
 
 
 def test_suggest_then_accept_puts_a_validated_case_into_the_running_library(
-    server: DemoServer,
+    server: Service,
 ) -> None:
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
         s = http.post("/diagnosis", json=FINDINGS).json()
@@ -44,7 +46,7 @@ def test_suggest_then_accept_puts_a_validated_case_into_the_running_library(
         assert http.post("/diagnosis", json=FINDINGS).json()["library_size"] == 601
 
 
-def test_real_server_refuses_missing_token_and_names_bad_fields(server: DemoServer) -> None:
+def test_real_server_refuses_missing_token_and_names_bad_fields(server: Service) -> None:
     r = httpx.post(f"{server.url}/diagnosis", json=FINDINGS, timeout=10)
     assert r.status_code == 401
     assert "Authorization: Bearer" in r.json()["detail"]["fix"]

@@ -1,33 +1,36 @@
 """Suggestions live in the hospital's database: feedback after a restart and from any process.
 
-Real uvicorn processes over one real SQLite file; every process is stopped by its PID.
+Real `fedchain diagnosis serve` processes (uvicorn workers) over one real SQLite file; every
+process is stopped by its PID.
 """
 
 from __future__ import annotations
 
+import itertools
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 
-from diagnosis.demo_server import DemoServer, start_demo_server
+from tests.integration.services import Service, diagnosis_server
 
 TOKEN = "workers-test-token-0123456789ab"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CASES = 300
+_LOGS = itertools.count()
 FINDINGS = {
     "patient_id": "p-w",
     "symptoms": [{"name": "chest_pain", "duration_days": 0.1, "onset": "sudden", "severity": 9}],
-    "labs": [{"name": "troponin", "value": 2.0, "normal_low": 0, "normal_high": 0.04}],
+    "labs": [{"name": "troponin_i", "value": 2.0, "normal_low": 0, "normal_high": 0.04}],
 }
 
 
-def serve(url: str, workers: int = 1) -> DemoServer:
-    return start_demo_server(
-        tokens=[TOKEN], cases=CASES, database_url=url, workers=workers, timeout=120
-    )
+def serve(url: str, workers: int = 1) -> AbstractContextManager[Service]:
+    log = Path(url.removeprefix("sqlite:///")).with_suffix(f".{next(_LOGS)}.log")
+    return diagnosis_server(log, tokens=[TOKEN], cases=CASES, database_url=url, workers=workers)
 
 
-def suggest(server: DemoServer, patient: str = "p-w") -> dict[str, object]:
+def suggest(server: Service, patient: str = "p-w") -> dict[str, object]:
     body = {**FINDINGS, "patient_id": patient}
     r = httpx.post(f"{server.url}/diagnosis", json=body, headers=AUTH, timeout=30)
     assert r.status_code == 200, r.text

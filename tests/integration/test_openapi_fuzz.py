@@ -24,11 +24,10 @@ from starlette.testclient import TestClient
 
 from diagnosis.api.app import create_app as create_diagnosis_app
 from diagnosis.api.settings import DiagnosisSettings
-from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.service import DiagnosisService
 from hospital.alignment.auth import LedgerRelays, RelayAuth
-from hospital.datagen.generate import generate_hospitals
+from hospital.datagen.generate import generate_hospitals, synthetic_cases
 from hospital.emr.identity import national_id_token
 from hospital.emr.settings import DEV_SALT
 from hospital.emr.store import NewCase, open_store

@@ -14,9 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hospital.emr.importers.report import Parsed, RowError, errors_from
-from hospital.emr.records import CaseRecord, Diagnosis, Disease, Symptom
+from hospital.emr.records import CaseRecord, Diagnosis, Disease, Symptom, normalize_term
 from hospital.emr.store import NewCase
-from hospital.emr.terms import normalize_term
 from hospital.emr.vocabulary import DISEASE_ALIASES, DISEASES
 from node.errors import ValidationFailed
 

@@ -25,9 +25,16 @@ from hospital.emr.importers.fhir_codes import (
     UNMAPPED_ICD10,
 )
 from hospital.emr.importers.report import Parsed, RowError, errors_from
-from hospital.emr.records import CaseRecord, Diagnosis, Disease, LabValue, Route, Treatment
+from hospital.emr.records import (
+    CaseRecord,
+    Diagnosis,
+    Disease,
+    LabValue,
+    Route,
+    Treatment,
+    normalize_term,
+)
 from hospital.emr.store import NewCase
-from hospital.emr.terms import normalize_term
 from hospital.emr.vocabulary import LABS
 from node.errors import ValidationFailed
 

@@ -13,11 +13,10 @@ from diagnosis.similarity import (
     case_similarity,
     duration_similarity,
     lab_similarity,
-    normalise_term,
     onset_similarity,
     severity_similarity,
 )
-from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
+from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom, normalize_term
 
 
 def case(*symptoms: Symptom, labs: tuple[LabValue, ...] = ()) -> CaseRecord:
@@ -78,8 +77,9 @@ def test_onset_matrix_refuses_unknown_onsets_and_out_of_range_values() -> None:
 
 
 def test_symptom_names_match_after_normalisation() -> None:
-    assert normalise_term("  Chest - Pain ") == "chest_pain"
-    assert normalise_term("dischromic _patches") == "dischromic_patches"
+    assert normalize_term("  Chest - Pain ") == "chest_pain"
+    assert normalize_term("dischromic _patches") == "dischromic_patches"
+    assert normalize_term("toxic_look_(typhos)") == "toxic_look_typhos"  # as the EMR stores it
     lib = case(Symptom(name="chest_pain"))
     assert case_similarity(lib, case(Symptom(name="Chest Pain")), {}).similarity == 1.0
 

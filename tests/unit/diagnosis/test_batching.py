@@ -10,11 +10,11 @@ from collections.abc import Sequence
 import pytest
 
 from diagnosis.api.batching import SuggestionBatcher
-from diagnosis.demo import synthetic_cases
 from diagnosis.index import CaseIndex, MatchQuery
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion, to_json
 from diagnosis.service import DiagnosisService
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.records import CaseRecord, Diagnosis, Disease, LabValue, Onset, Symptom
 
 NAMES = ["cough", "fever", "chest pain", "sweating", "wheezing", "nausea", "rash", "unheard_of"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from diagnosis.demo import synthetic_cases
 from diagnosis.index import CaseIndex
 from diagnosis.similarity import case_similarity
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 from node.errors import NotFound, ValidationFailed
 

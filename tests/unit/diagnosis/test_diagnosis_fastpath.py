@@ -1,8 +1,9 @@
 """POST /diagnosis's fast path: it answers valid requests itself, exactly as FastAPI would.
 
-Every request goes both to the fast path (in front of a FastAPI app whose calls are
-counted) and to the same routes without it; status and reply must be the same (a
-suggestion's id and time aside).
+Every request goes both to an app with the fast path (as ``mount_diagnosis`` builds it,
+the requests that pass it counted) and to the same routes without it; status and reply
+must be the same (a suggestion's id and time aside). This is the interface the fast path
+relies on: FastAPI's route and pydantic's JSON validation agreeing on every request.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from diagnosis.api import fastpath
 from diagnosis.api.batching import SuggestionBatcher
 from diagnosis.api.errors import install_error_handlers
-from diagnosis.api.fastpath import MAX_FAST_BODY, DiagnosisFastPath
-from diagnosis.api.routes import build_router
-from diagnosis.demo import synthetic_cases
+from diagnosis.api.routes import ServedDiagnosis, mount_diagnosis, router
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.service import DiagnosisService
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.records import CaseRecord
 from node.errors import FedchainError
 
@@ -31,7 +32,7 @@ FINDINGS: dict[str, Any] = {
     "patient_id": "p-fast",
     "symptoms": [
         {"name": "cough", "duration_days": 5, "onset": "gradual", "severity": 6},
-        {"name": "fever", "duration_days": 4, "onset": "sudden", "severity": 6},
+        {"name": "high_fever", "duration_days": 4, "onset": "sudden", "severity": 6},
     ],
     "labs": [{"name": "crp", "value": 110, "normal_low": 0, "normal_high": 5}],
     "top_k": 5,
@@ -41,36 +42,36 @@ JSON = [(b"content-type", b"application/json")]
 BEARER = [(b"authorization", f"Bearer {TOKEN}".encode())]
 
 
-class CountingApp:
-    """An ASGI app that counts the requests it is handed."""
+class Counting:
+    """ASGI middleware that counts the HTTP requests handed on to the app."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app, self.calls = app, 0
+    def __init__(self, app: Any, counter: list[int]) -> None:
+        self.app, self.counter = app, counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            self.calls += 1
+            self.counter[0] += 1
         await self.app(scope, receive, send)
 
 
-def _routes(service: DiagnosisService, batcher: SuggestionBatcher) -> FastAPI:
+def _plain_routes(service: DiagnosisService) -> FastAPI:
+    """The diagnosis routes without the fast path."""
     app = FastAPI()
     install_error_handlers(app)
-    app.include_router(build_router(service, [TOKEN], batcher))
+    app.state.diagnosis = ServedDiagnosis(service, SuggestionBatcher(service), (TOKEN.encode(),))
+    app.include_router(router)
     return app
 
 
-def _both_ways(
-    library: InMemoryCaseLibrary, max_body: int = MAX_FAST_BODY
-) -> tuple[FastAPI, DiagnosisFastPath, CountingApp]:
-    """The plain routes, and the same routes behind the fast path (sharing one batcher)."""
-    plain_service = DiagnosisService(library=library, sink=library)
-    fast_service = DiagnosisService(library=library, sink=library)
-    plain = _routes(plain_service, SuggestionBatcher(plain_service))
-    batcher = SuggestionBatcher(fast_service)
-    behind = CountingApp(_routes(fast_service, batcher))
-    fast = DiagnosisFastPath(behind, batcher=batcher, tokens=[TOKEN], max_body=max_body)
-    return plain, fast, behind
+def _both_ways(library: InMemoryCaseLibrary) -> tuple[FastAPI, FastAPI, list[int]]:
+    """The plain routes; the routes as mounted (fast path first); how many passed it."""
+    plain = _plain_routes(DiagnosisService(library=library, sink=library))
+    fast = FastAPI()
+    install_error_handlers(fast)
+    passed = [0]
+    fast.add_middleware(Counting, counter=passed)  # inside the fast path: added first
+    mount_diagnosis(fast, DiagnosisService(library=library, sink=library), [TOKEN])
+    return plain, fast, passed
 
 
 async def _call(
@@ -146,7 +147,7 @@ CASES: list[tuple[str, bytes, list[tuple[bytes, bytes]]]] = [
 def test_fast_path_replies_as_the_routes_do(
     name: str, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    plain, fast, behind = _both_ways(InMemoryCaseLibrary(synthetic_cases(120, seed=11)))
+    plain, fast, passed = _both_ways(InMemoryCaseLibrary(synthetic_cases(120, seed=11)))
 
     expected = asyncio.run(_call(plain, body, headers))
     got = asyncio.run(_call(fast, body, headers, chunk=97))  # the body arrives in pieces
@@ -155,14 +156,15 @@ def test_fast_path_replies_as_the_routes_do(
     assert expected[0] == (
         200 if handled_in_front else 401 if "auth" in name or "token" in name else 422
     )
-    assert behind.calls == (0 if handled_in_front else 1)
+    assert passed == [0 if handled_in_front else 1]
 
 
-def test_a_body_over_the_limit_is_answered_by_the_routes() -> None:
-    _, fast, behind = _both_ways(InMemoryCaseLibrary(synthetic_cases(60, seed=3)), max_body=64)
+def test_a_body_over_the_limit_is_answered_by_the_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastpath, "MAX_FAST_BODY", 64)
+    _, fast, passed = _both_ways(InMemoryCaseLibrary(synthetic_cases(60, seed=3)))
     status, reply = asyncio.run(_call(fast, json.dumps(FINDINGS).encode(), JSON + BEARER, 40))
     assert status == 200 and reply["patient_id"] == "p-fast"
-    assert behind.calls == 1
+    assert passed == [1]
 
 
 class FailingLibrary(InMemoryCaseLibrary):
@@ -173,10 +175,10 @@ class FailingLibrary(InMemoryCaseLibrary):
 
 
 def test_a_service_error_gets_the_same_reply_on_both_paths() -> None:
-    plain, fast, behind = _both_ways(FailingLibrary(synthetic_cases(60, seed=3)))
+    plain, fast, passed = _both_ways(FailingLibrary(synthetic_cases(60, seed=3)))
     body = json.dumps(FINDINGS).encode()
     expected = asyncio.run(_call(plain, body, JSON + BEARER))
     got = asyncio.run(_call(fast, body, JSON + BEARER))
     assert got == expected
     assert got[0] == 500 and got[1]["fix"] == "check the EMR database"
-    assert behind.calls == 0
+    assert passed == [0]

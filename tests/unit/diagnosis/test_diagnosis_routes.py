@@ -8,9 +8,9 @@ from pydantic import ValidationError
 
 from diagnosis.api.app import create_app
 from diagnosis.api.settings import DiagnosisSettings
-from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.service import DiagnosisService
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.records import CaseRecord, Origin
 
 TOKEN = "doctor-token-0123456789abcdef"
@@ -19,7 +19,7 @@ FINDINGS = {
     "patient_id": "p-new",
     "symptoms": [
         {"name": "cough", "duration_days": 5, "onset": "gradual", "severity": 6},
-        {"name": "fever", "duration_days": 4, "onset": "sudden", "severity": 6},
+        {"name": "high_fever", "duration_days": 4, "onset": "sudden", "severity": 6},
     ],
     "labs": [{"name": "crp", "value": 110, "unit": "mg/L", "normal_low": 0, "normal_high": 5}],
     "top_k": 5,
@@ -67,7 +67,7 @@ def test_accepting_creates_a_validated_case_that_the_next_query_finds(
     stored = library.get_case(case_id)
     assert isinstance(stored, CaseRecord) and stored.origin is Origin.DOCTOR_VALIDATED
     assert stored.diagnosis is not None and stored.diagnosis.disease.icd10 == "J18.9"
-    assert [t.drug for t in stored.treatments] == ["amoxicillin"]
+    assert [t.drug for t in stored.treatments] == ["amoxicillin"]  # the suggested plan
     again = client.post("/diagnosis", json=FINDINGS, headers=AUTH).json()
     assert again["evidence"][0]["case_id"] == case_id
     assert again["evidence"][0]["similarity"] == pytest.approx(1.0, abs=1e-6)
@@ -182,15 +182,18 @@ def test_clinician_overrides_are_applied_and_reported(client: TestClient) -> Non
     assert client.get("/diagnosis/weights", headers=AUTH).json()["source"] == "uniform"
     r = client.put(
         "/diagnosis/weights/overrides",
-        json={"overrides": {"symptom:Fever": 0.0, "lab:crp": 2.0}},
+        json={"overrides": {"symptom:High Fever": 0.0, "lab:crp": 2.0}},
         headers=AUTH,
     )
     assert r.status_code == 200 and r.json()["version"] == 1
-    assert r.json()["weights"] == {"symptom:fever": 0.0, "lab:crp": 2.0}
+    assert r.json()["weights"] == {"symptom:high_fever": 0.0, "lab:crp": 2.0}
     s = client.post("/diagnosis", json=FINDINGS, headers=AUTH).json()
     assert s["weights"]["version"] == 1
     fever = [
-        c for e in s["evidence"] for c in e["contributions"] if c["attribute"] == "symptom:fever"
+        c
+        for e in s["evidence"]
+        for c in e["contributions"]
+        if c["attribute"] == "symptom:high_fever"
     ]
     assert fever and all(c["weight"] == 0.0 for c in fever)
 

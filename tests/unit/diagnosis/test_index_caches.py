@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from diagnosis.columns import CaseColumns, SymptomColumn
-from diagnosis.demo import synthetic_cases
-from diagnosis.evidence import case_contributions
 from diagnosis.index import CaseIndex, MatchQuery
-from diagnosis.similarity import (
-    FacetWeights,
-    QueryFindings,
-    SimilarityConfig,
-    case_similarity,
-)
+from hospital.datagen.generate import synthetic_cases
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 
@@ -142,29 +135,3 @@ def test_bulk_columns_out_of_the_record_ranges_still_score_within_zero_and_one()
     assert sims[0] == 0.5  # a: both out-of-range facets clamp to 0, presence alone: 1 / 2
     # c: presence 1 + severity 0.5·(1 − 5/10) over 1 + 0.5 (its duration is not recorded)
     assert sims[2] == pytest.approx(1.25 / 1.5)
-
-
-@pytest.mark.parametrize(
-    "config",
-    [
-        SimilarityConfig(),
-        SimilarityConfig(
-            facets=FacetWeights(presence=0.5, duration=2.0, onset=0.0, severity=1.5),
-            unknown_similarity=0.2,
-            onset_matrix={"sudden": {"gradual": 0.3}},
-        ),
-    ],
-)
-def test_contributions_of_many_cases_equal_each_case_similarity(config: SimilarityConfig) -> None:
-    repeated = CaseRecord(
-        case_id="rep",
-        patient_id="p",
-        symptoms=(Symptom(name="Fever", duration_days=3), Symptom(name="fever", severity=9)),
-        labs=(LabValue(name="crp", value=9.0), LabValue(name="CRP", value=1.0)),
-    )
-    cases = list(synthetic_cases(40, seed=2)) + _odd_cases() + [repeated]
-    for weights in ({"symptom:fever": 2.0, "lab:crp": 0.0}, {}, {"symptom:cough": 0.0}):
-        for query in _queries(cases)[:6]:
-            got = case_contributions(cases, QueryFindings.of(query), weights, config)
-            want = [list(case_similarity(c, query, weights, config).contributions) for c in cases]
-            assert got == want

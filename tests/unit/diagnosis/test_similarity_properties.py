@@ -1,4 +1,4 @@
-"""Properties of Sim(i, j) on random cases: identity, scale invariance, index == reference loop."""
+"""Properties of Sim(i, j) on random cases: identity, scale invariance, fast index == definition."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnosis.index import CaseIndex
-from diagnosis.similarity import SimilarityConfig, case_similarity
+from diagnosis.similarity import FacetWeights, SimilarityConfig, case_similarity
 from hospital.emr.records import CaseRecord, LabValue, Onset, Symptom
 
 SYMPTOM_NAMES = ["fever", "cough", "chest_pain", "Chest Pain", "headache", "nausea"]
@@ -95,23 +95,47 @@ def test_similarity_is_a_weighted_mean_within_unit_interval(
     assert math.isclose(b.similarity, sum(c.contribution for c in b.contributions), abs_tol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+facet_weights = st.builds(
+    FacetWeights,
+    presence=st.sampled_from([0.0, 0.7, 1.0]),
+    duration=st.sampled_from([0.0, 0.5, 1.3]),
+    onset=st.sampled_from([0.0, 0.5, 2.0]),
+    severity=st.sampled_from([0.0, 0.5, 2.0]),
+)
+known_onsets = st.sampled_from([o.value for o in Onset if o is not Onset.UNKNOWN])
+configs = st.builds(
+    SimilarityConfig,
+    facets=facet_weights,
+    unknown_similarity=st.sampled_from([0.0, 0.5, 1.0]),
+    onset_matrix=st.dictionaries(
+        known_onsets, st.dictionaries(known_onsets, st.sampled_from([0.0, 0.3, 1.0]))
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     library=libraries(),
     queries=st.lists(cases(), min_size=1, max_size=4),
     weights=weight_maps,
-    unknown=st.sampled_from([0.0, 0.5, 1.0]),
+    config=configs,
 )
-def test_vectorised_scores_equal_the_per_case_formula(
-    library: list[CaseRecord], queries: list[CaseRecord], weights: dict[str, float], unknown: float
+def test_the_compiled_index_scores_and_ranks_as_the_definition(
+    library: list[CaseRecord],
+    queries: list[CaseRecord],
+    weights: dict[str, float],
+    config: SimilarityConfig,
 ) -> None:
-    config = SimilarityConfig(unknown_similarity=unknown)
     index = CaseIndex(config, capacity=2)
     index.add_many(library)
     for query in queries:
-        got = index.scores(query, weights)
         want = np.array([case_similarity(c, query, weights, config).similarity for c in library])
-        np.testing.assert_allclose(got, want, atol=2e-5)
+        np.testing.assert_allclose(index.scores(query, weights), want, atol=2e-5)
+        k = max(1, len(library) // 3)
+        top = index.top_k(query, weights, k=k)
+        np.testing.assert_allclose([m.similarity for m in top], np.sort(want)[::-1][:k], atol=2e-5)
+        for m in top:  # each match is the case it names, with its own Sim
+            assert abs(m.similarity - want[m.row]) <= 2e-5
         row = len(library) // 2
         per_attr = {
             (c.attribute, c.facet): c.contribution for c in index.contributions(row, query, weights)

@@ -8,11 +8,11 @@ import random
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
-from diagnosis.demo import synthetic_cases
 from diagnosis.ports import InMemoryCaseLibrary
 from diagnosis.schemas import DiagnosisRequest, DiagnosisSuggestion, to_json
 from diagnosis.service import DiagnosisService
 from diagnosis.vocabulary import Vocabulary
+from hospital.datagen.generate import synthetic_cases
 
 SYMPTOMS = [
     ("chest_pain", 0.5, "exertional", 6),

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnosis.api.settings import DiagnosisSettings
-from diagnosis.cli import app
+from hospital.service.diagnosis_cli import app
 from node.errors import ConfigError
 
 

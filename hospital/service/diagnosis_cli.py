@@ -1,4 +1,9 @@
-"""`fedchain diagnosis …`: run the stand-alone diagnosis demo service, make doctor tokens."""
+"""`fedchain diagnosis …`: serve the diagnosis routes alone (demo library or an EMR database).
+
+It composes hospital parts (the EMR store, the synthetic generator) with the diagnosis
+routes, so it lives here: the diagnosis package imports nothing of a hospital but the case
+records.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +61,8 @@ def serve(
         )
     import uvicorn
 
-    factory = "diagnosis.demo:create_demo_app"
+    # uvicorn imports the factory in each worker, which reads its settings from the environment
+    factory = "hospital.service.diagnosis_app:create_demo_app"
     if database is not None:
         os.environ["FEDCHAIN_DATABASE_URL"] = database
         factory = "hospital.service.diagnosis_app:create_diagnosis_app"
