@@ -155,6 +155,9 @@ contract FederatedLedger {
     uint32 public immutable holdoutMargin;
     /// The largest share of a round's total weight one update may carry (ppm, >= 1/2).
     uint32 public immutable maxSharePpm;
+    /// sha256 of the consortium schema file (the vocabulary V1/V2 and the model are built
+    /// on); every hospital and miner checks its own file against it (0 = none named).
+    bytes32 public immutable schemaHash;
 
     mapping(address => Member) internal members;
     mapping(uint256 => address) internal minerAt;
@@ -179,8 +182,10 @@ contract FederatedLedger {
     event QuorumChanged(uint8 quorumOverride, uint8 effectiveQuorum);
     event RatesChanged(uint64 hospitalRate, uint64 verifierRate, uint64 packerRate);
     event ProposerTimeoutChanged(uint32 proposerTimeout);
-    /// The policies fixed at deployment (hold-out gate, per-update weight share).
-    event PolicyFixed(uint8 holdoutQuorum, uint32 holdoutMargin, uint32 maxSharePpm);
+    /// The policies fixed at deployment (hold-out gate, per-update weight share, schema).
+    event PolicyFixed(
+        uint8 holdoutQuorum, uint32 holdoutMargin, uint32 maxSharePpm, bytes32 schemaHash
+    );
     /// A miner voted for a change; `votes` counts the miners that did (this nonce).
     event ChangeVoted(
         bytes32 indexed changeId,
@@ -325,7 +330,8 @@ contract FederatedLedger {
         uint32 proposerTimeout_,
         uint8 holdoutQuorum_,
         uint32 holdoutMargin_,
-        uint32 maxSharePpm_
+        uint32 maxSharePpm_,
+        bytes32 schemaHash_
     ) {
         if (maxSharePpm_ < PPM / 2 || maxSharePpm_ > PPM || holdoutMargin_ > PPM) {
             revert InvalidPolicy();
@@ -338,12 +344,13 @@ contract FederatedLedger {
         holdoutQuorum = holdoutQuorum_;
         holdoutMargin = holdoutMargin_;
         maxSharePpm = maxSharePpm_;
+        schemaHash = schemaHash_;
         cachedChainId = block.chainid;
         cachedDomainSeparator = _buildDomainSeparator();
         emit AdminChanged(address(0), msg.sender);
         emit RatesChanged(hospitalRate_, verifierRate_, packerRate_);
         emit ProposerTimeoutChanged(proposerTimeout_);
-        emit PolicyFixed(holdoutQuorum_, holdoutMargin_, maxSharePpm_);
+        emit PolicyFixed(holdoutQuorum_, holdoutMargin_, maxSharePpm_, schemaHash_);
     }
 
     // ================================================================ ERC-20 (read only)

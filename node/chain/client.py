@@ -334,6 +334,10 @@ class LedgerClient:
             int(self._call(self._f.holdoutMargin(), "holdoutMargin")),
         )
 
+    def schema_hash(self) -> str:
+        """sha256 of the consortium schema fixed at deployment (hex, no 0x; zeros: none)."""
+        return bytes(self._call(self._f.schemaHash(), "schemaHash")).hex()
+
     def max_share_ppm(self) -> int:
         """The largest share (ppm) of a round's weight one update may carry (deployment)."""
         return int(self._call(self._f.maxSharePpm(), "maxSharePpm"))

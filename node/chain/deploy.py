@@ -76,13 +76,15 @@ def deploy_ledger(
     holdout_reports: int = 0,
     holdout_margin_ppm: int = 0,
     max_share_ppm: int = 500_000,
+    schema_hash: bytes = bytes(32),
     artifact: ContractArtifact | None = None,
     poll_interval: float = 0.005,
 ) -> tuple[LedgerClient, Deployment]:
     """Deploy a FederatedLedger with ``admin`` as its admin; returns its client and record.
 
-    The hold-out policy (reports a seal needs, 0 = no gate; the margin) and the largest
-    share of a round's weight one update may carry are fixed here, for the ledger's life.
+    The hold-out policy (reports a seal needs, 0 = no gate; the margin), the largest share
+    of a round's weight one update may carry and the consortium schema's sha256 (zero: none
+    named) are fixed here, for the ledger's life.
     """
     artifact = artifact or load_artifact()
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
@@ -95,6 +97,7 @@ def deploy_ledger(
         holdout_reports,
         holdout_margin_ppm,
         max_share_ppm,
+        schema_hash,
     ).build_transaction(
         {
             "from": admin.address,

@@ -80,6 +80,7 @@ class PolicyFixed(LedgerEvent):
     holdout_quorum: int
     holdout_margin: int
     max_share_ppm: int
+    schema_hash: Hex = "0x" + "00" * 32
 
 
 class ChangeVoted(LedgerEvent):
